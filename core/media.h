@@ -1,0 +1,54 @@
+/* Media formats: what the content-type of an attachment says, what its
+ * container header says, and which RTP payload formats it can be sent as.
+ * Work here happens once per attachment, at ingest, never per caller.
+ */
+#ifndef ANNCD_CORE_MEDIA_H
+#define ANNCD_CORE_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum media_codec {
+	MEDIA_CODEC_NONE = 0,
+	MEDIA_CODEC_PCMU,	/* G.711 mu-law, static PT 0 (RFC 3551) */
+	MEDIA_CODEC_PCMA,	/* G.711 A-law, static PT 8 */
+};
+
+/* What the content-type URI parameter names, before looking at the bytes. */
+enum media_type {
+	MEDIA_TYPE_UNSUPPORTED = 0,
+	MEDIA_TYPE_AUDIO_BASIC,	/* audio/basic: Sun .au file (RFC 2046 4.3) */
+	MEDIA_TYPE_AUDIO_PCMU,	/* audio/PCMU: raw mu-law (RFC 4856) */
+	MEDIA_TYPE_AUDIO_PCMA,	/* audio/PCMA: raw A-law */
+};
+
+/* The playable payload of a decoded attachment. */
+struct media_info {
+	enum media_codec codec;
+	uint32_t clock_rate;	/* RTP clock, Hz */
+	uint32_t bytes_per_ms;	/* payload bytes per ms of audio */
+	size_t data_offset;	/* first payload byte in the decoded content */
+	size_t data_len;	/* payload bytes */
+};
+
+/* Maps a content-type value (case-insensitive, parameters after ';'
+ * ignored) to a media type.
+ */
+enum media_type
+media_type_parse(const char *ct, size_t len);
+
+/* Examines the decoded content of the given type.  Returns 0 and fills mi,
+ * or -1 with *why saying what is wrong with the content ("au: encoding 3
+ * not supported").
+ */
+int
+media_probe(enum media_type type, const uint8_t *data, size_t len,
+	    struct media_info *mi, const char **why);
+
+/* Static RTP payload type and encoding name of a codec (RFC 3551). */
+int
+media_codec_static_pt(enum media_codec c);
+const char *
+media_codec_name(enum media_codec c);
+
+#endif

@@ -1,0 +1,99 @@
+/* The dataplane: one worker lcore that owns a DPDK port's TX queue, its
+ * streams and its pacer.  The control plane talks to it only through two
+ * single-producer single-consumer rings: commands down, events up.
+ */
+#ifndef ANNCD_DATAPLANE_DP_H
+#define ANNCD_DATAPLANE_DP_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#include "core/content.h"
+
+struct dp_config {
+	uint16_t port_id;
+	unsigned int lcore_id;		/* the worker */
+	uint32_t media_ip;		/* RTP source and ARP target, net order */
+	int has_nexthop;		/* send every stream to nexthop_mac */
+	struct rte_ether_addr nexthop_mac;
+	unsigned int max_streams;	/* streams the worker can hold */
+	unsigned int nb_mbufs;		/* per pool */
+	unsigned int arp_timeout_ms;	/* give up resolving a caller */
+};
+
+/* Sets up the port (only the offloads it advertises), the pools and the
+ * rings, and launches the worker.  Returns 0 or -errno, logging the cause.
+ */
+int
+dp_start(const struct dp_config *cfg);
+
+/* Stops the worker and the port. */
+void
+dp_stop(void);
+
+/* The port's MAC, for logs and tests. */
+void
+dp_port_mac(struct rte_ether_addr *mac);
+
+struct dp_stream_params {
+	uint32_t handle;		/* the caller's name for the stream */
+	uint32_t dst_ip;		/* net order */
+	uint16_t dst_port;		/* host order */
+	uint16_t src_port;		/* host order */
+	uint8_t pt;
+	uint32_t ssrc;
+	uint16_t seq0;			/* first RTP sequence number */
+	uint32_t ts0;			/* first RTP timestamp */
+	struct content *content;	/* held by the caller until the stream
+					 * has ended (an event came back) */
+	uint32_t bytes_per_packet;	/* payload per packet (the last one may
+					 * be shorter) */
+	uint32_t ts_per_packet;		/* RTP clock ticks per packet */
+	uint64_t period_ns;		/* packet interval (ptime) */
+};
+
+/* Queues a start.  Returns 0, or -ENOBUFS when the command ring is full. */
+int
+dp_stream_start(const struct dp_stream_params *p);
+
+/* Queues a stop (the stream ends at once; an event still comes back). */
+int
+dp_stream_stop(uint32_t handle);
+
+enum dp_event_type {
+	DP_EV_ENDED,		/* every packet sent */
+	DP_EV_STOPPED,		/* stopped on command */
+	DP_EV_FAILED,		/* could not start: table full, no ARP answer */
+};
+
+struct dp_event {
+	uint32_t handle;
+	enum dp_event_type type;
+	uint32_t packets;
+	uint64_t bytes;			/* payload bytes */
+	uint64_t first_tx_tsc;
+	uint64_t last_tx_tsc;
+};
+
+/* Takes up to max events.  Control plane only. */
+unsigned int
+dp_poll_events(struct dp_event *ev, unsigned int max);
+
+/* Counters of the worker, read without locking (values may lag). */
+struct dp_stats {
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_retry;		/* packets the port did not take at once */
+	uint64_t rx_arp_request;
+	uint64_t rx_arp_reply;
+	uint64_t rx_dropped;		/* anything else received */
+	uint64_t arp_fail;
+	uint64_t no_mbuf;
+	uint64_t cmd_table_full;
+};
+
+void
+dp_get_stats(struct dp_stats *st);
+
+#endif
