@@ -39,13 +39,16 @@ media_type_parse(const char *ct, size_t len);
 
 /* Examines the decoded content of the given type.  Returns 0 and fills mi,
  * or -1 with *why saying what is wrong with the content ("au: encoding 3
- * not supported").
+ * not supported"); *why may point to a per-thread buffer that the next
+ * call reuses.
  */
 int
 media_probe(enum media_type type, const uint8_t *data, size_t len,
 	    struct media_info *mi, const char **why);
 
-/* Static RTP payload type and encoding name of a codec (RFC 3551). */
+/* Static RTP payload type and encoding name of a codec (RFC 3551); -1 and
+ * NULL for MEDIA_CODEC_NONE.
+ */
 int
 media_codec_static_pt(enum media_codec c);
 const char *
