@@ -58,13 +58,15 @@ struct imap_urlfetch {
  * URLFETCH response, or -1 with *why on a malformed one; a literal length
  * above max_literal is malformed ("literal of 123456789 bytes over limit
  * 10000000"), checked without overflow before anything is allocated.
+ * *why may point to a per-thread buffer that the next call reuses.
  */
 int
 imap_parse_urlfetch(const char *line, size_t n, uint64_t max_literal,
 		    struct imap_urlfetch *uf, const char **why);
 
-/* Writes s as an IMAP quoted string (RFC 3501 section 9, quoted) into out.
- * Returns the length or -1 when it does not fit or s holds CR, LF or NUL.
+/* Writes s as an IMAP quoted string (RFC 3501 section 9, quoted) into out,
+ * followed by a NUL that the length does not count.  Returns the length or
+ * -1 when it does not fit or s holds CR, LF, NUL or an 8-bit byte.
  */
 int
 imap_quote(const char *s, size_t n, char *out, size_t cap);
