@@ -1,1 +1,419 @@
-/* placeholder until written */
+/* Command-line options of anncd (after the EAL's "--"), checked at start-up
+ * so that a bad value stops the server with a message naming it instead of
+ * surfacing in the middle of a call.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "control/config.h"
+#include "core/log.h"
+
+#define CFG_ERR(...) LOG_AT(LOGL_ERR, "cfg", __VA_ARGS__)
+
+enum {
+	OPT_SIP = 256,
+	OPT_MEDIA_IP,
+	OPT_RTP_PORTS,
+	OPT_PORT,
+	OPT_NEXTHOP,
+	OPT_IMAP_ALLOW,
+	OPT_CREDS,
+	OPT_MAX_CALLS,
+	OPT_MAX_CONTENT,
+	OPT_IMAP_TIMEOUT,
+	OPT_T1,
+	OPT_T2,
+	OPT_ARP_TIMEOUT,
+	OPT_LOG_LEVEL,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "sip", required_argument, NULL, OPT_SIP },
+	{ "media-ip", required_argument, NULL, OPT_MEDIA_IP },
+	{ "rtp-ports", required_argument, NULL, OPT_RTP_PORTS },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "nexthop-mac", required_argument, NULL, OPT_NEXTHOP },
+	{ "imap-allow", required_argument, NULL, OPT_IMAP_ALLOW },
+	{ "imap-credentials", required_argument, NULL, OPT_CREDS },
+	{ "max-calls", required_argument, NULL, OPT_MAX_CALLS },
+	{ "max-content-bytes", required_argument, NULL, OPT_MAX_CONTENT },
+	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
+	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
+	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void
+config_usage(const char *prog)
+{
+	printf("usage: %s [EAL options] -- [anncd options]\n"
+	       "\n"
+	       "anncd options:\n"
+	       "  --sip IP:PORT              SIP UDP listen address (default 0.0.0.0:5060)\n"
+	       "  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
+	       "  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
+	       "                             (default 40000-49999)\n"
+	       "  --port N                   DPDK port that sends the media (default 0)\n"
+	       "  --nexthop-mac MAC          send all media to this MAC instead of using ARP\n"
+	       "  --imap-allow HOST:PORT,... IMAP servers anncd may fetch from; a URL for any\n"
+	       "                             other server is refused without connecting\n"
+	       "  --imap-credentials FILE    lines 'HOST:PORT USER PASSWORD' used for\n"
+	       "                             authuser, user+ and submit+ URLs\n"
+	       "  --max-calls N              concurrent calls before 503 (default 1024)\n"
+	       "  --max-content-bytes N      largest URLFETCH literal accepted (default 16777216)\n"
+	       "  --imap-timeout-ms N        whole fetch, connect to last byte (default 10000)\n"
+	       "  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
+	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
+	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
+	       "  --help                     this text\n", prog);
+}
+
+static int
+parse_u32(const char *opt, const char *s, unsigned long min, unsigned long max,
+	  unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' ||
+	    v < min || v > max) {
+		CFG_ERR("--%s: '%s' is not a number in %lu..%lu", opt, s,
+			min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Splits "host:port" (the host may be an IPv4 address or a name). */
+static int
+split_hostport(const char *opt, const char *s, char *host, size_t cap,
+	       uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	size_t n;
+
+	if (colon == NULL || colon == s) {
+		CFG_ERR("--%s: '%s' is not HOST:PORT", opt, s);
+		return -1;
+	}
+	n = (size_t)(colon - s);
+	if (n >= cap) {
+		CFG_ERR("--%s: host in '%s' is too long", opt, s);
+		return -1;
+	}
+	if (parse_u32(opt, colon + 1, 1, 65535, &p) < 0)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+resolve4(const char *opt, const char *host, uint16_t port,
+	 struct sockaddr_in *sa)
+{
+	struct addrinfo hints = { .ai_family = AF_INET,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	int rc;
+
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		CFG_ERR("--%s: cannot resolve '%s': %s", opt, host,
+			gai_strerror(rc));
+		return -1;
+	}
+	memcpy(sa, res->ai_addr, sizeof(*sa));
+	sa->sin_port = htons(port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int
+parse_sip(const char *s, struct anncd_config *cfg)
+{
+	char host[64];
+	uint16_t port;
+
+	if (split_hostport("sip", s, host, sizeof(host), &port) < 0)
+		return -1;
+	if (inet_pton(AF_INET, host, &cfg->sip_addr.sin_addr) != 1) {
+		CFG_ERR("--sip: '%s' is not an IPv4 address", host);
+		return -1;
+	}
+	cfg->sip_addr.sin_family = AF_INET;
+	cfg->sip_addr.sin_port = htons(port);
+	return 0;
+}
+
+static int
+parse_rtp_ports(const char *s, struct anncd_config *cfg)
+{
+	unsigned int lo, hi;
+	char extra;
+
+	if (sscanf(s, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 ||
+	    hi > 65535 || lo > hi || hi - lo < 1) {
+		CFG_ERR("--rtp-ports: '%s' is not MIN-MAX within 1024-65535",
+			s);
+		return -1;
+	}
+	/* RTP takes the even port, RTCP the odd one above (RFC 3550 11). */
+	cfg->rtp_port_min = (uint16_t)((lo + 1) & ~1u);
+	cfg->rtp_port_max = (uint16_t)hi;
+	return 0;
+}
+
+static int
+parse_imap_allow(char *s, struct anncd_config *cfg)
+{
+	char *save = NULL, *item;
+	struct config_imap_server *srv;
+
+	for (item = strtok_r(s, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (cfg->n_imap == CONFIG_MAX_IMAP_SERVERS) {
+			CFG_ERR("--imap-allow: more than %d servers",
+				CONFIG_MAX_IMAP_SERVERS);
+			return -1;
+		}
+		srv = &cfg->imap[cfg->n_imap];
+		if (split_hostport("imap-allow", item, srv->host,
+				   sizeof(srv->host), &srv->port) < 0 ||
+		    resolve4("imap-allow", srv->host, srv->port,
+			     &srv->addr) < 0)
+			return -1;
+		cfg->n_imap++;
+	}
+	return 0;
+}
+
+static int
+parse_cred_line(const char *path, int lineno, char *line,
+		struct anncd_config *cfg)
+{
+	struct config_cred *cr = &cfg->creds[cfg->n_creds];
+	char extra[2];
+
+	if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+		return 0;
+	if (cfg->n_creds == CONFIG_MAX_CREDS) {
+		CFG_ERR("%s:%d: more than %d credentials", path, lineno,
+			CONFIG_MAX_CREDS);
+		return -1;
+	}
+	if (sscanf(line, "%269s %127s %127s %1s", cr->hostport, cr->user,
+		   cr->pass, extra) != 3) {
+		CFG_ERR("%s:%d: expected 'HOST:PORT USER PASSWORD'", path,
+			lineno);
+		return -1;
+	}
+	cfg->n_creds++;
+	return 0;
+}
+
+static int
+load_creds(const char *path, struct anncd_config *cfg)
+{
+	char line[600];
+	struct stat st;
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		CFG_ERR("--imap-credentials: open(%s) failed: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077) != 0)
+		LOG_AT(LOGL_WARN, "cfg", "%s is readable by group or others",
+		       path);
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL)
+		rc = parse_cred_line(path, ++lineno, line, cfg);
+	fclose(f);
+	return rc;
+}
+
+static void
+config_defaults(struct anncd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->sip_addr.sin_family = AF_INET;
+	cfg->sip_addr.sin_port = htons(5060);
+	cfg->rtp_port_min = 40000;
+	cfg->rtp_port_max = 49999;
+	cfg->max_calls = 1024;
+	cfg->max_content = 16u << 20;
+	cfg->imap_timeout_ms = 10000;
+	cfg->t1_ms = 500;
+	cfg->t2_ms = 4000;
+	cfg->arp_timeout_ms = 3000;
+	cfg->log_level = LOGL_INFO;
+}
+
+static int
+parse_limit(int opt, const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_PORT:
+		if (parse_u32("port", arg, 0, RTE_MAX_ETHPORTS - 1, &v) < 0)
+			return -1;
+		cfg->port_id = (uint16_t)v;
+		return 0;
+	case OPT_MAX_CALLS:
+		if (parse_u32("max-calls", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->max_calls = (unsigned int)v;
+		return 0;
+	case OPT_MAX_CONTENT:
+		if (parse_u32("max-content-bytes", arg, 1, 1ul << 30, &v) < 0)
+			return -1;
+		cfg->max_content = v;
+		return 0;
+	case OPT_IMAP_TIMEOUT:
+		if (parse_u32("imap-timeout-ms", arg, 1, 3600000, &v) < 0)
+			return -1;
+		cfg->imap_timeout_ms = (unsigned int)v;
+		return 0;
+	case OPT_T1:
+		if (parse_u32("sip-t1-ms", arg, 1, 60000, &v) < 0)
+			return -1;
+		cfg->t1_ms = (unsigned int)v;
+		return 0;
+	case OPT_T2:
+		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
+			return -1;
+		cfg->t2_ms = (unsigned int)v;
+		return 0;
+	case OPT_ARP_TIMEOUT:
+		if (parse_u32("arp-timeout-ms", arg, 1, 60000, &v) < 0)
+			return -1;
+		cfg->arp_timeout_ms = (unsigned int)v;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_one(int opt, char *arg, struct anncd_config *cfg)
+{
+	int lvl;
+
+	switch (opt) {
+	case OPT_SIP:
+		return parse_sip(arg, cfg);
+	case OPT_MEDIA_IP:
+		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)
+			return 0;
+		CFG_ERR("--media-ip: '%s' is not an IPv4 address", arg);
+		return -1;
+	case OPT_RTP_PORTS:
+		return parse_rtp_ports(arg, cfg);
+	case OPT_NEXTHOP:
+		if (rte_ether_unformat_addr(arg, &cfg->nexthop_mac) == 0) {
+			cfg->has_nexthop = 1;
+			return 0;
+		}
+		CFG_ERR("--nexthop-mac: '%s' is not a MAC address", arg);
+		return -1;
+	case OPT_IMAP_ALLOW:
+		return parse_imap_allow(arg, cfg);
+	case OPT_CREDS:
+		return load_creds(arg, cfg);
+	case OPT_LOG_LEVEL:
+		lvl = log_level_parse(arg);
+		if (lvl >= 0) {
+			cfg->log_level = lvl;
+			return 0;
+		}
+		CFG_ERR("--log-level: '%s' is not error, warn, info or debug",
+			arg);
+		return -1;
+	}
+	return parse_limit(opt, arg, cfg);
+}
+
+int
+config_parse(int argc, char **argv, struct anncd_config *cfg)
+{
+	int opt;
+
+	config_defaults(cfg);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (opt == OPT_HELP || opt == 'h') {
+			config_usage(argv[0]);
+			return 1;
+		}
+		if (opt == '?' || parse_one(opt, optarg, cfg) < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		CFG_ERR("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (cfg->media_ip == 0) {
+		CFG_ERR("--media-ip is required");
+		return -1;
+	}
+	if (ntohs(cfg->sip_addr.sin_port) >= cfg->rtp_port_min &&
+	    ntohs(cfg->sip_addr.sin_port) <= cfg->rtp_port_max) {
+		CFG_ERR("--sip port lies inside --rtp-ports");
+		return -1;
+	}
+	return 0;
+}
+
+const struct config_imap_server *
+config_imap_allowed(const struct anncd_config *cfg, const char *host,
+		    size_t host_len, uint16_t port)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_imap; i++) {
+		const struct config_imap_server *s = &cfg->imap[i];
+
+		if (s->port == port && strlen(s->host) == host_len &&
+		    strncasecmp(s->host, host, host_len) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+const struct config_cred *
+config_cred_find(const struct anncd_config *cfg, const char *host,
+		 size_t host_len, uint16_t port)
+{
+	char key[sizeof(cfg->creds[0].hostport)];
+	unsigned int i;
+	int n;
+
+	n = snprintf(key, sizeof(key), "%.*s:%u", (int)host_len, host, port);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return NULL;
+	for (i = 0; i < cfg->n_creds; i++)
+		if (strcasecmp(cfg->creds[i].hostport, key) == 0)
+			return &cfg->creds[i];
+	return NULL;
+}

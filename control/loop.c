@@ -1,1 +1,125 @@
-/* placeholder until written */
+/* io_uring event loop of the control plane.  Completions are dispatched
+ * through the struct loop_op that each submission points to, so the loop
+ * knows nothing about SIP or IMAP.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "control/loop.h"
+#include "core/log.h"
+
+static struct io_uring ring;
+
+/* A datagram in flight: the buffer must stay valid until completion. */
+struct loop_datagram {
+	struct loop_op op;
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_in to;
+	char data[];
+};
+
+int
+loop_init(unsigned int entries)
+{
+	int rc = io_uring_queue_init(entries, &ring, 0);
+
+	if (rc < 0)
+		LOG_AT(LOGL_ERR, "loop", "io_uring_queue_init(%u) failed: %s",
+		       entries, strerror(-rc));
+	return rc;
+}
+
+void
+loop_fini(void)
+{
+	io_uring_queue_exit(&ring);
+}
+
+uint64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct io_uring_sqe *
+loop_sqe(struct loop_op *op)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	while (sqe == NULL) {
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	io_uring_sqe_set_data(sqe, op);
+	return sqe;
+}
+
+int
+loop_run(unsigned int timeout_ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+	};
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+	int rc;
+
+	rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+	if (rc < 0 && rc != -ETIME && rc != -EINTR)
+		return rc;
+	/* Callbacks may queue new submissions; they go out on the next
+	 * call, after every completion seen here has been handled. */
+	io_uring_for_each_cqe(&ring, head, cqe) {
+		struct loop_op *op = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&ring, cqe);
+		n++;
+		if (op != NULL)
+			op->cb(op, res);
+	}
+	return (int)n;
+}
+
+static void
+datagram_done(struct loop_op *op, int res)
+{
+	struct loop_datagram *d = (struct loop_datagram *)op;
+
+	if (res < 0)
+		LOG_AT(LOGL_WARN, "loop", "sendmsg(%zu bytes) failed: %s",
+		       d->iov.iov_len, strerror(-res));
+	free(d);
+}
+
+int
+loop_sendto(int fd, const struct sockaddr_in *to, const void *buf,
+	    size_t len)
+{
+	struct loop_datagram *d = malloc(sizeof(*d) + len);
+	struct io_uring_sqe *sqe;
+
+	if (d == NULL)
+		return -ENOMEM;
+	memcpy(d->data, buf, len);
+	d->to = *to;
+	d->iov.iov_base = d->data;
+	d->iov.iov_len = len;
+	memset(&d->msg, 0, sizeof(d->msg));
+	d->msg.msg_name = &d->to;
+	d->msg.msg_namelen = sizeof(d->to);
+	d->msg.msg_iov = &d->iov;
+	d->msg.msg_iovlen = 1;
+	d->op.cb = datagram_done;
+	sqe = loop_sqe(&d->op);
+	io_uring_prep_sendmsg(sqe, fd, &d->msg, 0);
+	return 0;
+}

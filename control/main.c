@@ -1,1 +1,168 @@
-/* placeholder until written */
+/* anncd: the announcement media server for messaging attachments.  The
+ * EAL takes the options before "--"; anncd's own follow.  The main lcore
+ * runs the control plane's event loop, one worker lcore the dataplane.
+ */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "control/annc.h"
+#include "control/config.h"
+#include "control/loop.h"
+#include "core/clock.h"
+#include "core/content.h"
+#include "core/log.h"
+#include "dataplane/dp.h"
+
+#define MAIN_TICK_MS		10	/* timers and dataplane events */
+#define MAIN_DRAIN_MS		2000	/* streams may take this to stop */
+#define MAIN_CLOCK_CAL_MS	200	/* < 1 ppm on the machines measured */
+#define MAIN_RING_ENTRIES	1024
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Index of "--" in argv, or argc when there is none. */
+static int
+split_args(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i;
+	return argc;
+}
+
+static int
+wants_help(int argc, char **argv, int from)
+{
+	int i;
+
+	for (i = from; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static int
+dataplane_start(const struct anncd_config *cfg)
+{
+	struct dp_config dc;
+	unsigned int worker = rte_get_next_lcore(-1, 1, 0);
+
+	if (worker >= RTE_MAX_LCORE) {
+		LOG_AT(LOGL_ERR, "main",
+		       "no worker lcore: give the EAL two cores (-l 0,1)");
+		return -1;
+	}
+	if (!rte_eth_dev_is_valid_port(cfg->port_id)) {
+		LOG_AT(LOGL_ERR, "main",
+		       "no DPDK port %u: give one with --vdev or a NIC",
+		       cfg->port_id);
+		return -1;
+	}
+	memset(&dc, 0, sizeof(dc));
+	dc.port_id = cfg->port_id;
+	dc.lcore_id = worker;
+	dc.media_ip = cfg->media_ip;
+	dc.has_nexthop = cfg->has_nexthop;
+	dc.nexthop_mac = cfg->nexthop_mac;
+	dc.max_streams = cfg->max_calls;
+	dc.nb_mbufs = 8192;
+	dc.arp_timeout_ms = cfg->arp_timeout_ms;
+	return dp_start(&dc) < 0 ? -1 : 0;
+}
+
+static void
+log_startup(const struct anncd_config *cfg)
+{
+	char media[INET_ADDRSTRLEN];
+	unsigned int i;
+
+	inet_ntop(AF_INET, &cfg->media_ip, media, sizeof(media));
+	LOG_AT(LOGL_INFO, "main",
+	       "media %s rtp ports %u-%u tsc %lu Hz max calls %u "
+	       "max content %zu bytes imap timeout %u ms", media,
+	       cfg->rtp_port_min, cfg->rtp_port_max,
+	       (unsigned long)clock_tsc_hz(), cfg->max_calls,
+	       cfg->max_content, cfg->imap_timeout_ms);
+	for (i = 0; i < cfg->n_imap; i++)
+		LOG_AT(LOGL_INFO, "main", "imap server allowed: %s:%u%s",
+		       cfg->imap[i].host, cfg->imap[i].port,
+		       config_cred_find(cfg, cfg->imap[i].host,
+					strlen(cfg->imap[i].host),
+					cfg->imap[i].port) ?
+		       " (with credentials)" : "");
+}
+
+static void
+run(void)
+{
+	uint64_t next_tick = loop_now_ms(), now, drain_until = 0;
+
+	for (;;) {
+		loop_run(MAIN_TICK_MS);
+		now = loop_now_ms();
+		if (now >= next_tick) {
+			annc_tick(now);
+			next_tick = now + MAIN_TICK_MS;
+		}
+		if (stopping && drain_until == 0) {
+			LOG_AT(LOGL_INFO, "main", "stopping: %u calls open",
+			       annc_shutdown());
+			drain_until = now + MAIN_DRAIN_MS;
+		}
+		if (drain_until != 0 &&
+		    (annc_active_calls() == 0 || now >= drain_until))
+			return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct anncd_config cfg;
+	int split = split_args(argc, argv), rc;
+
+	if (wants_help(argc, argv, split)) {
+		config_usage(argv[0]);
+		return 0;
+	}
+	rc = rte_eal_init(split, argv);
+	if (rc < 0) {
+		LOG_AT(LOGL_ERR, "main", "rte_eal_init failed: %s",
+		       rte_strerror(rte_errno));
+		return 1;
+	}
+	argv[split - 1 < 0 ? 0 : split - 1] = argv[0];
+	rc = config_parse(argc - split + 1, argv + split - 1, &cfg);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	log_max_level = (enum log_level)cfg.log_level;
+	clock_calibrate(MAIN_CLOCK_CAL_MS);
+	log_startup(&cfg);
+	if (content_sys_init(cfg.max_calls * 2) < 0 || loop_init(
+	    MAIN_RING_ENTRIES) < 0 || dataplane_start(&cfg) < 0 ||
+	    annc_init(&cfg) < 0)
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	run();
+	dp_stop();
+	content_reap();
+	loop_fini();
+	rte_eal_cleanup();
+	return 0;
+}

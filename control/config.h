@@ -1,0 +1,78 @@
+/* anncd's own options, the part of the command line after the EAL's "--".
+ * Every limit the server enforces is named here, with its default.
+ */
+#ifndef ANNCD_CONTROL_CONFIG_H
+#define ANNCD_CONTROL_CONFIG_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#define CONFIG_MAX_IMAP_SERVERS	32
+#define CONFIG_MAX_CREDS	32
+
+/* One entry of the IMAP allow list: the host:port text as URLs write it,
+ * resolved once at start-up so that no lookup blocks the event loop.
+ */
+struct config_imap_server {
+	char host[256];
+	uint16_t port;
+	struct sockaddr_in addr;
+};
+
+/* Credentials for URLs that need an authorized user (authuser, user+,
+ * submit+), per server.  Read from a file, never from the command line.
+ */
+struct config_cred {
+	char hostport[270];
+	char user[128];
+	char pass[128];
+};
+
+struct anncd_config {
+	struct sockaddr_in sip_addr;	/* --sip */
+	uint32_t media_ip;		/* --media-ip, network order */
+	uint16_t rtp_port_min;		/* --rtp-ports */
+	uint16_t rtp_port_max;
+	uint16_t port_id;		/* --port: DPDK port for media */
+	int has_nexthop;		/* --nexthop-mac */
+	struct rte_ether_addr nexthop_mac;
+
+	struct config_imap_server imap[CONFIG_MAX_IMAP_SERVERS];
+	unsigned int n_imap;		/* --imap-allow */
+	struct config_cred creds[CONFIG_MAX_CREDS];
+	unsigned int n_creds;		/* --imap-credentials FILE */
+
+	unsigned int max_calls;		/* --max-calls */
+	size_t max_content;		/* --max-content-bytes: literal limit */
+	unsigned int imap_timeout_ms;	/* --imap-timeout-ms: whole fetch */
+	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
+	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
+	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
+	int log_level;			/* --log-level */
+};
+
+/* Parses argv (anncd's options only).  Returns 0, 1 when --help was
+ * printed, or -1 after printing what is wrong.
+ */
+int
+config_parse(int argc, char **argv, struct anncd_config *cfg);
+
+/* Looks a URL's host and port up in the allow list (host compared
+ * case-insensitively).  NULL when not allowed.
+ */
+const struct config_imap_server *
+config_imap_allowed(const struct anncd_config *cfg, const char *host,
+		    size_t host_len, uint16_t port);
+
+/* Credentials for host:port, or NULL. */
+const struct config_cred *
+config_cred_find(const struct anncd_config *cfg, const char *host,
+		 size_t host_len, uint16_t port);
+
+void
+config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,56 @@
+/* The IMAP client of the media server (RFC 3501, RFC 4467 section 7): one
+ * TCP connection per fetch, LOGIN, URLFETCH of the URL exactly as
+ * received, LOGOUT.  The literal is decoded as it arrives, straight into
+ * the content that the dataplane will play.
+ */
+#ifndef ANNCD_CONTROL_IMAP_CLIENT_H
+#define ANNCD_CONTROL_IMAP_CLIENT_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/content.h"
+
+struct imap_fetch;
+
+/* Outcome of a fetch.  On success status is 0 and content holds the
+ * decoded bytes (the callee now owns the reference); else status is
+ * -errno and reason says why, in words fit for a SIP reason phrase.
+ */
+typedef void (*imap_fetch_done)(void *arg, int status, const char *reason,
+				struct content *content);
+
+struct imap_fetch_req {
+	const char *url;		/* sent exactly as received */
+	size_t url_len;
+	struct sockaddr_in server;
+	const char *user;		/* NULL: LOGIN anonymous */
+	const char *pass;
+	int base64;			/* decode the literal */
+	size_t max_literal;		/* refuse larger literals up front */
+	unsigned int timeout_ms;	/* connect to tagged OK */
+	const char *log_id;		/* names the fetch in logs */
+};
+
+/* Starts a fetch.  done runs exactly once, later, from the event loop,
+ * unless the fetch is cancelled first.  NULL when out of memory or
+ * sockets (done is not called).
+ */
+struct imap_fetch *
+imap_fetch_start(const struct imap_fetch_req *req, imap_fetch_done done,
+		 void *arg);
+
+/* Abandons a fetch: done will not run, the connection is closed. */
+void
+imap_fetch_cancel(struct imap_fetch *f);
+
+/* Checks every fetch against its deadline; call from the loop's tick. */
+void
+imap_fetch_tick(uint64_t now_ms);
+
+/* Connections opened since start (for logs and tests). */
+uint64_t
+imap_connections_opened(void);
+
+#endif

@@ -1,0 +1,49 @@
+/* The control plane's event loop: one io_uring over kernel sockets (SIP,
+ * IMAP) on the main lcore.  Each submission carries a struct loop_op whose
+ * callback runs with the completion's result.
+ */
+#ifndef ANNCD_CONTROL_LOOP_H
+#define ANNCD_CONTROL_LOOP_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <liburing.h>
+
+struct loop_op;
+typedef void (*loop_cb)(struct loop_op *op, int res);
+
+struct loop_op {
+	loop_cb cb;
+};
+
+int
+loop_init(unsigned int entries);
+void
+loop_fini(void);
+
+/* A free submission entry tagged with op; submits first if the queue is
+ * full.  Never NULL once loop_init succeeded.
+ */
+struct io_uring_sqe *
+loop_sqe(struct loop_op *op);
+
+/* Submits what is queued, waits up to timeout_ms for completions and runs
+ * their callbacks.  Returns the number handled or -errno.
+ */
+int
+loop_run(unsigned int timeout_ms);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t
+loop_now_ms(void);
+
+/* Sends a copy of buf as one datagram to *to; the copy lives until the
+ * kernel is done with it.  Returns 0 or -ENOMEM.
+ */
+int
+loop_sendto(int fd, const struct sockaddr_in *to, const void *buf,
+	    size_t len);
+
+#endif
