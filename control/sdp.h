@@ -28,7 +28,7 @@ struct sdp_rtpmap {
 struct sdp_media {
 	char type[16];			/* "audio", "video", ... */
 	uint16_t port;
-	char proto[16];			/* "RTP/AVP", ... */
+	char proto[32];			/* "RTP/AVP", "UDP/TLS/RTP/SAVPF" */
 	uint8_t fmt[SDP_MAX_FMT];	/* payload types in offer order */
 	unsigned int n_fmt;
 	struct sdp_rtpmap rtpmap[SDP_MAX_FMT];
