@@ -269,9 +269,10 @@ annc_is_imap_part(struct sip_str name)
 	return 0;
 }
 
-/* Finds play=.  An escaped URL has no ':' left (it is %3A); a raw one
- * does, and then the IMAP parts that follow it are joined back on, up to
- * and including ;urlauth=.  Returns 0 when there is no play parameter.
+/* Finds play=.  When the IMAP parts follow it as parameters of their own
+ * (the raw form of the profile's examples), they are joined back on, up
+ * to and including ;urlauth=; an escaped URL carries them as %3B...
+ * inside its value.  Returns 0 when there is no play parameter.
  */
 static int
 annc_find_play(struct sip_str params, struct sip_str *play)
@@ -285,8 +286,6 @@ annc_find_play(struct sip_str params, struct sip_str *play)
 	if (!found)
 		return 0;
 	*play = val;
-	if (memchr(val.p, ':', val.n) == NULL)
-		return 1;
 	while (!sip_str_caseeq(name, "urlauth")) {
 		next = p;
 		if (!uri_param_next(&next, end, &name, &val) ||
@@ -316,26 +315,6 @@ annc_play_error(struct sip_str play)
 			i += 2;
 	}
 	return "play parameter too long";
-}
-
-/* A raw play URL is already an IMAP URL: its own %-escapes (RFC 5092
- * section 3) belong to it and the URLAUTH token covers them, so it is
- * copied as it is, after the same checks an unescape would make.
- */
-static int
-annc_copy_raw(struct sip_str play, char *buf, size_t cap)
-{
-	for (size_t i = 0; i < play.n; i++) {
-		if (play.p[i] == '\0')
-			return -1;
-		if (play.p[i] == '%' && uri_escape_at(play.p, play.n, i) <= 0)
-			return -1;
-	}
-	if (play.n >= cap || play.n > INT_MAX)
-		return -1;
-	memcpy(buf, play.p, play.n);
-	buf[play.n] = '\0';
-	return (int)play.n;
 }
 
 static int
@@ -378,10 +357,10 @@ annc_params_parse(const struct sip_uri *u, char *buf, size_t cap,
 		return uri_fail(why, "missing play parameter");
 	if (play.n == 0)
 		return uri_fail(why, "empty play parameter");
-	if (memchr(play.p, ':', play.n) != NULL)
-		n = annc_copy_raw(play, buf, cap);
-	else
-		n = sip_unescape(play, buf, cap);
+	/* Both forms are unescaped exactly once: in the raw form too the
+	 * value is a SIP parameter, whose escapes belong to SIP (RFC 3261
+	 * section 19.1.2); an IMAP URL's own escapes arrive as %25XX. */
+	n = sip_unescape(play, buf, cap);
 	if (n < 0)
 		return uri_fail(why, annc_play_error(play));
 	ap->play = buf;

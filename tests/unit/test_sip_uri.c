@@ -253,10 +253,20 @@ test_annc_play_forms(void)
 			       buf, sizeof(buf), &ap, &why), 0);
 	CHECK(strcmp(buf, "imap://h/A%41") == 0);
 
-	/* A raw URL keeps its own escapes. */
-	CHECK_INT(annc_guarded("sip:annc@ms;play=imap://h/my%20box/;uid=1",
+	/* The raw form is unescaped once too: an IMAP URL's own escape
+	 * travels as %25XX. */
+	CHECK_INT(annc_guarded("sip:annc@ms;play=imap://h/my%2520box/;uid=1",
 			       buf, sizeof(buf), &ap, &why), 0);
 	CHECK(strcmp(buf, "imap://h/my%20box/;uid=1") == 0);
+
+	/* Escaped except for ':' and '/', which RFC 3261 lets a parameter
+	 * carry as they are: it is the escaped form, not the raw one. */
+	CHECK_INT(annc_guarded("sip:annc@ms;play=imap://alice%40127.0.0.1:1430"
+			       "/INBOX/%3BUID%3D1/%3BSECTION%3D2%3BURLAUTH%3D"
+			       "anonymous:internal:ab;content-type=audio/basic",
+			       buf, sizeof(buf), &ap, &why), 0);
+	CHECK(strcmp(buf, "imap://alice@127.0.0.1:1430/INBOX/;UID=1/;"
+		     "SECTION=2;URLAUTH=anonymous:internal:ab") == 0);
 }
 
 /* RFC 4240 section 3: the remaining parameters are read as they are,
