@@ -413,6 +413,7 @@ call_send_bye(struct call *c, const char *why)
  * section 2.3) that decide what is fetched and how it is decoded. */
 struct invite_req {
 	struct annc_params ap;
+	char ctype[64];			/* content-type, unescaped */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
@@ -424,16 +425,21 @@ struct invite_req {
 static int
 check_content_type(struct invite_req *r, char *reason, size_t cap)
 {
-	struct sip_str ct = r->ap.content_type, cte = r->ap.cte;
+	struct sip_str cte = r->ap.cte;
+	int n;
 
-	if (ct.n == 0) {
+	if (r->ap.content_type.n == 0) {
 		snprintf(reason, cap, "Missing content-type parameter");
 		return 400;
 	}
-	r->type = media_type_parse(ct.p, ct.n);
+	n = sip_unescape(r->ap.content_type, r->ctype, sizeof(r->ctype));
+	if (n < 0) {
+		snprintf(reason, cap, "Bad content-type parameter");
+		return 400;
+	}
+	r->type = media_type_parse(r->ctype, (size_t)n);
 	if (r->type == MEDIA_TYPE_UNSUPPORTED) {
-		snprintf(reason, cap, "Unsupported content-type %.*s",
-			 (int)(ct.n > 64 ? 64 : ct.n), ct.p);
+		snprintf(reason, cap, "Unsupported content-type %s", r->ctype);
 		return 415;
 	}
 	r->base64 = cte.n != 0 && sip_str_caseeq(cte, "base64");
@@ -782,8 +788,7 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			    code == 503 ? "Retry-After: 5\r\n" : NULL);
 		return;
 	}
-	snprintf(c->ctype, sizeof(c->ctype), "%.*s",
-		 (int)r.ap.content_type.n, r.ap.content_type.p);
+	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
 	c->type = r.type;
 	c->base64 = r.base64;
 	sip_respond(m, src, 100, "Trying", NULL);

@@ -146,8 +146,11 @@ main(int argc, char **argv)
 		       rte_strerror(rte_errno));
 		return 1;
 	}
-	argv[split - 1 < 0 ? 0 : split - 1] = argv[0];
-	rc = config_parse(argc - split + 1, argv + split - 1, &cfg);
+	/* anncd's options start after "--", which stands in for argv[0]. */
+	if (split == argc)
+		split = argc - 1;
+	argv[split] = argv[0];
+	rc = config_parse(argc - split, argv + split, &cfg);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	log_max_level = (enum log_level)cfg.log_level;
