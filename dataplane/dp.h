@@ -28,7 +28,11 @@ struct dp_config {
 int
 dp_start(const struct dp_config *cfg);
 
-/* Stops the worker and the port. */
+/* Stops the worker and the port.  Streams still running end without an
+ * event; packets not yet sent are freed, so content references drop.  Any
+ * mbuf the port handed to a consumer in this process (net_ring) must have
+ * been freed before: the pools go too.
+ */
 void
 dp_stop(void);
 
@@ -53,7 +57,10 @@ struct dp_stream_params {
 	uint64_t period_ns;		/* packet interval (ptime) */
 };
 
-/* Queues a start.  Returns 0, or -ENOBUFS when the command ring is full. */
+/* Queues a start.  Returns 0, -ENOBUFS when the command ring is full,
+ * -EINVAL for parameters the port cannot carry (a packet over the MTU, an
+ * empty or out-of-range payload), -ENODEV before dp_start().
+ */
 int
 dp_stream_start(const struct dp_stream_params *p);
 
@@ -91,6 +98,10 @@ struct dp_stats {
 	uint64_t arp_fail;
 	uint64_t no_mbuf;
 	uint64_t cmd_table_full;
+	uint64_t rx_own;		/* our own frames seen on RX */
+	uint64_t tx_copied;		/* payload copied: no MULTI_SEGS */
+	uint64_t tx_dropped;		/* freed unsent when the worker quit */
+	uint64_t cmd_unknown;		/* stops for no running stream */
 };
 
 void

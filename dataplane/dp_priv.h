@@ -1,0 +1,163 @@
+/* State shared by the dataplane's own files: dp.c sets it up and serves the
+ * control plane, dp_worker.c runs the loop, dp_rtp.c builds RTP packets and
+ * dp_arp.c owns the receive side.  Only the worker lcore writes it once
+ * dp_start() has launched the loop, except for the rings and the quit flag.
+ */
+#ifndef ANNCD_DATAPLANE_DP_PRIV_H
+#define ANNCD_DATAPLANE_DP_PRIV_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include "dataplane/dp.h"
+
+#define DP_TXBUF		256	/* packets built, not yet taken */
+#define DP_RX_BURST		32u
+/* Pacing stops filling the TX buffer here so that ARP replies find room. */
+#define DP_TX_PACE_LIMIT	(DP_TXBUF - DP_RX_BURST)
+#define DP_STREAM_BURST		8	/* packets one stream sends per round */
+#define DP_CMD_BURST		32	/* commands taken per round */
+#define DP_ARP_SLOTS		64
+#define DP_ARP_RETRY_MS		200
+#define DP_ARP_TTL_S		60	/* an older entry is asked for again */
+
+/* RFC 3550 section 5.1, without CSRCs or extension. */
+struct dp_rtp_hdr {
+	uint8_t vpxcc;			/* V=2, P=0, X=0, CC=0 */
+	uint8_t mpt;			/* marker bit, payload type */
+	rte_be16_t seq;
+	rte_be32_t ts;
+	rte_be32_t ssrc;
+} __rte_packed;
+
+/* Every RTP packet's headers, contiguous in the header mbuf. */
+struct dp_rtp_frame {
+	struct rte_ether_hdr eth;
+	struct rte_ipv4_hdr ip;
+	struct rte_udp_hdr udp;
+	struct dp_rtp_hdr rtp;
+} __rte_packed __rte_aligned(2);
+
+enum dp_cmd_type {
+	DP_CMD_START = 1,
+	DP_CMD_STOP,
+};
+
+struct dp_cmd {
+	uint32_t type;
+	uint32_t handle;		/* for a stop */
+	struct dp_stream_params p;	/* for a start */
+};
+
+enum dp_stream_state {
+	DP_SS_FREE = 0,
+	DP_SS_ARP,			/* waiting for the caller's MAC */
+	DP_SS_RUN,
+	DP_SS_DONE,			/* over; its event waits for room */
+};
+
+struct dp_stream {
+	enum dp_stream_state state;
+	uint32_t npkts;			/* packets in the whole stream */
+	uint32_t n;			/* next packet */
+	uint64_t start_tsc;		/* packet n is due at start + n*ptime */
+	uint64_t next_tsc;
+	uint64_t arp_deadline;
+	uint64_t arp_next;
+	const uint8_t *payload;		/* first payload byte of the content */
+	rte_iova_t payload_iova;
+	size_t payload_len;
+	struct dp_stream_params p;
+	struct dp_event ev;		/* filled as packets go out */
+	struct dp_rtp_frame tmpl;	/* headers without per-packet fields */
+};
+
+struct dp_arp_entry {
+	uint32_t ip;			/* net order, 0 for an empty slot */
+	struct rte_ether_addr mac;
+	uint64_t tsc;			/* learned or refreshed */
+};
+
+struct dp_worker {
+	struct dp_config cfg;
+	struct rte_ether_addr mac;
+	uint64_t tx_offloads;		/* the ones requested from the port */
+	int zero_copy;			/* payload chained by reference */
+	uint16_t mtu;
+	int quit;			/* set by dp_stop, read by the worker */
+
+	struct rte_mempool *hdr_pool;	/* headers, copies, RX */
+	struct rte_mempool *pay_pool;	/* data-less mbufs for extbufs */
+	struct rte_ring *cmd_ring;
+	struct rte_ring *ev_ring;
+
+	struct dp_stream *streams;	/* cfg.max_streams slots */
+	uint32_t *active;		/* slots not FREE, unordered */
+	uint32_t nactive;
+	uint32_t *free_ids;		/* stack of FREE slots */
+	uint32_t nfree;
+	uint32_t nended;		/* FREE slots still in active[] */
+	uint32_t rr;			/* where the next pacing round begins */
+
+	uint64_t arp_retry_tsc;
+	uint64_t arp_timeout_tsc;
+	uint64_t arp_ttl_tsc;
+	struct dp_arp_entry arp[DP_ARP_SLOTS];
+
+	uint16_t ntx;
+	struct rte_mbuf *txbuf[DP_TXBUF];
+	uint16_t txlen[DP_TXBUF];	/* frame bytes: the mbuf is not ours
+					 * to read once the port took it */
+
+	struct dp_stats stats __rte_cache_aligned;
+};
+
+/* Counters have one writer, the worker; dp_get_stats() reads them from
+ * another lcore, so each store is a relaxed atomic one (a plain store on
+ * x86 and arm64).
+ */
+#define DP_STAT_ADD(w, f, v) \
+	__atomic_store_n(&(w)->stats.f, (w)->stats.f + (v), __ATOMIC_RELAXED)
+
+static inline unsigned int
+dp_tx_room(const struct dp_worker *w, unsigned int limit)
+{
+	return w->ntx < limit ? limit - w->ntx : 0;
+}
+
+/* The caller has checked dp_tx_room(). */
+static inline void
+dp_tx_push(struct dp_worker *w, struct rte_mbuf *m)
+{
+	w->txlen[w->ntx] = (uint16_t)m->pkt_len;
+	w->txbuf[w->ntx++] = m;
+}
+
+/* dp_worker.c */
+int
+dp_worker_main(void *arg);
+
+/* dp_rtp.c */
+void
+dp_rtp_prepare(const struct dp_worker *w, struct dp_stream *s,
+	       const struct rte_ether_addr *dst);
+struct rte_mbuf *
+dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen);
+
+/* dp_arp.c */
+int
+dp_arp_lookup(const struct dp_worker *w, uint32_t ip, uint64_t now,
+	      struct rte_ether_addr *mac);
+int
+dp_arp_request(struct dp_worker *w, uint32_t ip);
+void
+dp_rx_poll(struct dp_worker *w, uint64_t now);
+
+#endif
