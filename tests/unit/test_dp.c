@@ -740,9 +740,10 @@ int
 main(int argc, char **argv)
 {
 	char dir[] = "/tmp/anncd-test-dp-XXXXXX";
-	char rx_path[64], tx_path[64], prefix[64], vdev[256];
+	char rx_path[64], tx_path[64], prefix[64], vdev[256], run_dir[256];
 	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "-l", "0,1", prefix, vdev, NULL };
+			"--no-pci", "--no-telemetry", "-l", "0,1", prefix, vdev,
+			NULL };
 	uint16_t port;
 
 	(void)argc;
@@ -769,7 +770,10 @@ main(int argc, char **argv)
 	test_pcap(port, tx_path);
 	test_ring();
 
+	/* The EAL leaves its empty runtime directory behind: one per run. */
+	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	rmdir(run_dir);
 	unlink(rx_path);
 	unlink(tx_path);
 	rmdir(dir);
