@@ -72,8 +72,10 @@ rig_add_netns()
 	RIG_MADE+=("$1")
 	cleanup_add_netns "$1"
 	ip -n "$1" link set lo up
-	# Interfaces created from now on start with IPv6 off.
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+	# Interfaces created from now on start with IPv6 off (a kernel
+	# without IPv6 has no such setting, and no noise either).
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 \
+		2>/dev/null || true
 }
 
 rig_up()
@@ -96,8 +98,10 @@ rig_up()
 	ip -n "$RIG_MS" link add "$RIG_MSVETH" type veth \
 		peer name "$RIG_UAVETH" netns "$RIG_UA"
 
-	rig_ms sysctl -qw "net.ipv6.conf.$RIG_MSVETH.disable_ipv6=1"
-	rig_ua sysctl -qw "net.ipv6.conf.$RIG_UAVETH.disable_ipv6=1"
+	rig_ms sysctl -qw "net.ipv6.conf.$RIG_MSVETH.disable_ipv6=1" \
+		2>/dev/null || true
+	rig_ua sysctl -qw "net.ipv6.conf.$RIG_UAVETH.disable_ipv6=1" \
+		2>/dev/null || true
 	rig_ua ethtool -K "$RIG_UAVETH" tx off >/dev/null
 
 	ip -n "$RIG_MS" addr add "$RIG_SIP_IP/$RIG_PLEN" dev "$RIG_MSVETH"
