@@ -165,6 +165,8 @@ main(int argc, char **argv)
 	run();
 	dp_stop();
 	content_reap();
+	LOG_AT(LOGL_INFO, "main", "stopped: %u contents still held",
+	       content_live());
 	loop_fini();
 	rte_eal_cleanup();
 	return 0;

@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# End to end on real parts: a private Cyrus IMAP holding a voice mail,
+# anncd with its dataplane on net_af_packet in a network namespace,
+# anncd-call as the mail client in another, tshark on the caller's wire.
+# Asserts what the caller got (200 OK and its SDP, the RTP byte for byte,
+# sequence and timestamp steps, one SSRC, the BYE after the last packet)
+# and each refusal that needs no IMAP connection makes none.
+#
+#   test_call.sh ANNCD ANNCD_CALL
+set -euo pipefail
+
+ANNCD=$1
+CALL=$2
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lib/rig.sh
+. "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/cyrus.sh
+. "$TOP/tests/lib/cyrus.sh"
+# shellcheck source=tests/lib/mail.sh
+. "$TOP/tests/lib/mail.sh"
+
+SIP_PORT=5060
+RTP_PORT=30000		# the caller's
+PTIME=20
+FAILS=0
+WORK=
+ANNCD_PID=
+
+note()
+{
+	printf 'test_call: %s\n' "$*"
+}
+
+# check DESCRIPTION GOT WANT
+check()
+{
+	if [ "$2" = "$3" ]; then
+		printf 'ok    %s\n' "$1"
+	else
+		printf 'FAIL  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+# The value of KEY in anncd-call's last line (quotes removed).
+field()
+{
+	local line=$1 key=$2
+
+	if [[ $line =~ (^|[[:space:]])$key=\"([^\"]*)\" ]]; then
+		printf '%s' "${BASH_REMATCH[2]}"
+	elif [[ $line =~ (^|[[:space:]])$key=([^[:space:]]*) ]]; then
+		printf '%s' "${BASH_REMATCH[2]}"
+	fi
+}
+
+# SYN packets counted by nftables in the server namespace, per port: a
+# refusal that must not contact a server leaves its counter as it was.
+nft_setup()
+{
+	rig_ms nft -f - <<EOF
+table inet anncdtest {
+	chain out {
+		type filter hook output priority 0;
+		tcp dport $CYRUS_PORT tcp flags syn counter comment "cyrus"
+		tcp dport $OTHER_PORT tcp flags syn counter comment "other"
+	}
+}
+EOF
+}
+
+syn_count()
+{
+	rig_ms nft list chain inet anncdtest out |
+		sed -n "s/.*packets \([0-9]*\) .*comment \"$1\".*/\1/p"
+}
+
+start_anncd()
+{
+	local i
+
+	# ip netns exec, not rig_ms: $! must be anncd itself, to stop it.
+	ip netns exec "$RIG_MS" "$ANNCD" --no-huge -m 512 --no-shconf --no-pci -l 0,1 \
+		"--file-prefix=anncd-test-$$" \
+		"--vdev=net_af_packet0,iface=$RIG_MSVETH" -- \
+		--sip "$RIG_SIP_IP:$SIP_PORT" --media-ip "$RIG_MEDIA_IP" \
+		--rtp-ports 40000-40999 \
+		--imap-allow "$CYRUS_HOST:$CYRUS_PORT" --log-level info \
+		</dev/null >"$WORK/anncd.log" 2>&1 &
+	ANNCD_PID=$!
+	cleanup_add_pid "$ANNCD_PID"
+	cleanup_add_dir "/var/run/dpdk/anncd-test-$$"
+	for ((i = 0; i < 300; i++)); do
+		grep -q 'sip listening' "$WORK/anncd.log" && return 0
+		cleanup_alive "$ANNCD_PID" || break
+		sleep 0.1
+	done
+	cat "$WORK/anncd.log" >&2
+	note "anncd did not start"
+	exit 1
+}
+
+# call NAME ARGS...: runs anncd-call from the server namespace (IMAP on
+# its loopback), joining the caller's for SIP and RTP; the result line
+# goes to RESULT, the whole output to WORK/NAME.txt.
+call()
+{
+	local name=$1
+
+	shift
+	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$SIP_PORT" --rtp-port "$RTP_PORT" \
+		--ptime "$PTIME" "$@" </dev/null >"$WORK/$name.txt" 2>&1 || true
+	RESULT=$(grep '^result=' "$WORK/$name.txt" | tail -n 1 || true)
+	[ -n "$RESULT" ] || cat "$WORK/$name.txt" >&2
+}
+
+imap_call()
+{
+	local name=$1
+
+	shift
+	call "$name" --imap "$CYRUS_HOST:$CYRUS_PORT" --user alice \
+		--pass-file "$CYRUS_PASSDIR/alice.pass" --mailbox INBOX \
+		--uid "$MAIL_UID" "$@"
+}
+
+# A pawn-ticket URL for the attachment made by alice with curl, so that
+# the call itself opens no IMAP connection.
+genurlauth()
+{
+	local access=$1 rump
+
+	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
+	rump+=";SECTION=$MAIL_SECTION;URLAUTH=$access"
+	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
+# The audio of the .au file, as hex: what the RTP payloads must add up to.
+au_payload_hex()
+{
+	local off
+
+	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
+	tail -c +"$((off + 1))" "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+capture_start()
+{
+	local i
+
+	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp -w "$WORK/wire.pcapng" \
+		>"$WORK/tshark.log" 2>&1 &
+	TSHARK_PID=$!
+	cleanup_add_pid "$TSHARK_PID"
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
+		sleep 0.1
+	done
+	cat "$WORK/tshark.log" >&2
+	note "tshark did not start"
+	exit 1
+}
+
+# Fields of the RTP that anncd sent, one line per packet.
+rtp_fields()
+{
+	tshark -r "$WORK/wire.pcapng" -o rtp.heuristic_rtp:TRUE \
+		-Y "rtp && ip.src == $RIG_MEDIA_IP" -T fields "$@"
+}
+
+check_happy_call()
+{
+	local payload_len packets
+
+	payload_len=$(($(au_payload_hex "$MAIL_AU" | wc -c) / 2))
+	packets=$(((payload_len + 8 * PTIME - 1) / (8 * PTIME)))
+	check "call answered" "$(field "$RESULT" result)" 200
+	check "packets received" "$(field "$RESULT" packets)" "$packets"
+	check "bytes received" "$(field "$RESULT" bytes)" "$payload_len"
+	check "payload identical (anncd-call)" "$(field "$RESULT" identical)" yes
+	check "one SSRC" "$(field "$RESULT" ssrcs)" 1
+	check "sequence errors" "$(field "$RESULT" seq_errors)" 0
+	check "timestamp errors" "$(field "$RESULT" ts_errors)" 0
+	check "marker on the first packet" "$(field "$RESULT" marker_first)" yes
+	check "BYE from anncd" "$(field "$RESULT" bye)" yes
+	check "BYE after the last packet" "$(field "$RESULT" bye_after_last)" yes
+	check "RTP after the BYE" "$(field "$RESULT" rtp_after_bye)" 0
+}
+
+# What tshark reads off the caller's wire, independent of anncd-call.
+check_wire()
+{
+	local sdp steps want_hex got_hex
+
+	sdp=$(tshark -r "$WORK/wire.pcapng" -Y 'sip.Status-Code == 200 && sdp' \
+		-T fields -E separator='|' -e sdp.connection_info \
+		-e sdp.media -e sdp.media_attr | head -n 1)
+	check "SDP c= line" "$(cut -d'|' -f1 <<<"$sdp")" "IN IP4 $RIG_MEDIA_IP"
+	check "SDP m= line" "$(cut -d'|' -f2 <<<"$sdp" | sed 's/ [0-9]* / P /')" \
+		"audio P RTP/AVP 0"
+	check "SDP attributes" "$(cut -d'|' -f3 <<<"$sdp")" \
+		"rtpmap:0 PCMU/8000,ptime:$PTIME,sendonly"
+
+	want_hex=$(au_payload_hex "$MAIL_AU")
+	got_hex=$(rtp_fields -e rtp.payload | tr -d ':\n')
+	check "RTP payloads equal the attachment's audio (tshark)" \
+		"$(printf '%s' "$got_hex" | sha256sum)" \
+		"$(printf '%s' "$want_hex" | sha256sum)"
+
+	steps=$(rtp_fields -e rtp.seq -e rtp.timestamp -e rtp.ssrc |
+		awk 'NR > 1 { print ($1 - s + 65536) % 65536 "," \
+			($2 - t + 4294967296) % 4294967296 "," ($3 == c) }
+		     { s = $1; t = $2; c = $3 }' | sort -u | tr '\n' ' ')
+	check "every step: seq +1, timestamp +$((8 * PTIME)), same SSRC" \
+		"$steps" "1,$((8 * PTIME)),1 "
+
+	check "bad IPv4 or UDP checksums" "$(tshark -r "$WORK/wire.pcapng" \
+		-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
+		-Y "ip.src == $RIG_MEDIA_IP && (ip.checksum.status == 0 ||
+		    udp.checksum.status == 0)" | wc -l)" 0
+	check_rtp_streams
+	check_bye_order
+}
+
+# tshark -z rtp,streams: one stream, none lost, no sequence problem.
+check_rtp_streams()
+{
+	local line
+
+	tshark -r "$WORK/wire.pcapng" -q -o rtp.heuristic_rtp:TRUE \
+		-z rtp,streams >"$WORK/streams.txt"
+	line=$(grep -E "^ *[0-9.]+ +[0-9.]+ +$RIG_MEDIA_IP " "$WORK/streams.txt" || true)
+	check "tshark RTP streams from anncd" "$(grep -c . <<<"$line")" 1
+	# ... Pkts Lost (pct) MinDelta MeanDelta MaxDelta MinJ MeanJ MaxJ [X]
+	check "tshark lost packets" "$(awk '{ for (i = 1; i <= NF; i++)
+		if ($i ~ /^\(.*%\)$/) print $(i - 1) }' <<<"$line")" 0
+	check "tshark sequence problems" "$(awk '{ print ($NF == "X") }' \
+		<<<"$line")" 0
+}
+
+check_bye_order()
+{
+	local last_rtp bye
+
+	last_rtp=$(rtp_fields -e frame.number | tail -n 1)
+	bye=$(tshark -r "$WORK/wire.pcapng" -Y 'sip.Method == "BYE"' \
+		-T fields -e frame.number | head -n 1)
+	check "BYE comes after the last RTP packet" \
+		"$([ -n "$bye" ] && [ "$bye" -gt "$last_rtp" ] && echo yes)" yes
+}
+
+check_refusals()
+{
+	local url before_c before_o other_url
+
+	imap_call tampered --tamper-token
+	check "tampered token" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 URLFETCH returned NIL"
+
+	url=$(genurlauth authuser)
+	before_c=$(syn_count cyrus)
+	call authuser --play-url "$url" --content-type audio/basic --cte base64
+	check "authuser without credentials" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 Not authorized to access resource"
+	check "authuser: no IMAP connection" "$(syn_count cyrus)" "$before_c"
+
+	url=$(genurlauth anonymous)
+	other_url=${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$OTHER_PORT}
+	before_o=$(syn_count other)
+	call other --play-url "$other_url" --content-type audio/basic --cte base64
+	check "server not on the allow list" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 IMAP server $CYRUS_HOST:$OTHER_PORT not allowed"
+	check "not allowed: no connection" "$(syn_count other)" "$before_o"
+
+	call badurl --play-url "imap://$CYRUS_HOST:$CYRUS_PORT/INBOX" \
+		--content-type audio/basic
+	check "malformed play URL" "$(field "$RESULT" result)" 400
+	call video --play-url "$url" --content-type video/mpeg --cte base64
+	check "unsupported content type" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"415 Unsupported content-type video/mpeg"
+	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
+		--codecs GSM
+	check "no codec in the offer" "$(field "$RESULT" result)" 488
+}
+
+main()
+{
+	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	cleanup_trap
+	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
+	cleanup_add_dir "$WORK"
+
+	rig_up
+	CYRUS_EXEC=$RIG_MS_EXEC
+	cyrus_start
+	OTHER_PORT=$((CYRUS_PORT + 1))
+	mail_voicemail "$WORK"
+	nft_setup
+	start_anncd
+
+	check "dataplane answers ARP for the media address" \
+		"$(rig_arping && echo yes)" yes
+
+	capture_start
+	imap_call happy --out "$WORK/heard.au"
+	cleanup_kill_pid "$TSHARK_PID" 10
+	check_happy_call
+	check_wire
+
+	imap_call raw --escape raw
+	check "raw play URL: answered" "$(field "$RESULT" result)" 200
+	check "raw play URL: identical" "$(field "$RESULT" identical)" yes
+
+	check_refusals
+
+	cleanup_kill_pid "$ANNCD_PID" 10
+	check "refusals logged with their cause" \
+		"$(grep -c 'result=404 URLFETCH returned NIL' "$WORK/anncd.log")" 1
+	check "contents released at exit" \
+		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log")" 0
+	if [ "$FAILS" -ne 0 ]; then
+		note "anncd log:"
+		cat "$WORK/anncd.log"
+		note "$FAILS checks failed"
+		exit 1
+	fi
+	note "all checks passed"
+}
+
+main "$@"
