@@ -117,21 +117,30 @@ callid_bucket(struct sip_str id)
 	return (uint32_t)XXH3_64bits(id.p, id.n) & bucket_mask;
 }
 
+static int
+str_same(struct sip_str a, struct sip_str b)
+{
+	return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
+
+/* Finds the call of a message by Call-ID and the caller's tag, which is
+ * in From on the caller's requests and in To on responses to ours. */
 static struct call *
-call_find(const struct sip_msg *m)
+call_lookup(struct sip_str call_id, struct sip_str caller_tag)
 {
 	struct call *c;
 
-	for (c = buckets[callid_bucket(m->call_id)]; c != NULL; c = c->hnext) {
-		const struct sip_msg *iv = &c->invite;
-
-		if (iv->call_id.n == m->call_id.n &&
-		    memcmp(iv->call_id.p, m->call_id.p, m->call_id.n) == 0 &&
-		    iv->from_tag.n == m->from_tag.n &&
-		    memcmp(iv->from_tag.p, m->from_tag.p, m->from_tag.n) == 0)
+	for (c = buckets[callid_bucket(call_id)]; c != NULL; c = c->hnext)
+		if (str_same(c->invite.call_id, call_id) &&
+		    str_same(c->invite.from_tag, caller_tag))
 			return c;
-	}
 	return NULL;
+}
+
+static struct call *
+call_find(const struct sip_msg *m)
+{
+	return call_lookup(m->call_id, m->from_tag);
 }
 
 static struct call *
@@ -880,10 +889,11 @@ on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
 static void
 on_response(const struct sip_msg *m)
 {
-	struct call *c = call_find(m);
+	struct call *c = call_lookup(m->call_id, m->to_tag);
 
 	if (c == NULL || c->state != CALL_BYE_SENT || m->status < 200 ||
-	    !sip_str_eq(m->cseq_method, "BYE"))
+	    !sip_str_eq(m->cseq_method, "BYE") ||
+	    !sip_str_eq(m->from_tag, c->to_tag))
 		return;
 	rtx_stop(&c->bye);
 	call_close(c);

@@ -25,6 +25,7 @@ PTIME=20
 FAILS=0
 WORK=
 ANNCD_PID=
+STARTS=0		# anncd start-ups seen in the shared log
 
 note()
 {
@@ -75,6 +76,7 @@ syn_count()
 		sed -n "s/.*packets \([0-9]*\) .*comment \"$1\".*/\1/p"
 }
 
+# start_anncd [anncd options...]: the options add to the common ones.
 start_anncd()
 {
 	local i
@@ -85,13 +87,13 @@ start_anncd()
 		"--vdev=net_af_packet0,iface=$RIG_MSVETH" -- \
 		--sip "$RIG_SIP_IP:$SIP_PORT" --media-ip "$RIG_MEDIA_IP" \
 		--rtp-ports 40000-40999 \
-		--imap-allow "$CYRUS_HOST:$CYRUS_PORT" --log-level info \
-		</dev/null >"$WORK/anncd.log" 2>&1 &
+		--log-level info "$@" </dev/null >>"$WORK/anncd.log" 2>&1 &
 	ANNCD_PID=$!
 	cleanup_add_pid "$ANNCD_PID"
 	cleanup_add_dir "/var/run/dpdk/anncd-test-$$"
 	for ((i = 0; i < 300; i++)); do
-		grep -q 'sip listening' "$WORK/anncd.log" && return 0
+		[ "$(grep -c 'sip listening' "$WORK/anncd.log")" -gt "$STARTS" ] &&
+			STARTS=$((STARTS + 1)) && return 0
 		cleanup_alive "$ANNCD_PID" || break
 		sleep 0.1
 	done
@@ -288,6 +290,81 @@ check_refusals()
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
 }
 
+# Every process of the private Cyrus: its master and the imapd children.
+cyrus_pids()
+{
+	printf '%s\n' "$CYRUS_PID"
+	ps -o pid= --ppid "$CYRUS_PID"
+}
+
+# The size of the attachment's literal as URLFETCH sends it: the body of
+# the MIME part, base64 lines with their CRLFs.
+literal_size()
+{
+	base64 -w 76 "$MAIL_AU" | sed 's/$/\r/' | wc -c
+}
+
+# With credentials, a fixed next hop, a literal limit of exactly the
+# attachment and a short IMAP timeout.
+check_with_credentials()
+{
+	local url pid
+
+	printf '%s:%s mediaserver %s\n' "$CYRUS_HOST" "$CYRUS_PORT" \
+		"$(cyrus_pass mediaserver)" >"$WORK/creds"
+	chmod 600 "$WORK/creds"
+	start_anncd --imap-credentials "$WORK/creds" \
+		--imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$OTHER_PORT" \
+		--nexthop-mac "$RIG_UAMAC" --imap-timeout-ms 1500 \
+		--max-content-bytes "$(literal_size)"
+
+	url=$(genurlauth authuser)
+	call authuser-creds --play-url "$url" --content-type audio/basic \
+		--cte base64
+	check "authuser with credentials, literal at the limit" \
+		"$(field "$RESULT" result) $(field "$RESULT" packets) $(field "$RESULT" bye)" \
+		"200 $EXPECT_PACKETS yes"
+
+	url=$(genurlauth anonymous)
+	call refused --play-url "${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$OTHER_PORT}" \
+		--content-type audio/basic --cte base64
+	check "IMAP connection refused" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 IMAP connect failed: Connection refused"
+
+	# A real server that stops answering: the kernel still takes the
+	# connection into the listen queue, nobody greets.
+	for pid in $(cyrus_pids); do kill -STOP "$pid"; done
+	call stalled --play-url "$url" --content-type audio/basic --cte base64
+	for pid in $(cyrus_pids); do kill -CONT "$pid"; done
+	check "IMAP server silent" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 IMAP server timed out"
+
+	call hangup --play-url "$url" --content-type audio/basic --cte base64 \
+		--timeout 2
+	check "caller hangs up: no BYE from anncd" "$(field "$RESULT" bye)" no
+	cleanup_kill_pid "$ANNCD_PID" 10
+	check "caller hangs up: anncd stops the stream" \
+		"$(grep -c 'result=caller hung up' "$WORK/anncd.log")" 1
+}
+
+# One byte under the attachment's literal: refused before any allocation.
+check_literal_limit()
+{
+	local url size
+
+	size=$(literal_size)
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--max-content-bytes "$((size - 1))"
+	url=$(genurlauth anonymous)
+	call limit --play-url "$url" --content-type audio/basic --cte base64
+	check "literal one byte over the limit" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 bad URLFETCH response: literal of $size bytes over limit $((size - 1))"
+	cleanup_kill_pid "$ANNCD_PID" 10
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -301,7 +378,8 @@ main()
 	OTHER_PORT=$((CYRUS_PORT + 1))
 	mail_voicemail "$WORK"
 	nft_setup
-	start_anncd
+	EXPECT_PACKETS=$(( ($(au_payload_hex "$MAIL_AU" | wc -c) / 2 + 8 * PTIME - 1) / (8 * PTIME) ))
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
 
 	check "dataplane answers ARP for the media address" \
 		"$(rig_arping && echo yes)" yes
@@ -311,6 +389,10 @@ main()
 	cleanup_kill_pid "$TSHARK_PID" 10
 	check_happy_call
 	check_wire
+	# The 200 to anncd's BYE ends the call at once (it carries the
+	# caller's tag in To): its outcome line is there before any timer.
+	check "outcome logged when the BYE is answered" \
+		"$(grep -c "packets=$EXPECT_PACKETS result=played" "$WORK/anncd.log")" 1
 
 	imap_call raw --escape raw
 	check "raw play URL: answered" "$(field "$RESULT" result)" 200
@@ -319,10 +401,15 @@ main()
 	check_refusals
 
 	cleanup_kill_pid "$ANNCD_PID" 10
+	check "no call left open at exit" \
+		"$(grep -c 'stopping: 0 calls open' "$WORK/anncd.log")" 1
 	check "refusals logged with their cause" \
 		"$(grep -c 'result=404 URLFETCH returned NIL' "$WORK/anncd.log")" 1
-	check "contents released at exit" \
-		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log")" 0
+	check_with_credentials
+	check_literal_limit
+	check "contents released at every exit" \
+		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
+		tr '\n' ' ')" "0 0 0 "
 	if [ "$FAILS" -ne 0 ]; then
 		note "anncd log:"
 		cat "$WORK/anncd.log"
