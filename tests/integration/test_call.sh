@@ -407,6 +407,8 @@ main()
 		"$(grep -c 'result=404 URLFETCH returned NIL' "$WORK/anncd.log")" 1
 	check_with_credentials
 	check_literal_limit
+	check "sanitizer reports in anncd's log" \
+		"$(grep -cE 'Sanitizer|runtime error' "$WORK/anncd.log")" 0
 	check "contents released at every exit" \
 		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
 		tr '\n' ' ')" "0 0 0 "
