@@ -58,6 +58,8 @@ static const char usage[] =
 "  --timeout SECS       bound on the whole run (default 60); at it the\n"
 "                       call is hung up with our own BYE (bye=no)\n"
 "  --linger MS          listen this long after the BYE (default 500)\n"
+"  --ack-after N        hold the ACK until the Nth copy of the 2xx has come\n"
+"                       (default 1), to see the server retransmit it\n"
 "  --out FILE           write what was heard as a .au file\n"
 "  --verbose            print SIP start lines on stderr\n"
 "\n"
@@ -65,7 +67,7 @@ static const char usage[] =
 "  result=<code> reason=\"<phrase>\" setup_ms=<f> packets=<n> bytes=<n>\n"
 "  lost=<n> seq_errors=<n> ts_errors=<n> ssrcs=<n> marker_first=<yes|no>\n"
 "  jitter_ms=<f> spacing_ms=<f> bye=<yes|no> bye_after_last=<yes|no>\n"
-"  rtp_after_bye=<n> identical=<yes|no|unknown>\n"
+"  rtp_after_bye=<n> identical=<yes|no|unknown> ok_copies=<n>\n"
 "result is the final SIP status (0: none). Packets after the server's BYE\n"
 "count only in rtp_after_bye. Exit: 0 answered, BYE received and payload\n"
 "not different; 2 refused (>= 300 from the last server tried); 1 else.\n";
@@ -228,7 +230,8 @@ enum {
 	OPT_IMAP = 256, OPT_USER, OPT_PASS, OPT_MAILBOX, OPT_UID, OPT_ACCESS,
 	OPT_EXPIRE, OPT_PLAY, OPT_CT, OPT_CTE, OPT_ESCAPE, OPT_TAMPER,
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
-	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_OUT,
+	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
+	OPT_OUT,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -255,6 +258,7 @@ static const struct option long_opts[] = {
 	{ "direction", required_argument, NULL, OPT_DIR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "linger", required_argument, NULL, OPT_LINGER },
+	{ "ack-after", required_argument, NULL, OPT_ACK_AFTER },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -349,6 +353,11 @@ opt_call(struct call_opts *o, int c, const char *arg)
 			return -EINVAL;
 		o->linger_ms = (unsigned int)v;
 		return 0;
+	case OPT_ACK_AFTER:
+		if (opt_num(arg, 1, 10, &v) < 0)
+			return -EINVAL;
+		o->ack_after = (unsigned int)v;
+		return 0;
 	}
 	return 1;
 }
@@ -362,7 +371,7 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 				 .expire_s = 3600, .local = "127.0.0.1",
 				 .sip_port = 5062, .rtp_port = 30000,
 				 .ptime = 20, .timeout_s = 60,
-				 .linger_ms = 500 };
+				 .linger_ms = 500, .ack_after = 1 };
 	parse_codecs("PCMU,PCMA", o);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {

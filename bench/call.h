@@ -43,6 +43,7 @@ struct call_opts {
 	unsigned int ptime;
 	int recvonly;
 	unsigned int linger_ms;
+	unsigned int ack_after;		/* ACK the Nth copy of the 2xx */
 	double timeout_s;
 	const char *out;
 	int verbose;
@@ -139,6 +140,7 @@ struct call_result {
 	char server[128];		/* the server that gave the result */
 	char remote_media[64];		/* c= and m= port of the answer */
 	int answer_pt;			/* first payload type of the answer */
+	unsigned int ok_copies;		/* copies of the 2xx received */
 };
 
 /* Places the call to each server in turn until one does not refuse it

@@ -368,12 +368,14 @@ print_result(const struct rtp_store *s, const struct call_result *r,
 	printf("result=%d reason=\"%s\" setup_ms=%.1f packets=%lu bytes=%zu "
 	       "lost=%ld seq_errors=%lu ts_errors=%lu ssrcs=%lu "
 	       "marker_first=%s jitter_ms=%.3f spacing_ms=%.3f bye=%s "
-	       "bye_after_last=%s rtp_after_bye=%lu identical=%s\n",
+	       "bye_after_last=%s rtp_after_bye=%lu identical=%s "
+	       "ok_copies=%u\n",
 	       r->status, reason, r->setup_ms, st->packets, st->bytes,
 	       st->lost, st->seq_errors, st->ts_errors, st->ssrcs,
 	       s->n > 0 && s->pkt[0].marker ? "yes" : "no", st->jitter_ms,
 	       st->spacing_ms, r->bye ? "yes" : "no",
-	       after_last ? "yes" : "no", s->after_bye, identical);
+	       after_last ? "yes" : "no", s->after_bye, identical,
+	       r->ok_copies);
 }
 
 int

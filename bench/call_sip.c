@@ -27,6 +27,7 @@
 enum uac_state {
 	UAC_CALLING,		/* INVITE sent, nothing heard */
 	UAC_PROCEEDING,		/* a provisional response came */
+	UAC_ANSWERED,		/* 2xx, ACK held back (--ack-after) */
 	UAC_CONFIRMED,		/* 2xx, ACK sent: media flows */
 	UAC_ENDED,		/* the server's BYE came and was answered */
 	UAC_REFUSED,		/* final >= 300, ACK sent */
@@ -303,6 +304,16 @@ uac_on_invite_response(struct uac *u, const struct sip_msg *m)
 		u->req.on = 0;
 		return;
 	}
+	if (m->status < 300)
+		r->ok_copies++;
+	if (u->state == UAC_ANSWERED) {
+		/* the server retransmits its 2xx until the ACK comes */
+		if (r->ok_copies >= u->o->ack_after) {
+			uac_ack_2xx(u);
+			u->state = UAC_CONFIRMED;
+		}
+		return;
+	}
 	if (u->state != UAC_CALLING && u->state != UAC_PROCEEDING) {
 		/* a retransmitted final: our ACK was lost or is late */
 		if (u->ack_len > 0)
@@ -321,6 +332,10 @@ uac_on_invite_response(struct uac *u, const struct sip_msg *m)
 	r->setup_ms = (call_now() - r->invite_t) * 1000.0;
 	uac_dialog(u, m);
 	uac_note_answer(u, m);
+	if (r->ok_copies < u->o->ack_after) {
+		u->state = UAC_ANSWERED;
+		return;
+	}
 	uac_ack_2xx(u);
 	u->state = UAC_CONFIRMED;
 }
@@ -545,6 +560,10 @@ uac_call(struct uac *u)
 		u->r->timed_out = 1;
 		uac_give_up(u);
 		break;
+	case UAC_ANSWERED:
+		uac_ack_2xx(u);
+		/* the dialog is up: hang it up */
+		__attribute__((fallthrough));
 	case UAC_CONFIRMED:
 		u->r->timed_out = 1;
 		uac_hang_up(u);

@@ -394,9 +394,13 @@ main()
 	check "outcome logged when the BYE is answered" \
 		"$(grep -c "packets=$EXPECT_PACKETS result=played" "$WORK/anncd.log")" 1
 
-	imap_call raw --escape raw
+	# The ACK held back until the third copy of the 200: anncd must
+	# retransmit it (RFC 3261 section 13.3.1.4) and stream after the ACK.
+	imap_call raw --escape raw --ack-after 3
 	check "raw play URL: answered" "$(field "$RESULT" result)" 200
 	check "raw play URL: identical" "$(field "$RESULT" identical)" yes
+	check "200 OK retransmitted until the ACK" \
+		"$(field "$RESULT" ok_copies)" 3
 
 	check_refusals
 
