@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "control/sdp.h"
+#include "core/strbuf.h"
 
 /* G.711 runs at 8000 Hz whatever the payload type (RFC 3551 section 6). */
 #define SDP_G711_CLOCK	8000
@@ -426,86 +427,61 @@ sdp_pick(const struct sdp_session *s, enum media_codec codec, uint8_t *pt)
 	return -1;
 }
 
-/* Output cursor; the first write that does not fit marks it full. */
-struct sdp_out {
-	char *p;
-	size_t cap;
-	size_t len;
-	int full;
-};
-
-__attribute__((format(printf, 2, 3)))
 static void
-sdp_putf(struct sdp_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->full = 1;
-	else
-		o->len += (size_t)n;
-}
-
-static void
-sdp_put_addr(struct sdp_out *o, const char *prefix, uint32_t addr)
+sdp_put_addr(struct strbuf *o, const char *prefix, uint32_t addr)
 {
 	uint8_t b[4];
 
 	memcpy(b, &addr, sizeof(b));
-	sdp_putf(o, "%sIN IP4 %u.%u.%u.%u\r\n", prefix, b[0], b[1], b[2], b[3]);
+	strbuf_putf(o, "%sIN IP4 %u.%u.%u.%u\r\n", prefix, b[0], b[1], b[2], b[3]);
 }
 
 /* A declined stream keeps its place with port 0 and its formats (RFC
  * 3264 section 6); "*" stands in when none of them was a number.
  */
 static void
-sdp_put_declined(struct sdp_out *o, const struct sdp_media *md)
+sdp_put_declined(struct strbuf *o, const struct sdp_media *md)
 {
-	sdp_putf(o, "m=%s 0 %s", md->type, md->proto);
+	strbuf_putf(o, "m=%s 0 %s", md->type, md->proto);
 	for (unsigned int i = 0; i < md->n_fmt; i++)
-		sdp_putf(o, " %u", md->fmt[i]);
-	sdp_putf(o, "%s\r\n", md->n_fmt ? "" : " *");
+		strbuf_putf(o, " %u", md->fmt[i]);
+	strbuf_putf(o, "%s\r\n", md->n_fmt ? "" : " *");
 }
 
 static void
-sdp_put_streamed(struct sdp_out *o, const struct sdp_answer *a,
+sdp_put_streamed(struct strbuf *o, const struct sdp_answer *a,
 		 const struct sdp_codec *c)
 {
-	sdp_putf(o, "m=audio %u RTP/AVP %u\r\n", a->port, a->pt);
-	sdp_putf(o, "a=rtpmap:%u %s/%u\r\n", a->pt, c->name, SDP_G711_CLOCK);
+	strbuf_putf(o, "m=audio %u RTP/AVP %u\r\n", a->port, a->pt);
+	strbuf_putf(o, "a=rtpmap:%u %s/%u\r\n", a->pt, c->name, SDP_G711_CLOCK);
 	if (a->ptime != 0)
-		sdp_putf(o, "a=ptime:%u\r\n", a->ptime);
-	sdp_putf(o, "a=%s\r\n", sdp_dir_names[a->dir]);
+		strbuf_putf(o, "a=ptime:%u\r\n", a->ptime);
+	strbuf_putf(o, "a=%s\r\n", sdp_dir_names[a->dir]);
 }
 
 int
 sdp_build_answer(char *out, size_t cap, const struct sdp_answer *a)
 {
-	struct sdp_out o = { out, cap, 0, cap == 0 || cap > INT_MAX };
+	struct strbuf o;
 	const struct sdp_codec *c = sdp_codec_find(a->codec);
 	const struct sdp_session *s = a->offer;
 
+	strbuf_init(&o, out, cap);
 	if (c == NULL || s == NULL || a->media_index < 0 ||
 	    (unsigned int)a->media_index >= s->n_media ||
 	    (unsigned int)a->dir > SDP_INACTIVE)
 		return -1;
-	sdp_putf(&o, "v=0\r\no=anncd %" PRIu64 " %" PRIu64 " ",
+	strbuf_putf(&o, "v=0\r\no=anncd %" PRIu64 " %" PRIu64 " ",
 		 a->sess_id, a->sess_version);
 	sdp_put_addr(&o, "", a->addr);
-	sdp_putf(&o, "s=-\r\n");
+	strbuf_putf(&o, "s=-\r\n");
 	sdp_put_addr(&o, "c=", a->addr);
-	sdp_putf(&o, "t=0 0\r\n");
+	strbuf_putf(&o, "t=0 0\r\n");
 	for (unsigned int i = 0; i < s->n_media; i++) {
 		if (i == (unsigned int)a->media_index)
 			sdp_put_streamed(&o, a, c);
 		else
 			sdp_put_declined(&o, &s->media[i]);
 	}
-	return o.full ? -1 : (int)o.len;
+	return strbuf_result(&o);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/sip_msg.h"
+#include "core/strbuf.h"
 
 /* Largest CSeq sequence number (RFC 3261 section 8.1.1.5). */
 #define SIP_CSEQ_MAX		0x7fffffffUL
@@ -760,39 +761,11 @@ sip_parse(const char *buf, size_t len, struct sip_msg *m, const char **why)
 	return sip_frame_body(m, p, end, why);
 }
 
-/* Output cursor: the first write that does not fit marks it failed, so
- * the builders check once at the end.
- */
-struct sip_out {
-	char *p;
-	size_t cap;
-	size_t len;
-	int full;
-};
-
-static void
-sip_put(struct sip_out *o, const char *s, size_t n)
-{
-	if (o->full || n >= o->cap - o->len) {
-		o->full = 1;
-		return;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void
-sip_puts(struct sip_out *o, const char *s)
-{
-	sip_put(o, s, strlen(s));
-}
-
 /* Copies a header value with each fold turned into one SP, so a response
  * never carries the peer's line breaks.
  */
 static void
-sip_put_value(struct sip_out *o, struct sip_str v)
+sip_put_value(struct strbuf *o, struct sip_str v)
 {
 	size_t i = 0, start = 0;
 
@@ -801,39 +774,21 @@ sip_put_value(struct sip_out *o, struct sip_str v)
 			i++;
 			continue;
 		}
-		sip_put(o, v.p + start, i - start);
+		strbuf_put(o, v.p + start, i - start);
 		while (i < v.n && sip_is_lws(v.p[i]))
 			i++;
-		sip_put(o, " ", 1);
+		strbuf_put(o, " ", 1);
 		start = i;
 	}
-	sip_put(o, v.p + start, i - start);
+	strbuf_put(o, v.p + start, i - start);
 }
 
 static void
-sip_put_header(struct sip_out *o, const char *name, struct sip_str v)
+sip_put_header(struct strbuf *o, const char *name, struct sip_str v)
 {
-	sip_puts(o, name);
+	strbuf_puts(o, name);
 	sip_put_value(o, v);
-	sip_put(o, "\r\n", 2);
-}
-
-__attribute__((format(printf, 2, 3)))
-static void
-sip_putf(struct sip_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->full = 1;
-	else
-		o->len += (size_t)n;
+	strbuf_put(o, "\r\n", 2);
 }
 
 int
@@ -842,28 +797,29 @@ sip_build_response(char *out, size_t cap, const struct sip_msg *req,
 		   const char *extra, const char *body_type,
 		   const char *body, size_t body_len)
 {
-	struct sip_out o = { out, cap, 0, cap == 0 || cap > INT_MAX };
+	struct strbuf o;
 
+	strbuf_init(&o, out, cap);
 	if (code < 100 || code > 699)
 		return -1;
-	sip_putf(&o, "SIP/2.0 %d %s\r\n", code, reason ? reason : "");
+	strbuf_putf(&o, "SIP/2.0 %d %s\r\n", code, reason ? reason : "");
 	for (unsigned int i = 0; i < req->n_via; i++)
 		sip_put_header(&o, "Via: ", req->via[i]);
 	sip_put_header(&o, "From: ", req->from);
-	sip_puts(&o, "To: ");
+	strbuf_puts(&o, "To: ");
 	sip_put_value(&o, req->to);
 	if (to_tag != NULL && req->to_tag.n == 0)
-		sip_putf(&o, ";tag=%s", to_tag);
-	sip_puts(&o, "\r\n");
+		strbuf_putf(&o, ";tag=%s", to_tag);
+	strbuf_puts(&o, "\r\n");
 	sip_put_header(&o, "Call-ID: ", req->call_id);
-	sip_putf(&o, "CSeq: %u ", (unsigned int)req->cseq);
+	strbuf_putf(&o, "CSeq: %u ", (unsigned int)req->cseq);
 	sip_put_header(&o, "", req->cseq_method);
 	if (extra != NULL)
-		sip_puts(&o, extra);
+		strbuf_puts(&o, extra);
 	if (body != NULL && body_type != NULL)
-		sip_putf(&o, "Content-Type: %s\r\n", body_type);
-	sip_putf(&o, "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
+		strbuf_putf(&o, "Content-Type: %s\r\n", body_type);
+	strbuf_putf(&o, "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
 	if (body != NULL)
-		sip_put(&o, body, body_len);
-	return o.full ? -1 : (int)o.len;
+		strbuf_put(&o, body, body_len);
+	return strbuf_result(&o);
 }
