@@ -78,7 +78,12 @@ config_usage(const char *prog)
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
 	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
-	       "  --help                     this text\n", prog);
+	       "  --help                     this text\n"
+	       "\n"
+	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
+	       "two lcores.  Without a NIC or hugepages, for example:\n"
+	       "  --no-huge -m 512 --no-pci -l 0,1 --vdev=net_af_packet0,iface=IFACE\n",
+	       prog);
 }
 
 static int

@@ -136,7 +136,8 @@ main(int argc, char **argv)
 	static struct anncd_config cfg;
 	int split = split_args(argc, argv), rc;
 
-	if (wants_help(argc, argv, split)) {
+	/* "anncd --help" and "anncd [EAL] -- --help" both mean anncd's. */
+	if (wants_help(argc, argv, split == argc ? 1 : split)) {
 		config_usage(argv[0]);
 		return 0;
 	}
