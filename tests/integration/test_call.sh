@@ -365,6 +365,36 @@ check_literal_limit()
 	cleanup_kill_pid "$ANNCD_PID" 10
 }
 
+# --max-calls at its edge: the one call allowed plays on untouched while
+# a second is refused with 503 and Retry-After.
+check_max_calls()
+{
+	local url first i
+
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-calls 1 \
+		--log-level debug
+	url=$(genurlauth anonymous)
+	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port 5064 \
+		--rtp-port 30010 --play-url "$url" --content-type audio/basic \
+		--cte base64 </dev/null >"$WORK/first.txt" 2>&1 &
+	first=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'answered after' "$WORK/anncd.log" && break
+		sleep 0.1
+	done
+	call second --play-url "$url" --content-type audio/basic --cte base64
+	check "second call over --max-calls 1" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"503 Too many calls"
+	wait "$first" || true
+	RESULT=$(grep '^result=' "$WORK/first.txt" | tail -n 1)
+	check "the call within the limit plays on" \
+		"$(field "$RESULT" result) $(field "$RESULT" packets) $(field "$RESULT" lost) $(field "$RESULT" bye_after_last)" \
+		"200 $EXPECT_PACKETS 0 yes"
+	cleanup_kill_pid "$ANNCD_PID" 10
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -411,11 +441,12 @@ main()
 		"$(grep -c 'result=404 URLFETCH returned NIL' "$WORK/anncd.log")" 1
 	check_with_credentials
 	check_literal_limit
+	check_max_calls
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$WORK/anncd.log")" 0
 	check "contents released at every exit" \
 		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
-		tr '\n' ' ')" "0 0 0 "
+		tr '\n' ' ')" "0 0 0 0 "
 	if [ "$FAILS" -ne 0 ]; then
 		note "anncd log:"
 		cat "$WORK/anncd.log"
