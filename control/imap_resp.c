@@ -144,16 +144,18 @@ imap_fetch_url(const char **pp, const char *end, struct imap_str *url)
 	return 0;
 }
 
-/* "{" number "}" or "~{" number "}" (RFC 3516 literal8) ending the line.
- * The digits are bounded before each step so that no length, however
- * long, wraps; the limit is applied before the caller allocates anything.
+/* "{" number ["+"] "}", optionally after "~" (RFC 3516 literal8), ending
+ * the line; "+" is the non-synchronizing form of RFC 7888, which a server
+ * has no reason to send but may.  The digits are bounded before each step
+ * so that no length, however long, wraps; the limit is applied before the
+ * caller allocates anything.
  */
 static int
 imap_fetch_literal(const char *p, const char *end, uint64_t max_literal,
 		   uint64_t *len, const char **why)
 {
+	const char *d, *last;
 	uint64_t v = 0;
-	const char *d;
 
 	if (p < end && *p == '~')
 		p++;
@@ -161,7 +163,8 @@ imap_fetch_literal(const char *p, const char *end, uint64_t max_literal,
 		*why = "URLFETCH: bad literal";
 		return -1;
 	}
-	for (d = p + 1; d < end - 1; d++) {
+	last = end[-2] == '+' && end - p > 3 ? end - 2 : end - 1;
+	for (d = p + 1; d < last; d++) {
 		if (*d < '0' || *d > '9') {
 			*why = "URLFETCH: bad literal length";
 			return -1;
@@ -183,41 +186,224 @@ imap_fetch_literal(const char *p, const char *end, uint64_t max_literal,
 	return 0;
 }
 
+static int
+imap_is_word(const char *p, const char *end, const char *w)
+{
+	size_t n = strlen(w);
+
+	return (size_t)(end - p) >= n && strncasecmp(p, w, n) == 0 &&
+	       ((size_t)(end - p) == n || p[n] == ' ' || p[n] == ')');
+}
+
+/* Skips one value of metadata that is not wanted (BODYPARTSTRUCTURE):
+ * an atom, a quoted string or a parenthesized list, nested lists and
+ * quoted strings included.  A literal inside it is not supported.
+ */
+static int
+imap_skip_value(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	unsigned int depth = 0;
+
+	do {
+		if (p < end && *p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return -1;
+			p++;
+		} else if (p < end && *p == '(') {
+			depth++;
+			p++;
+		} else if (p < end && *p == ')' && depth > 0) {
+			depth--;
+			p++;
+		} else if (p < end && *p == '{') {
+			return -1;
+		} else {
+			while (p < end && *p != ' ' && *p != '(' &&
+			       *p != ')' && *p != '"')
+				p++;
+		}
+		while (depth > 0 && p < end && *p == ' ')
+			p++;
+	} while (depth > 0 && p < end);
+	*pp = p;
+	return depth == 0 ? 0 : -1;
+}
+
+/* The data of one URL: NIL, a literal ending the line, or the RFC 5524
+ * list "(" *(name SP value) ")" whose BINARY or BODY value is the data.
+ * Cyrus 3.6 answers a BINARY fetch that it refuses with the URL alone.
+ */
+static int
+imap_fetch_data(const char **pp, const char *end, uint64_t max_literal,
+		struct imap_urlfetch *uf, const char **why)
+{
+	const char *p = *pp;
+	unsigned int lists = 0;
+
+	for (;;) {
+		if (p < end && *p == ')' && lists > 0) {
+			lists--;
+			p++;
+		} else if (p == end || *p == ')' || imap_is_word(p, end, "NIL")) {
+			uf->kind = IMAP_FETCH_NIL;
+			*pp = p == end || *p == ')' ? p : p + 3;
+			return 0;
+		} else if (*p == '{' || *p == '~') {
+			uf->kind = IMAP_FETCH_LITERAL;
+			*pp = end;
+			return imap_fetch_literal(p, end, max_literal,
+						  &uf->literal_len, why);
+		} else if (*p == '"') {
+			*why = "URLFETCH: data as quoted string not supported";
+			return -1;
+		} else if (*p == '(' && lists < 2) {
+			lists++;
+			p++;
+		} else if (imap_is_word(p, end, "BINARY") ||
+			   imap_is_word(p, end, "BODY")) {
+			uf->binary = imap_is_word(p, end, "BINARY");
+			p += uf->binary ? 6 : 4;
+		} else if (lists > 0 || imap_is_word(p, end,
+						     "BODYPARTSTRUCTURE")) {
+			/* BODYPARTSTRUCTURE and its value, or what a later
+			 * extension adds: skipped. */
+			while (p < end && *p != ' ' && *p != ')')
+				p++;
+			if (p < end && *p == ' ')
+				p++;
+			if (imap_skip_value(&p, end) < 0) {
+				*why = "URLFETCH: bad metadata";
+				return -1;
+			}
+		} else {
+			*why = "URLFETCH: bad literal";
+			return -1;
+		}
+		while (p < end && *p == ' ')
+			p++;
+	}
+}
+
+/* One url-data pair, bare (RFC 4467) or in the parenthesized form of
+ * RFC 5524 section 3, "(" url SP data ")".
+ */
+static int
+imap_fetch_item(const char *line, const char *p, const char *end,
+		uint64_t max_literal, struct imap_urlfetch *uf,
+		const char **why)
+{
+	int paren = p < end && *p == '(';
+
+	memset(uf, 0, sizeof(*uf));
+	p += paren;
+	if (imap_fetch_url(&p, end, &uf->url) != 0) {
+		*why = "URLFETCH: bad url";
+		return -1;
+	}
+	/* Cyrus' refused BINARY fetch: the url and nothing else. */
+	if (p != end && *p != ' ' && !(*p == ')' && paren)) {
+		*why = "URLFETCH: missing data after url";
+		return -1;
+	}
+	if (p == end && p[-1] != '"') {
+		*why = "URLFETCH: missing data after url";
+		return -1;
+	}
+	if (p != end && *p == ' ' && ++p == end) {
+		*why = "URLFETCH: bad literal";
+		return -1;
+	}
+	if (imap_fetch_data(&p, end, max_literal, uf, why) < 0)
+		return -1;
+	uf->next = (size_t)(p - line);
+	return 0;
+}
+
 int
 imap_parse_urlfetch(const char *line, size_t n, uint64_t max_literal,
 		    struct imap_urlfetch *uf, const char **why)
 {
-	const char *end = line + n, *p;
+	const char *end = line + n;
 
 	memset(uf, 0, sizeof(*uf));
 	if (n < 10 || strncasecmp(line, "* URLFETCH", 10) != 0 ||
 	    (n > 10 && line[10] != ' '))
 		return 1;
+	return imap_fetch_item(line, line + 10 + (n > 10), end, max_literal,
+			       uf, why);
+}
 
-	p = line + 10 + (n > 10);
-	if (imap_fetch_url(&p, end, &uf->url) != 0) {
-		*why = "URLFETCH: bad url";
-		return -1;
-	}
-	if (p == end || *p != ' ') {
-		*why = "URLFETCH: missing data after url";
-		return -1;
-	}
-	p++;
+int
+imap_parse_urlfetch_next(const char *line, size_t n, uint64_t max_literal,
+			 struct imap_urlfetch *uf, const char **why)
+{
+	const char *end = line + n, *p = line;
 
-	/* One URL per command, so one url/nstring pair per line; NIL is how
-	 * the server refuses (RFC 4467 section 3.1), still answering OK.
-	 */
-	if (end - p == 3 && strncasecmp(p, "NIL", 3) == 0) {
-		uf->kind = IMAP_FETCH_NIL;
-		return 0;
+	/* What closes the previous item's lists, then maybe another item
+	 * (several URLs in one command come back on one line, 7). */
+	while (p < end && (*p == ')' || *p == ' '))
+		p++;
+	if (p == end)
+		return 1;
+	return imap_fetch_item(line, p, end, max_literal, uf, why);
+}
+
+static const struct {
+	const char *name;
+	unsigned int flag;
+} imap_caps[] = {
+	{ "STARTTLS", IMAP_CAP_STARTTLS },
+	{ "LOGINDISABLED", IMAP_CAP_LOGINDISABLED },
+	{ "AUTH=PLAIN", IMAP_CAP_AUTH_PLAIN },
+	{ "AUTH=ANONYMOUS", IMAP_CAP_AUTH_ANONYMOUS },
+	{ "SASL-IR", IMAP_CAP_SASL_IR },
+	{ "URLAUTH", IMAP_CAP_URLAUTH },
+	{ "URLAUTH=BINARY", IMAP_CAP_URLAUTH_BINARY },
+};
+
+static unsigned int
+imap_cap_flag(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(imap_caps) / sizeof(imap_caps[0]); i++)
+		if (strlen(imap_caps[i].name) == n &&
+		    strncasecmp(p, imap_caps[i].name, n) == 0)
+			return imap_caps[i].flag;
+	return 0;
+}
+
+int
+imap_parse_capability(const char *text, size_t n, unsigned int *caps)
+{
+	const char *p = text, *end = text + n, *w;
+
+	/* resp-text-code "[CAPABILITY ...]" (RFC 3501 section 7.1) or the
+	 * data of "* CAPABILITY ..." (7.2.1). */
+	if (n >= 12 && strncasecmp(p, "[CAPABILITY ", 12) == 0) {
+		p += 12;
+		w = memchr(p, ']', (size_t)(end - p));
+		if (w == NULL)
+			return -1;
+		end = w;
+	} else if (n >= 11 && strncasecmp(p, "CAPABILITY ", 11) == 0) {
+		p += 11;
+	} else {
+		return 1;
 	}
-	if (p < end && *p == '"') {
-		*why = "URLFETCH: data as quoted string not supported";
-		return -1;
+	*caps = 0;
+	while (p < end) {
+		for (w = p; p < end && *p != ' '; p++)
+			;
+		*caps |= imap_cap_flag(w, (size_t)(p - w));
+		if (p < end)
+			p++;
 	}
-	uf->kind = IMAP_FETCH_LITERAL;
-	return imap_fetch_literal(p, end, max_literal, &uf->literal_len, why);
+	return 0;
 }
 
 int

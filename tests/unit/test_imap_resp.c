@@ -1,7 +1,8 @@
 /* Unit test of IMAP response reading: line framing limits, status lines,
  * URLFETCH data in the forms Cyrus and other servers send (quoted or atom
- * URL, literal, literal8, NIL), literal length limits and overflow, and
- * quoting.  Every parsed line ends at a guard page.
+ * URL, literal, literal8, non-synchronizing, NIL), RFC 5524's BINARY
+ * form as Cyrus 3.6 sends it, several URLs on one line, capabilities,
+ * literal length limits and overflow, and quoting.  Every parsed line ends at a guard page.
  */
 #include <stdint.h>
 
@@ -212,8 +213,10 @@ test_fetch_bad(void)
 	check_fetch_bad("* URLFETCH \"a\\x\" NIL", LIMIT, "URLFETCH: bad url");
 	check_fetch_bad("* URLFETCH \"a\xc3\xa9\" NIL", LIMIT,
 			"URLFETCH: bad url");
-	check_fetch_bad("* URLFETCH (x) NIL", LIMIT, "URLFETCH: bad url");
-	check_fetch_bad("* URLFETCH \"u\"", LIMIT,
+	check_fetch_bad("* URLFETCH x) NIL", LIMIT,
+			"URLFETCH: missing data after url");
+	check_fetch_bad("* URLFETCH (", LIMIT, "URLFETCH: bad url");
+	check_fetch_bad("* URLFETCH u", LIMIT,
 			"URLFETCH: missing data after url");
 	check_fetch_bad("* URLFETCH \"u\"NIL", LIMIT,
 			"URLFETCH: missing data after url");
@@ -225,16 +228,115 @@ test_fetch_bad(void)
 			"URLFETCH: bad literal");
 	check_fetch_bad("* URLFETCH \"u\" {1a}", LIMIT,
 			"URLFETCH: bad literal length");
-	check_fetch_bad("* URLFETCH \"u\" {5+}", LIMIT,
+	check_fetch_bad("* URLFETCH \"u\" {+}", LIMIT,
 			"URLFETCH: bad literal length");
+	check_fetch_bad("* URLFETCH \"u\" {5++}", LIMIT,
+			"URLFETCH: bad literal length");
+	check_fetch_bad("* URLFETCH \"u\" (BINARY \"Zm9v\")", LIMIT,
+			"URLFETCH: data as quoted string not supported");
+	check_fetch_bad("* URLFETCH \"u\" (BODYPARTSTRUCTURE (\"a) {5}", LIMIT,
+			"URLFETCH: bad metadata");
+	check_fetch_bad("* URLFETCH \"u\" (BODYPARTSTRUCTURE ({5}", LIMIT,
+			"URLFETCH: bad metadata");
+	check_fetch_bad("* URLFETCH \"u\" (BINARY {20000000})", LIMIT,
+			"URLFETCH: bad literal");
+	check_fetch_bad("* URLFETCH \"u\" (BINARY ~{20000000}", LIMIT,
+			"literal of 20000000 bytes over limit 10000000");
 	check_fetch_bad("* URLFETCH \"u\" {-5}", LIMIT,
 			"URLFETCH: bad literal length");
-	check_fetch_bad("* URLFETCH \"u\" NIL \"v\" {5}", LIMIT,
-			"URLFETCH: bad literal");
 	check_fetch_bad("* URLFETCH \"u\" NILL", LIMIT,
 			"URLFETCH: bad literal");
 	check_fetch_bad("* URLFETCH \"u\" \"Zm9v\"", LIMIT,
 			"URLFETCH: data as quoted string not supported");
+}
+
+/* Cyrus 3.6 to URLFETCH ("url" BINARY): not RFC 5524's parenthesized
+ * url, but the url, then the metadata list; a refusal is the url alone.
+ */
+static void
+test_fetch_binary(void)
+{
+	struct imap_urlfetch uf;
+	const char *why;
+
+	CHECK_INT(fetch("* URLFETCH \"" URL "\" (BINARY ~{65427}", LIMIT, &uf,
+			&why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_LITERAL);
+	CHECK_INT(uf.binary, 1);
+	CHECK_INT(uf.literal_len, 65427);
+	CHECK_STRN(uf.url.p, uf.url.n, URL);
+
+	CHECK_INT(fetch("* URLFETCH \"u\" (BODYPARTSTRUCTURE (\"AUDIO\" \"BASIC\" "
+			"(\"NAME\" \"a)b.au\") NIL NIL \"BINARY\" 65427 NIL)) "
+			"(BINARY ~{65427}", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_LITERAL);
+	CHECK_INT(uf.binary, 1);
+
+	/* RFC 5524 section 3 as written. */
+	CHECK_INT(fetch("* URLFETCH (\"u\" (BINARY {28}", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_LITERAL);
+	CHECK_INT(uf.binary, 1);
+	CHECK_STRN(uf.url.p, uf.url.n, "u");
+	CHECK_INT(fetch("* URLFETCH (\"u\" BODY {28}", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.binary, 0);
+	CHECK_INT(uf.literal_len, 28);
+	CHECK_INT(fetch("* URLFETCH (\"u\" (BINARY NIL))", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_NIL);
+	CHECK_INT(fetch("* URLFETCH (\"u\" NIL)", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_NIL);
+
+	/* Refused: the URL alone, quoted, nothing after it. */
+	CHECK_INT(fetch("* URLFETCH \"u\"", LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_NIL);
+	CHECK_INT(uf.next, 14);
+}
+
+/* Several url-data pairs: on one line after NIL, on the line after a
+ * literal otherwise; non-synchronizing literals.
+ */
+static void
+test_fetch_several(void)
+{
+	struct imap_urlfetch uf;
+	const char *why, *line = "* URLFETCH \"u\" NIL v {5+}";
+
+	CHECK_INT(fetch(line, LIMIT, &uf, &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_NIL);
+	CHECK_INT(uf.next, 18);
+	CHECK_INT(imap_parse_urlfetch_next(line + uf.next,
+					   strlen(line) - uf.next, LIMIT, &uf,
+					   &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_LITERAL);
+	CHECK_INT(uf.literal_len, 5);
+	CHECK_STRN(uf.url.p, uf.url.n, "v");
+
+	CHECK_INT(imap_parse_urlfetch_next(") \"w\" NIL", 9, LIMIT, &uf,
+					   &why), 0);
+	CHECK_INT(uf.kind, IMAP_FETCH_NIL);
+	CHECK_STRN(uf.url.p, uf.url.n, "w");
+	CHECK_INT(imap_parse_urlfetch_next("))", 2, LIMIT, &uf, &why), 1);
+	CHECK_INT(imap_parse_urlfetch_next("", 0, LIMIT, &uf, &why), 1);
+	CHECK_INT(imap_parse_urlfetch_next(") \"w", 4, LIMIT, &uf, &why), -1);
+}
+
+static void
+test_capability(void)
+{
+	unsigned int caps = 0;
+	const char *s = "[CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ready";
+
+	CHECK_INT(imap_parse_capability(s, strlen(s), &caps), 0);
+	CHECK_INT(caps, IMAP_CAP_STARTTLS | IMAP_CAP_AUTH_PLAIN);
+	s = "CAPABILITY IMAP4rev1 urlauth URLAUTH=BINARY LOGINDISABLED "
+	    "SASL-IR AUTH=ANONYMOUS AUTH=PLAINX";
+	CHECK_INT(imap_parse_capability(s, strlen(s), &caps), 0);
+	CHECK_INT(caps, IMAP_CAP_URLAUTH | IMAP_CAP_URLAUTH_BINARY |
+		  IMAP_CAP_LOGINDISABLED | IMAP_CAP_SASL_IR |
+		  IMAP_CAP_AUTH_ANONYMOUS);
+	s = "[ALERT] hi";
+	CHECK_INT(imap_parse_capability(s, strlen(s), &caps), 1);
+	s = "[CAPABILITY IMAP4rev1";
+	CHECK_INT(imap_parse_capability(s, strlen(s), &caps), -1);
 }
 
 static void
@@ -274,6 +376,9 @@ main(void)
 	test_fetch();
 	test_fetch_limits();
 	test_fetch_bad();
+	test_fetch_binary();
+	test_fetch_several();
+	test_capability();
 	test_quote();
 	if (cur.map)
 		guard_free(&cur);
