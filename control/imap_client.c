@@ -266,14 +266,14 @@ on_login(struct imap_fetch *f, const struct imap_resp *r)
 static void
 start_literal(struct imap_fetch *f, const struct imap_urlfetch *uf)
 {
-	size_t cap = f->base64 ? b64_decoded_max(uf->literal_len)
-			       : uf->literal_len;
+	size_t hint = f->base64 ? uf->literal_len / 4 * 3
+				: uf->literal_len;
 
 	if (f->content != NULL) {
 		fetch_fail(f, -EPROTO, "IMAP server sent two URLFETCH items");
 		return;
 	}
-	f->content = content_new(cap ? cap : 1);
+	f->content = content_new(hint);
 	if (f->content == NULL) {
 		fetch_fail(f, -ENOMEM, "out of memory for the content");
 		return;
@@ -378,24 +378,21 @@ fetch_line(struct imap_fetch *f, const char *line, size_t n)
 static void
 fetch_literal_bytes(struct imap_fetch *f, const char *p, size_t n)
 {
-	struct content *c = f->content;
 	char reason[96];
-	ssize_t out;
+	int rc;
 
-	if (!f->base64) {
-		memcpy(c->data + c->len, p, n);
-		c->len += n;
-		return;
-	}
-	out = b64_decode(&f->dec, p, n, c->data + c->len);
-	if (out < 0) {
+	if (!f->base64)
+		rc = content_append(f->content, p, n);
+	else
+		rc = content_append_b64(f->content, &f->dec, p, n);
+	if (rc == -ENOMEM) {
+		fetch_fail(f, -ENOMEM, "out of memory for the content");
+	} else if (rc != 0) {
 		snprintf(reason, sizeof(reason),
 			 "attachment is not base64: byte 0x%02x at offset %"
 			 PRIu64, f->dec.err_byte, f->dec.err_offset);
 		fetch_fail(f, -EPROTO, reason);
-		return;
 	}
-	c->len += (size_t)out;
 }
 
 /* Consumes rbuf: literal bytes first when one is open, then lines. */

@@ -157,8 +157,8 @@ main(int argc, char **argv)
 	log_max_level = (enum log_level)cfg.log_level;
 	clock_calibrate(MAIN_CLOCK_CAL_MS);
 	log_startup(&cfg);
-	if (content_sys_init(cfg.max_calls * 2) < 0 || loop_init(
-	    MAIN_RING_ENTRIES) < 0 || dataplane_start(&cfg) < 0 ||
+	if (content_sys_init(cfg.max_calls * 2, cfg.max_content) < 0 ||
+	    loop_init(MAIN_RING_ENTRIES) < 0 || dataplane_start(&cfg) < 0 ||
 	    annc_init(&cfg) < 0)
 		return 1;
 	signal(SIGINT, on_signal);

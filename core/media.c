@@ -142,15 +142,15 @@ fail:
 }
 
 static int
-media_probe_au(const uint8_t *data, size_t len, struct media_info *mi,
-	       const char **why)
+media_probe_au(const uint8_t *data, size_t avail, size_t len,
+	       struct media_info *mi, const char **why)
 {
 	enum media_codec c;
 	size_t off, n;
 
-	if (len < AU_HDR_LEN) {
+	if (avail < AU_HDR_LEN) {
 		snprintf(media_why_buf, sizeof(media_why_buf),
-			 "au: header truncated (%zu bytes)", len);
+			 "au: header truncated (%zu bytes)", avail);
 		*why = media_why_buf;
 		return -1;
 	}
@@ -174,9 +174,17 @@ int
 media_probe(enum media_type type, const uint8_t *data, size_t len,
 	    struct media_info *mi, const char **why)
 {
+	return media_probe_prefix(type, data, len, len, mi, why);
+}
+
+int
+media_probe_prefix(enum media_type type, const uint8_t *data, size_t avail,
+		   size_t len, struct media_info *mi, const char **why)
+{
 	switch (type) {
 	case MEDIA_TYPE_AUDIO_BASIC:
-		return media_probe_au(data, len, mi, why);
+		return media_probe_au(data, avail < len ? avail : len, len,
+				      mi, why);
 	case MEDIA_TYPE_AUDIO_PCMU:
 	case MEDIA_TYPE_AUDIO_PCMA:
 		/* RFC 4856 raw G.711: no header, every byte is a sample. */

@@ -46,6 +46,14 @@ int
 media_probe(enum media_type type, const uint8_t *data, size_t len,
 	    struct media_info *mi, const char **why);
 
+/* The same, for content held in pieces: data holds its first avail of len
+ * bytes.  A container header must lie within them; what it says about the
+ * payload's extent is checked against len.
+ */
+int
+media_probe_prefix(enum media_type type, const uint8_t *data, size_t avail,
+		   size_t len, struct media_info *mi, const char **why);
+
 /* Static RTP payload type and encoding name of a codec (RFC 3551); -1 and
  * NULL for MEDIA_CODEC_NONE.
  */

@@ -229,6 +229,9 @@ dp_log_port(const struct dp_worker *w)
 			      "payload copied (no multi-segs)");
 }
 
+/* Every payload mbuf may point into one chunk, whose 16-bit shared
+ * refcount also carries the owner's reference: the pools stay below it.
+ */
 static int
 dp_check_config(const struct dp_config *cfg)
 {
@@ -236,6 +239,7 @@ dp_check_config(const struct dp_config *cfg)
 		return -EALREADY;
 	if (!rte_eth_dev_is_valid_port(cfg->port_id) ||
 	    cfg->max_streams == 0 || cfg->nb_mbufs == 0 ||
+	    cfg->nb_mbufs >= UINT16_MAX ||
 	    cfg->lcore_id == rte_get_main_lcore() ||
 	    !rte_lcore_is_enabled(cfg->lcore_id))
 		return -EINVAL;
@@ -332,7 +336,8 @@ dp_port_mac(struct rte_ether_addr *mac)
 }
 
 /* Checked here, once, so that the worker never meets a packet it cannot
- * build: a payload slice fits a 16-bit buf_len and the MTU.
+ * build: a payload slice fits a 16-bit buf_len and the MTU, and lies in
+ * the chunks the content has.
  */
 static int
 dp_params_valid(const struct dp_worker *w, const struct dp_stream_params *p)

@@ -102,6 +102,7 @@ struct dp_stats {
 	uint64_t tx_copied;		/* payload copied: no MULTI_SEGS */
 	uint64_t tx_dropped;		/* freed unsent when the worker quit */
 	uint64_t cmd_unknown;		/* stops for no running stream */
+	uint64_t tx_split;		/* payload across two content chunks */
 };
 
 void

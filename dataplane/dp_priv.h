@@ -71,8 +71,8 @@ struct dp_stream {
 	uint64_t next_tsc;
 	uint64_t arp_deadline;
 	uint64_t arp_next;
-	const uint8_t *payload;		/* first payload byte of the content */
-	rte_iova_t payload_iova;
+	struct content_chunk *const *chunks;	/* the content's */
+	size_t payload_off;		/* first payload byte, logical */
 	size_t payload_len;
 	struct dp_stream_params p;
 	struct dp_event ev;		/* filled as packets go out */

@@ -194,10 +194,9 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	memset(s, 0, sizeof(*s));
 	s->p = *p;
 	s->ev.handle = p->handle;
-	s->payload = p->content->data + p->content->mi.data_offset;
+	s->chunks = p->content->chunks;
+	s->payload_off = p->content->mi.data_offset;
 	s->payload_len = p->content->mi.data_len;
-	s->payload_iova = p->content->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA :
-			  p->content->iova + p->content->mi.data_offset;
 	s->npkts = (uint32_t)((s->payload_len + p->bytes_per_packet - 1) /
 			      p->bytes_per_packet);
 
