@@ -2,7 +2,10 @@
  * worker's RTP is read back from a pcap file (net_pcap) and straight off a
  * ring (net_ring), where the test also plays the caller's side of ARP.
  * Every packet is checked field by field with checksums recomputed here;
- * nothing asserts on timing.  Exit 77 only when the EAL cannot start.
+ * nothing asserts on timing.  A content of several chunks, with a packet
+ * size that does not divide a chunk and an odd header, makes payloads
+ * straddle chunk boundaries: copied in two parts on net_pcap, two extbuf
+ * segments on net_ring.  Exit 77 only when the EAL cannot start.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +42,14 @@
 #define PTIME		160			/* bytes and ticks per packet */
 #define WAIT_MS		10000
 #define MAX_FRAMES	64
+/* The multi-chunk stream: 825 packets of 30 ms, the last one short. */
+#define CHUNKED_OFF	25
+#define CHUNKED_LEN	(3 * CONTENT_CHUNK_SIZE + 1234)
+#define CHUNKED_PTIME	240
+#define CHUNKED_PKTS	((unsigned int)((CHUNKED_LEN + CHUNKED_PTIME - 1) / \
+				       CHUNKED_PTIME))
+#define CHUNKED_NS	20000
+#define MAX_PCAP	(MAX_FRAMES * 2 + CHUNKED_PKTS)
 
 static const struct rte_ether_addr caller_mac = {
 	.addr_bytes = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x02 } };
@@ -127,6 +138,30 @@ stream_params(struct dp_stream_params *p, uint32_t handle, uint32_t dst_ip,
 	p->bytes_per_packet = PTIME;
 	p->ts_per_packet = PTIME;
 	p->period_ns = period_ns;
+}
+
+static void
+chunked_params(struct dp_stream_params *p, uint32_t handle, struct content *c)
+{
+	stream_params(p, handle, CALLER_IP, c, CHUNKED_NS);
+	p->bytes_per_packet = CHUNKED_PTIME;
+	p->ts_per_packet = CHUNKED_PTIME;
+}
+
+/* Packets whose payload crosses from one chunk into the next. */
+static uint32_t
+chunked_splits(void)
+{
+	size_t rel, off, len;
+	uint32_t n = 0;
+
+	for (rel = 0; rel < CHUNKED_LEN; rel += CHUNKED_PTIME) {
+		off = CHUNKED_OFF + rel;
+		len = RTE_MIN((size_t)CHUNKED_PTIME, CHUNKED_LEN - rel);
+		n += off >> CONTENT_CHUNK_SHIFT !=
+		     (off + len - 1) >> CONTENT_CHUNK_SHIFT;
+	}
+	return n;
 }
 
 /* Ones'-complement sum, written out here so that the test does not trust
@@ -340,10 +375,11 @@ select_ssrc(const uint8_t **all, const size_t *all_lens, int n, uint32_t ssrc,
 
 static void
 check_pcap(const char *path, const struct expect *ea, const struct expect *eb,
-	   uint32_t b_packets)
+	   uint32_t b_packets, const struct expect *ec)
 {
-	const uint8_t *all[MAX_FRAMES * 2], *frames[MAX_FRAMES * 2];
-	size_t all_lens[MAX_FRAMES * 2], lens[MAX_FRAMES * 2], len = 0;
+	static const uint8_t *all[MAX_PCAP], *frames[MAX_PCAP];
+	static size_t all_lens[MAX_PCAP], lens[MAX_PCAP];
+	size_t len = 0;
 	uint8_t *buf = read_file(path, &len);
 	unsigned int k;
 	int n;
@@ -364,7 +400,11 @@ check_pcap(const char *path, const struct expect *ea, const struct expect *eb,
 	k = select_ssrc(all, all_lens, n, eb->p.ssrc, frames, lens);
 	CHECK_INT(k, b_packets);
 	CHECK_INT(check_stream(frames, lens, k, eb), b_packets * PTIME);
-	CHECK_INT((unsigned int)n, 7 + b_packets);
+
+	k = select_ssrc(all, all_lens, n, ec->p.ssrc, frames, lens);
+	CHECK_INT(k, CHUNKED_PKTS);
+	CHECK_INT(check_stream(frames, lens, k, ec), CHUNKED_LEN);
+	CHECK_INT((unsigned int)n, 7 + b_packets + CHUNKED_PKTS);
 	free(buf);
 }
 
@@ -402,29 +442,32 @@ static void
 test_pcap(uint16_t port, const char *tx_path)
 {
 	struct dp_config cfg;
-	struct expect ea, eb;
+	struct expect ea, eb, ec;
 	struct content *ca = make_content(CONTENT_LEN);
 	struct content *cb = make_content(PTIME * 1000);
+	struct content *cc = make_content_at(CHUNKED_OFF, CHUNKED_LEN);
 	const struct dp_event *ev;
 	struct dp_stats st;
 	uint32_t b_packets = 0;
 
-	CHECK(ca != NULL && cb != NULL);
-	if (ca == NULL || cb == NULL)
+	CHECK(ca != NULL && cb != NULL && cc != NULL);
+	if (ca == NULL || cb == NULL || cc == NULL)
 		return;
 	base_config(&cfg, port);
 	cfg.has_nexthop = 1;
 	cfg.nexthop_mac = caller_mac;
 	CHECK_INT(dp_start(&cfg), 0);
 
-	ea.dst_mac = eb.dst_mac = caller_mac;
+	ea.dst_mac = eb.dst_mac = ec.dst_mac = caller_mac;
 	dp_port_mac(&ea.src_mac);
-	eb.src_mac = ea.src_mac;
+	eb.src_mac = ec.src_mac = ea.src_mac;
 	stream_params(&ea.p, 1, CALLER_IP, ca, 1000000);
 	stream_params(&eb.p, 2, CALLER_IP, cb, 5000000);
+	chunked_params(&ec.p, 4, cc);
 	check_invalid_params(ca);
 	CHECK_INT(dp_stream_start(&eb.p), 0);
 	CHECK_INT(dp_stream_start(&ea.p), 0);
+	CHECK_INT(dp_stream_start(&ec.p), 0);
 
 	ev = wait_event(1);
 	CHECK(ev != NULL && ev->type == DP_EV_ENDED);
@@ -435,6 +478,13 @@ test_pcap(uint16_t port, const char *tx_path)
 		printf("pcap: 7 packets of 1 ms ptime over %.3f ms\n",
 		       (double)clock_tsc_to_ns(ev->last_tx_tsc -
 					       ev->first_tx_tsc) / 1e6);
+	}
+
+	ev = wait_event(4);
+	CHECK(ev != NULL && ev->type == DP_EV_ENDED);
+	if (ev != NULL) {
+		CHECK_INT(ev->packets, CHUNKED_PKTS);
+		CHECK_INT(ev->bytes, CHUNKED_LEN);
 	}
 
 	CHECK_INT(dp_stream_stop(2), 0);
@@ -449,14 +499,20 @@ test_pcap(uint16_t port, const char *tx_path)
 
 	dp_stop();
 	dp_get_stats(&st);
-	CHECK_INT(st.tx_packets, 7 + b_packets);
+	CHECK_INT(st.tx_packets, 7 + b_packets + CHUNKED_PKTS);
+	CHECK_INT(st.tx_copied, st.tx_packets);
+	CHECK_INT(st.tx_split, chunked_splits());
 	CHECK_INT(st.cmd_unknown, 1);
 	CHECK_INT(st.tx_dropped, 0);
-	check_pcap(tx_path, &ea, &eb, b_packets);
+	printf("pcap: %u packets over %u chunks, %" PRIu64 " copied in two "
+	       "parts\n", CHUNKED_PKTS, cc->nchunks, st.tx_split);
+	check_pcap(tx_path, &ea, &eb, b_packets, &ec);
 	content_put(ca);
 	content_put(cb);
+	content_put(cc);
 	content_reap();
 	CHECK_INT(content_live(), 0);
+	CHECK_INT(content_chunks_live(), 0);
 }
 
 static struct rte_ring *ring_in;	/* the test to the port */
@@ -624,6 +680,91 @@ ring_stream(void)
 	return nreq;
 }
 
+/* One frame of the multi-chunk stream: a segment per chunk its payload
+ * lies in, each pointing at the very bytes.  Returns 1 when it straddles.
+ */
+static int
+check_chunked(const struct rte_mbuf *m, const struct expect *e, uint32_t i)
+{
+	static uint8_t buf[2048];
+	const struct content *c = e->p.content;
+	size_t rel = (size_t)i * CHUNKED_PTIME, off = CHUNKED_OFF + rel;
+	size_t len = RTE_MIN((size_t)CHUNKED_PTIME, CHUNKED_LEN - rel), span;
+	const struct rte_mbuf *seg = m->next;
+	const uint8_t *p;
+	size_t n;
+
+	CHECK_INT(content_span(c, off, &p, &span), 0);
+	CHECK_INT(m->nb_segs, span < len ? 3 : 2);
+	if (seg == NULL)
+		return 0;
+	CHECK(rte_pktmbuf_mtod(seg, const uint8_t *) == p);
+	CHECK_INT(seg->data_len, RTE_MIN(span, len));
+	if (span < len && seg->next != NULL) {
+		seg = seg->next;
+		CHECK_INT(content_span(c, off + span, &p, &n), 0);
+		CHECK(rte_pktmbuf_mtod(seg, const uint8_t *) == p);
+		CHECK_INT(seg->data_len, len - span);
+	}
+	n = flatten(m, buf, sizeof(buf));
+	CHECK_INT(check_rtp(buf, n, e, i), (int)len);
+	CHECK(payload_ok(buf + HDR_LEN, n - HDR_LEN, rel));
+	return span < len;
+}
+
+/* The multi-chunk stream by reference.  The packet that straddles the
+ * second boundary is held past the owner's put: the chunks it points into
+ * stay, the other two go at once, and those two go when it does.
+ */
+static void
+ring_chunked(void)
+{
+	struct expect e = { .src_mac = dp_mac, .dst_mac = caller_mac };
+	struct content *c = make_content_at(CHUNKED_OFF, CHUNKED_LEN);
+	struct rte_mbuf *m = NULL, *keep = NULL;
+	uint32_t got = 0, nsplit = 0;
+	const struct dp_event *ev;
+	unsigned int ms;
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	chunked_params(&e.p, 5, c);
+	CHECK_INT(dp_stream_start(&e.p), 0);
+	for (ms = 0; ms < WAIT_MS && got < CHUNKED_PKTS; ms++) {
+		while (got < CHUNKED_PKTS &&
+		       rte_ring_dequeue(ring_out, (void **)&m) == 0) {
+			if (frame_ssrc(rte_pktmbuf_mtod(m, uint8_t *),
+				       m->data_len) != e.p.ssrc) {
+				rte_pktmbuf_free(m);	/* a late ARP retry */
+				continue;
+			}
+			if (check_chunked(m, &e, got++) && ++nsplit == 2)
+				keep = m;
+			else
+				rte_pktmbuf_free(m);
+		}
+		rte_delay_us_sleep(1000);
+	}
+	CHECK_INT(got, CHUNKED_PKTS);
+	CHECK_INT(nsplit, chunked_splits());
+	ev = wait_event(5);
+	CHECK(ev != NULL && ev->type == DP_EV_ENDED &&
+	      ev->packets == CHUNKED_PKTS);
+	printf("ring: %u packets over %u chunks, %u in two segments\n", got,
+	       c->nchunks, nsplit);
+
+	content_put(c);
+	content_reap();
+	CHECK(keep != NULL);
+	CHECK_INT(content_chunks_live(), keep != NULL ? 2 : 0);
+	CHECK_INT(content_live(), keep != NULL);
+	rte_pktmbuf_free(keep);
+	CHECK_INT(content_reap(), keep != NULL ? 2 : 0);
+	CHECK_INT(content_live(), 0);
+	CHECK_INT(content_chunks_live(), 0);
+}
+
 /* The worker answers ARP for the media address in place, ignores its own
  * frames and counts the rest as dropped.
  */
@@ -748,6 +889,7 @@ test_ring(void)
 	CHECK(rte_is_valid_assigned_ether_addr(&dp_mac));
 
 	answered = ring_stream();
+	ring_chunked();
 	ring_rx();
 	ring_arp_fail(cfg.max_streams);
 
@@ -760,6 +902,7 @@ test_ring(void)
 	CHECK_INT(rte_ring_count(ring_out), 0);
 	dp_get_stats(&st);
 	CHECK_INT(st.tx_copied, 0);
+	CHECK_INT(st.tx_split, chunked_splits());
 	CHECK_INT(st.tx_dropped, 0);
 	CHECK_INT(st.cmd_table_full, 1);
 	CHECK_INT(st.arp_fail, cfg.max_streams);
@@ -798,7 +941,7 @@ main(int argc, char **argv)
 
 	printf("tsc: %" PRIu64 " Hz calibrated, %" PRIu64 " Hz from EAL\n",
 	       clock_calibrate(200), rte_get_tsc_hz());
-	CHECK_INT(content_sys_init(16, 4 * CONTENT_CHUNK_SIZE), 0);
+	CHECK_INT(content_sys_init(16, CHUNKED_OFF + CHUNKED_LEN), 0);
 	CHECK(rte_eth_dev_get_port_by_name("net_pcap0", &port) == 0);
 	test_pcap(port, tx_path);
 	test_ring();
