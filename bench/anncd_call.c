@@ -414,6 +414,20 @@ get_media(const struct call_opts *o, struct call_media *m)
 	return rc;
 }
 
+/* The pawn-ticket token is a bearer secret: shown only with --verbose,
+ * else cut after its first 4 characters. */
+static void
+print_play_url(const char *url, int verbose)
+{
+	const char *tok = strcasestr(url, ";urlauth=");
+	const char *last = tok ? strrchr(tok, ':') : NULL;
+
+	if (verbose || last == NULL || strlen(last + 1) <= 4)
+		printf("play_url=%s\n", url);
+	else
+		printf("play_url=%.*s...\n", (int)(last + 5 - url), url);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,7 +444,7 @@ main(int argc, char **argv)
 	call_deadline = call_now() + o.timeout_s;
 	rc = get_media(&o, &media);
 	if (rc == 0) {
-		printf("play_url=%s\n", media.url);
+		print_play_url(media.url, o.verbose);
 		rc = ruri_params(&o, &media, params, sizeof(params));
 	}
 	if (rc == 0 && o.netns != NULL)
