@@ -25,7 +25,6 @@
 #include "control/sdp.h"
 #include "control/sip_msg.h"
 #include "control/sip_uri.h"
-#include "core/cache.h"
 #include "core/log.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
@@ -34,7 +33,6 @@
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
-#define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
@@ -44,7 +42,7 @@
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_FETCHING,		/* 100 sent, waiting on the cache entry */
+	CALL_FETCHING,		/* 100 sent, URLFETCH under way */
 	CALL_ANSWERED,		/* 200 sent, waiting for the ACK */
 	CALL_REJECTED,		/* final error sent, waiting for the ACK */
 	CALL_STREAMING,		/* ACK came, the dataplane plays */
@@ -78,11 +76,7 @@ struct call {
 	struct call_rtx bye;		/* our BYE */
 	char bye_branch[32];
 
-	/* One use on the entry while waiting or playing: the entry holds
-	 * the only owner's reference on the content, content borrows it.
-	 */
-	struct cache_entry *entry;
-	struct cache_waiter waiter;
+	struct imap_fetch *fetch;
 	struct content *content;
 	enum media_type type;
 	char ctype[64];
