@@ -215,9 +215,14 @@ uri_param_next(const char **pp, const char *end, struct sip_str *name,
 int
 sip_param_find(struct sip_str params, const char *name, struct sip_str *val)
 {
-	const char *p = params.p, *end = params.p + params.n;
+	const char *p = params.p, *end;
 	struct sip_str n, v;
 
+	/* A URI without parameters has a NULL view, and NULL + 0 is
+	 * undefined behaviour in C. */
+	if (params.n == 0)
+		return 0;
+	end = params.p + params.n;
 	while (uri_param_next(&p, end, &n, &v)) {
 		if (sip_str_caseeq(n, name)) {
 			*val = v;
@@ -277,10 +282,13 @@ annc_is_imap_part(struct sip_str name)
 static int
 annc_find_play(struct sip_str params, struct sip_str *play)
 {
-	const char *p = params.p, *end = params.p + params.n, *next;
+	const char *p = params.p, *end, *next;
 	struct sip_str name, val;
 	int found = 0;
 
+	if (params.n == 0)
+		return 0;
+	end = params.p + params.n;
 	while (!found && uri_param_next(&p, end, &name, &val))
 		found = sip_str_caseeq(name, "play");
 	if (!found)

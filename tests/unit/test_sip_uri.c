@@ -143,6 +143,8 @@ test_param_find(void)
 	CHECK_INT(sip_param_find(params, "l", &v), 0);
 	CHECK_INT(sip_param_find(params, "trans", &v), 0);
 	CHECK_INT(sip_param_find((struct sip_str){ "", 0 }, "lr", &v), 0);
+	/* what sip_uri_parse leaves for a URI without parameters */
+	CHECK_INT(sip_param_find((struct sip_str){ NULL, 0 }, "lr", &v), 0);
 }
 
 static int
@@ -357,6 +359,27 @@ test_prefixes(const char *uri)
 	}
 }
 
+/* The fuzz target's first find: a URI without parameters has a NULL
+ * params view, and looking for play= in it computed NULL + 0, undefined
+ * behaviour that clang's UBSan stops on.
+ */
+static void
+test_annc_no_params(void)
+{
+	static const char uri[] = "SIPS:[2001:db8::5]:65535";
+	struct guard_buf g;
+	struct annc_params ap;
+	struct sip_uri u;
+	const char *why = "";
+	char buf[64];
+
+	CHECK_INT(sip_uri_parse(guard_copy(&g, uri, sizeof(uri) - 1),
+				sizeof(uri) - 1, &u, &why), 0);
+	CHECK_INT(annc_params_parse(&u, buf, sizeof(buf), &ap, &why), -1);
+	CHECK(strcmp(why, "missing play parameter") == 0);
+	guard_free(&g);
+}
+
 int
 main(void)
 {
@@ -367,6 +390,7 @@ main(void)
 	test_annc_play_forms();
 	test_annc_rfc4240();
 	test_annc_bad();
+	test_annc_no_params();
 	test_prefixes(ESCAPED_PLAY);
 	test_prefixes(RAW_PLAY);
 	return CHECK_DONE();
