@@ -77,6 +77,24 @@ sdp_tok_eq(struct sdp_tok t, const char *c)
 	return t.n == strlen(c) && memcmp(t.p, c, t.n) == 0;
 }
 
+/* token of RFC 4566 section 9, or with slash set a proto (tokens joined
+ * by '/').  The answer repeats the media type and proto of every m= line,
+ * so a NUL, CR or other byte outside the grammar must not get through.
+ */
+static int
+sdp_is_token(struct sdp_tok t, int slash)
+{
+	for (size_t i = 0; i < t.n; i++) {
+		unsigned char c = (unsigned char)t.p[i];
+
+		if (c == '/' && slash)
+			continue;
+		if (c < 0x21 || c > 0x7e || strchr("\"(),/:;<=>?@[\\]", c))
+			return 0;
+	}
+	return 1;
+}
+
 static int
 sdp_uint(struct sdp_tok t, unsigned long max, unsigned long *out)
 {
@@ -223,7 +241,8 @@ sdp_line_m(struct sdp_parser *ps, const char *p, const char *end,
 	md = &s->media[s->n_media];
 	if (!sdp_field(&p, end, &type) || !sdp_field(&p, end, &port) ||
 	    !sdp_field(&p, end, &proto) || type.n >= sizeof(md->type) ||
-	    proto.n >= sizeof(md->proto))
+	    proto.n >= sizeof(md->proto) || !sdp_is_token(type, 0) ||
+	    !sdp_is_token(proto, 1))
 		return sdp_fail(why, "bad m= line");
 
 	memset(md, 0, sizeof(*md));

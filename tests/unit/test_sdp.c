@@ -309,6 +309,44 @@ test_prefixes(const char *body)
 	}
 }
 
+/* The answer repeats each m= line's media type and proto, so both must be
+ * tokens (RFC 4566 section 9).  The first offer is what the fuzz target
+ * found: a proto starting with NUL was kept as an empty C string, and the
+ * answer's "m=audio 0  121" did not parse.
+ */
+static void
+test_m_line_tokens(void)
+{
+	static const char nul_proto[] =
+		"v=0\r\nc=IN IP4 192.0.2.1\r\n"
+		"m=audio 4002 \0\0TP/AVP 121\r\n";
+	static const char nul_type[] =
+		"v=0\r\nc=IN IP4 192.0.2.1\r\n"
+		"m=audio\0x 4000 RTP/AVP 0\r\n";
+	static const char cr_type[] =
+		"v=0\r\nc=IN IP4 192.0.2.1\r\n"
+		"m=au\rdio 4000 RTP/AVP 0\r\n";
+	const char *const offers[] = { nul_proto, nul_type, cr_type };
+	const size_t lens[] = {
+		sizeof(nul_proto) - 1, sizeof(nul_type) - 1, sizeof(cr_type) - 1,
+	};
+	struct guard_buf g;
+	struct sdp_session s;
+	const char *why;
+
+	for (size_t i = 0; i < 3; i++) {
+		why = "";
+		CHECK_INT(sdp_parse(guard_copy(&g, offers[i], lens[i]), lens[i],
+				    &s, &why), -1);
+		CHECK(strcmp(why, "bad m= line") == 0);
+		guard_free(&g);
+	}
+	CHECK_INT(sdp_guarded(&g, "v=0\r\nc=IN IP4 192.0.2.1\r\n"
+			      "m=audio 4000 UDP/TLS/RTP/SAVPF 0\r\n", &s, &why),
+		  0);
+	guard_free(&g);
+}
+
 int
 main(void)
 {
@@ -318,6 +356,7 @@ main(void)
 	test_parse_bad();
 	test_answer();
 	test_answer_pcmu_no_ptime();
+	test_m_line_tokens();
 	test_prefixes(wsinv_sdp);
 	test_prefixes(rich_sdp);
 	return CHECK_DONE();
