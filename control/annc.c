@@ -25,6 +25,7 @@
 #include "control/sdp.h"
 #include "control/sip_msg.h"
 #include "control/sip_uri.h"
+#include "core/cache.h"
 #include "core/log.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
@@ -33,6 +34,7 @@
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
+#define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
@@ -42,7 +44,7 @@
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_FETCHING,		/* 100 sent, URLFETCH under way */
+	CALL_FETCHING,		/* 100 sent, waiting on the cache entry */
 	CALL_ANSWERED,		/* 200 sent, waiting for the ACK */
 	CALL_REJECTED,		/* final error sent, waiting for the ACK */
 	CALL_STREAMING,		/* ACK came, the dataplane plays */
@@ -76,7 +78,11 @@ struct call {
 	struct call_rtx bye;		/* our BYE */
 	char bye_branch[32];
 
-	struct imap_fetch *fetch;
+	/* One use on the entry while waiting or playing: the entry holds
+	 * the only owner's reference on the content, content borrows it.
+	 */
+	struct cache_entry *entry;
+	struct cache_waiter waiter;
 	struct content *content;
 	enum media_type type;
 	char ctype[64];
@@ -240,14 +246,26 @@ call_log_outcome(struct call *c)
 		 c->bytes, c->packets, c->result[0] ? c->result : "unknown");
 }
 
+/* Lets go of the cache entry: a call still waiting leaves the fetch to
+ * the others, and the last one to leave abandons it (core/cache.c).  The
+ * content is the entry's; mbufs in flight hold their own references.
+ */
+static void
+call_drop_entry(struct call *c)
+{
+	if (c->entry == NULL)
+		return;
+	cache_unwait(&c->waiter);
+	cache_put(c->entry);
+	c->entry = NULL;
+	c->content = NULL;
+}
+
 static void
 call_free(struct call *c)
 {
 	call_log_outcome(c);
-	if (c->fetch != NULL)
-		imap_fetch_cancel(c->fetch);
-	if (c->content != NULL)
-		content_put(c->content);
+	call_drop_entry(c);
 	if (c->rtp_port != 0)
 		free_ports[n_free_ports++] = c->rtp_port;
 	call_unlink(c);
@@ -347,8 +365,11 @@ call_final(struct call *c, int code, const char *reason, const char *extra,
 	sip_send(&c->peer, out, (size_t)n);
 	rtx_arm(&c->resp, out, (size_t)n, 64ull * cfg->t1_ms);
 	c->state = code < 300 ? CALL_ANSWERED : CALL_REJECTED;
-	if (code >= 300)
+	if (code >= 300) {
 		call_result(c, "%s", reason);
+		/* Last: reason may be the entry's own. */
+		call_drop_entry(c);
+	}
 }
 
 static void
@@ -687,29 +708,99 @@ call_answer(struct call *c)
 		 c->t_answer_ms - c->t_invite_ms);
 }
 
+/* The one fetch of a cache entry, whichever call started it: what the
+ * content is to be probed as once it is here, and the IMAP client's
+ * handle, to cancel it when no call waits any more.
+ */
+struct annc_fetch {
+	struct cache_entry *entry;
+	struct imap_fetch *imap;
+	enum media_type type;
+	char ctype[64];
+};
+
+/* Calls share an entry only when they ask for the same decoding and the
+ * same probe of the part.
+ */
+static uint32_t
+req_form(enum media_type type, int base64)
+{
+	return (uint32_t)type | (uint32_t)(base64 != 0) << 8;
+}
+
+/* What the server said about the URL or the part (NIL, NO, a bad
+ * literal) stays true for a while and is remembered; a connection that
+ * could not be made or was lost says nothing about the next attempt.
+ */
+static int
+fetch_failure_transient(int status)
+{
+	return status != -ENOENT && status != -EPROTO && status != -EINVAL;
+}
+
+/* Once per entry, at ingest: every call that plays the content uses the
+ * media_info found here.  0, or -1 with the status and reason to refuse
+ * every waiting call with.
+ */
+static int
+fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
+	      char *reason, size_t cap)
+{
+	const char *why = "unplayable";
+
+	if (content_probe(ct, f->type, &why) < 0) {
+		snprintf(reason, cap, "Unplayable %s: %s", f->ctype, why);
+		*code = 415;
+		return -1;
+	}
+	if (ct->mi.data_len == 0) {
+		snprintf(reason, cap, "Attachment holds no audio");
+		*code = 404;
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 5616 section 2.4: any failed URLFETCH is a 404 with its reason; a
+ * part that cannot be played is refused as well.  Both are one cache_fail
+ * for every call waiting.
+ */
 static void
 on_fetched(void *arg, int status, const char *reason, struct content *ct)
 {
-	struct call *c = arg;
-	const char *why = "unplayable";
+	struct annc_fetch *f = arg;
+	struct cache_entry *e = f->entry;
 	char res[128];
+	int code = 404;
 
-	c->fetch = NULL;
+	e->fetch = NULL;
 	if (status != 0) {
-		call_reject(c, 404, reason);
+		free(f);
+		cache_fail(e, 404, reason, loop_now_ms(),
+			   fetch_failure_transient(status));
 		return;
 	}
-	c->content = ct;
-	if (content_probe(ct, c->type, &why) < 0) {
-		snprintf(res, sizeof(res), "Unplayable %s: %s", c->ctype, why);
-		call_reject(c, 415, res);
+	if (fetched_probe(f, ct, &code, res, sizeof(res)) < 0) {
+		free(f);
+		content_put(ct);
+		cache_fail(e, code, res, loop_now_ms(), 0);
 		return;
 	}
-	if (ct->mi.data_len == 0) {
-		call_reject(c, 404, "Attachment holds no audio");
+	free(f);
+	cache_complete(e, ct, ct->len);
+}
+
+/* The cache's abandon hook: the last call waiting on a fetch has gone. */
+static void
+fetch_abandon(void *arg)
+{
+	struct annc_fetch *f = arg;
+
+	if (f == NULL)
 		return;
-	}
-	call_answer(c);
+	if (f->imap != NULL)
+		imap_fetch_cancel(f->imap);
+	free(f);
 }
 
 /* The log names a fetch by server, message and a short hash of the
@@ -726,12 +817,20 @@ fetch_log_id(const struct call *c, const struct imap_url *u, char *out,
 		 (int)(u->section.n > 12 ? 12 : u->section.n), u->section.p, h);
 }
 
-static void
-call_fetch(struct call *c, const struct invite_req *r)
+/* Starts the one URLFETCH of a new entry (RFC 4467 section 7). */
+static int
+entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 {
 	struct imap_fetch_req fr;
+	struct annc_fetch *f;
 	char log_id[160];
 
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->entry = e;
+	f->type = r->type;
+	memcpy(f->ctype, r->ctype, sizeof(f->ctype));
 	fetch_log_id(c, &r->url, log_id, sizeof(log_id));
 	memset(&fr, 0, sizeof(fr));
 	fr.url = r->ap.play;
@@ -743,11 +842,70 @@ call_fetch(struct call *c, const struct invite_req *r)
 	fr.max_literal = cfg->max_content;
 	fr.timeout_ms = cfg->imap_timeout_ms;
 	fr.log_id = log_id;
-	c->fetch = imap_fetch_start(&fr, on_fetched, c);
-	if (c->fetch == NULL)
-		call_reject(c, 503, "Cannot reach IMAP server now");
+	f->imap = imap_fetch_start(&fr, on_fetched, f);
+	if (f->imap == NULL) {
+		free(f);
+		return -EAGAIN;
+	}
+	e->fetch = f;
+	CALL_LOG(LOGL_DEBUG, c, "fetching %s", log_id);
+	return 0;
+}
+
+/* The entry is READY or FAILED: answer, or refuse as the fetch was
+ * refused, without asking the server again.
+ */
+static void
+call_proceed(struct call *c, struct cache_entry *e)
+{
+	if (e->state == CACHE_FAILED) {
+		call_reject(c, e->status, e->reason);
+		return;
+	}
+	c->content = e->content;
+	call_answer(c);
+}
+
+static void
+on_entry_done(struct cache_waiter *w, struct cache_entry *e)
+{
+	call_proceed(container_of(w, struct call, waiter), e);
+}
+
+/* The content for the play URL: from the cache, from the fetch another
+ * call has started, or from a fetch of its own; exactly one URLFETCH per
+ * URL in flight, keyed by the URL exactly as received.
+ */
+static void
+call_fetch(struct call *c, const struct invite_req *r)
+{
+	uint32_t form = req_form(r->type, r->base64);
+	struct cache_entry *e;
+	int rc;
+
+	rc = cache_get(r->ap.play, r->ap.play_len,
+		       r->url.has_expire ? r->url.expire : 0, loop_now_ms(),
+		       time(NULL), &e);
+	if (rc < 0) {
+		call_reject(c, rc == -ETIME ? 404 : 503, rc == -ETIME ?
+			    "URL expired" : "Content cache full");
+		return;
+	}
+	c->entry = e;
+	if (rc == 1) {
+		e->form = form;
+		if (entry_fetch(c, e, r) < 0) {
+			call_reject(c, 503, "Cannot reach IMAP server now");
+			return;
+		}
+	} else if (e->state != CACHE_FAILED && e->form != form) {
+		call_reject(c, 415, "Part held as another content-type");
+		return;
+	}
+	if (e->state == CACHE_FETCHING)
+		cache_wait(e, &c->waiter, on_entry_done);
 	else
-		CALL_LOG(LOGL_DEBUG, c, "fetching %s", log_id);
+		call_proceed(c, e);
 }
 
 static void
@@ -878,10 +1036,7 @@ on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
 	sip_respond(m, src, 200, "OK", NULL);
 	if (c->state != CALL_FETCHING)
 		return;
-	if (c->fetch != NULL) {
-		imap_fetch_cancel(c->fetch);
-		c->fetch = NULL;
-	}
+	/* The fetch goes on for any other call waiting on it. */
 	call_reject(c, 487, "Request Terminated");
 }
 
@@ -1045,8 +1200,7 @@ on_dp_event(const struct dp_event *ev)
 	c->stream_active = 0;
 	c->packets = ev->packets;
 	c->bytes = ev->bytes;
-	content_put(c->content);
-	c->content = NULL;
+	call_drop_entry(c);
 	if (c->state == CALL_CLOSING)
 		call_free(c);
 	else if (ev->type == DP_EV_ENDED)
@@ -1060,10 +1214,15 @@ on_dp_event(const struct dp_event *ev)
 void
 annc_tick(uint64_t now_ms)
 {
+	static uint64_t next_sweep_ms;
 	struct dp_event ev[32];
 	unsigned int i, n;
 
 	imap_fetch_tick(now_ms);
+	if (now_ms >= next_sweep_ms) {
+		cache_tick(now_ms, time(NULL));
+		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
+	}
 	do {
 		n = dp_poll_events(ev, 32);
 		for (i = 0; i < n; i++)
@@ -1129,6 +1288,23 @@ sip_socket(void)
 	return fd;
 }
 
+static int
+cache_setup(void)
+{
+	struct cache_config cc = {
+		.max_bytes = cfg->cache_bytes,
+		.max_entries = cfg->cache_entries,
+		.neg_ttl_ms = cfg->cache_negative_ms,
+		.abandon = fetch_abandon,
+	};
+	int rc = cache_init(&cc);
+
+	if (rc < 0)
+		LOG_AT(LOGL_ERR, "cache", "cache_init(%u entries) failed: %s",
+		       cfg->cache_entries, strerror(-rc));
+	return rc;
+}
+
 int
 annc_init(const struct anncd_config *config)
 {
@@ -1136,6 +1312,8 @@ annc_init(const struct anncd_config *config)
 
 	cfg = config;
 	rc = tables_init();
+	if (rc == 0)
+		rc = cache_setup();
 	if (rc < 0)
 		return rc;
 	sip_fd = sip_socket();
@@ -1162,4 +1340,33 @@ annc_shutdown(void)
 		call_result(c, "%s", "server shutting down");
 	}
 	return annc_active_calls();
+}
+
+void
+annc_fini(void)
+{
+	cache_fini();
+}
+
+/* One line an operator (or a test) can compare before and after: how
+ * often the cache spared the IMAP server a fetch.
+ */
+void
+annc_log_counters(void)
+{
+	struct cache_stats st;
+	const uint64_t *ev = st.evictions;
+
+	cache_get_stats(&st);
+	LOG_AT(LOGL_INFO, "cache", "counters lookups=%" PRIu64 " hits=%" PRIu64
+	       " misses=%" PRIu64 " joins=%" PRIu64 " negative_hits=%" PRIu64
+	       " evicted_budget=%" PRIu64 " evicted_entries=%" PRIu64
+	       " expired=%" PRIu64 " negative_expired=%" PRIu64
+	       " not_remembered=%" PRIu64 " abandoned=%" PRIu64
+	       " entries=%u bytes=%zu imap_connections=%" PRIu64,
+	       st.lookups, st.hits, st.misses, st.joins, st.negative_hits,
+	       ev[CACHE_EVICT_BUDGET], ev[CACHE_EVICT_ENTRIES],
+	       ev[CACHE_EVICT_EXPIRED], ev[CACHE_EVICT_NEGATIVE],
+	       ev[CACHE_EVICT_TRANSIENT], st.abandoned, st.entries, st.bytes,
+	       imap_connections_opened());
 }

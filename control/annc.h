@@ -25,4 +25,14 @@ annc_shutdown(void);
 unsigned int
 annc_active_calls(void);
 
+/* Logs the content cache's counters and the IMAP connections opened, on
+ * one line.
+ */
+void
+annc_log_counters(void);
+
+/* Releases the content cache; after the dataplane has stopped. */
+void
+annc_fini(void);
+
 #endif

@@ -33,6 +33,9 @@ enum {
 	OPT_T2,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
+	OPT_CACHE_BYTES,
+	OPT_CACHE_ENTRIES,
+	OPT_CACHE_NEG,
 	OPT_HELP,
 };
 
@@ -51,6 +54,9 @@ static const struct option long_opts[] = {
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
+	{ "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
+	{ "cache-negative-ms", required_argument, NULL, OPT_CACHE_NEG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -78,6 +84,10 @@ config_usage(const char *prog)
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
 	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
+	       "  --cache-bytes N            decoded contents kept for later calls (default 268435456)\n"
+	       "  --cache-entries N          URLs remembered, fetching, held or failed (default 4096)\n"
+	       "  --cache-negative-ms N      how long a failed fetch is answered from memory\n"
+	       "                             (default 5000; 0: never)\n"
 	       "  --help                     this text\n"
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
@@ -273,6 +283,34 @@ config_defaults(struct anncd_config *cfg)
 	cfg->t2_ms = 4000;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
+	cfg->cache_bytes = 256u << 20;
+	cfg->cache_entries = 4096;
+	cfg->cache_negative_ms = 5000;
+}
+
+static int
+parse_cache(int opt, const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_CACHE_BYTES:
+		if (parse_u32("cache-bytes", arg, 0, ULONG_MAX, &v) < 0)
+			return -1;
+		cfg->cache_bytes = v;
+		return 0;
+	case OPT_CACHE_ENTRIES:
+		if (parse_u32("cache-entries", arg, 1, 1u << 24, &v) < 0)
+			return -1;
+		cfg->cache_entries = (unsigned int)v;
+		return 0;
+	case OPT_CACHE_NEG:
+		if (parse_u32("cache-negative-ms", arg, 0, 3600000, &v) < 0)
+			return -1;
+		cfg->cache_negative_ms = (unsigned int)v;
+		return 0;
+	}
+	return -1;
 }
 
 static int
@@ -317,7 +355,7 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		cfg->arp_timeout_ms = (unsigned int)v;
 		return 0;
 	}
-	return -1;
+	return parse_cache(opt, arg, cfg);
 }
 
 static int

@@ -51,6 +51,9 @@ struct anncd_config {
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
+	size_t cache_bytes;		/* --cache-bytes: READY contents */
+	unsigned int cache_entries;	/* --cache-entries */
+	unsigned int cache_negative_ms;	/* --cache-negative-ms */
 	int log_level;			/* --log-level */
 };
 

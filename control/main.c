@@ -25,12 +25,21 @@
 #define MAIN_RING_ENTRIES	1024
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t counters_wanted;	/* SIGUSR1 */
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+/* Logging is not async-signal-safe: the loop logs on its next turn. */
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	counters_wanted = 1;
 }
 
 /* Index of "--" in argv, or argc when there is none. */
@@ -119,6 +128,10 @@ run(void)
 			annc_tick(now);
 			next_tick = now + MAIN_TICK_MS;
 		}
+		if (counters_wanted) {
+			counters_wanted = 0;
+			annc_log_counters();
+		}
 		if (stopping && drain_until == 0) {
 			LOG_AT(LOGL_INFO, "main", "stopping: %u calls open",
 			       annc_shutdown());
@@ -157,14 +170,22 @@ main(int argc, char **argv)
 	log_max_level = (enum log_level)cfg.log_level;
 	clock_calibrate(MAIN_CLOCK_CAL_MS);
 	log_startup(&cfg);
-	if (content_sys_init(cfg.max_calls * 2, cfg.max_content) < 0 ||
+	/* Each call may hold a content being fetched or one evicted from
+	 * the cache while its last packets are in flight; the cache holds
+	 * at most one per entry.
+	 */
+	if (content_sys_init(cfg.max_calls * 2 + cfg.cache_entries,
+			     cfg.max_content) < 0 ||
 	    loop_init(MAIN_RING_ENTRIES) < 0 || dataplane_start(&cfg) < 0 ||
 	    annc_init(&cfg) < 0)
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_usr1);
 	run();
 	dp_stop();
+	annc_log_counters();
+	annc_fini();
 	content_reap();
 	LOG_AT(LOGL_INFO, "main", "stopped: %u contents still held",
 	       content_live());

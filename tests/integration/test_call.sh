@@ -26,6 +26,7 @@ FAILS=0
 WORK=
 ANNCD_PID=
 STARTS=0		# anncd start-ups seen in the shared log
+CACHE_CALLS=50		# callers of one URL at once
 
 note()
 {
@@ -395,6 +396,96 @@ check_max_calls()
 	cleanup_kill_pid "$ANNCD_PID" 10
 }
 
+# anncd's counter KEY from its last counters line (0 when there is none).
+counter()
+{
+	local v
+
+	v=$(grep 'counters lookups=' "$WORK/anncd.log" | tail -n 1 |
+		sed -n "s/.* $1=\([0-9]*\).*/\1/p")
+	printf '%s' "${v:-0}"
+}
+
+# Asks anncd for its counters (SIGUSR1) and waits for the new line.
+counters_now()
+{
+	local before i
+
+	before=$(grep -c 'counters lookups=' "$WORK/anncd.log" || true)
+	kill -USR1 "$ANNCD_PID"
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c 'counters lookups=' "$WORK/anncd.log" || true)" \
+			-gt "$before" ] && return 0
+		sleep 0.1
+	done
+	note "anncd logged no counters"
+}
+
+# many_call I URL: caller I of many at once, each on its own SIP and RTP
+# ports, in the background; what it heard goes to WORK/manyI.au.
+many_call()
+{
+	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port $((6000 + 2 * $1)) \
+		--rtp-port $((31000 + 2 * $1)) --ptime "$PTIME" --play-url "$2" \
+		--content-type audio/basic --cte base64 --out "$WORK/many$1.au" \
+		</dev/null >"$WORK/many$1.txt" 2>&1
+}
+
+# The content cache: callers of one voice mail at once share one URLFETCH
+# over one IMAP connection and all hear the same audio; a bad URL asked
+# for twice within --cache-negative-ms is refused twice for one fetch.
+check_cache()
+{
+	local url bad want i ok=0 same=0 before_c pids=()
+
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
+	url=$(genurlauth anonymous)
+	before_c=$(syn_count cyrus)
+	for ((i = 0; i < CACHE_CALLS; i++)); do
+		many_call "$i" "$url" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || true; done
+	want=$(au_payload_hex "$MAIL_AU" | sha256sum)
+	for ((i = 0; i < CACHE_CALLS; i++)); do
+		RESULT=$(grep '^result=' "$WORK/many$i.txt" | tail -n 1 || true)
+		[ "$(field "$RESULT" result)" = 200 ] && ok=$((ok + 1))
+		[ -s "$WORK/many$i.au" ] &&
+			[ "$(au_payload_hex "$WORK/many$i.au" | sha256sum)" = "$want" ] &&
+			same=$((same + 1))
+	done
+	check "$CACHE_CALLS calls for one URL: answered" "$ok" "$CACHE_CALLS"
+	check "$CACHE_CALLS calls for one URL: identical audio" "$same" "$CACHE_CALLS"
+	check "$CACHE_CALLS calls for one URL: IMAP connections" \
+		"$(($(syn_count cyrus) - before_c))" 1
+	counters_now
+	note "$(grep -o 'counters lookups=.*' "$WORK/anncd.log" | tail -n 1)"
+	check "$CACHE_CALLS calls for one URL: URLFETCHes" "$(counter misses)" 1
+	check "$CACHE_CALLS calls for one URL: joined or hit" \
+		"$(($(counter joins) + $(counter hits)))" "$((CACHE_CALLS - 1))"
+
+	# The last hex digit of the token changed: URLFETCH says NIL.
+	bad=${url%?}$([ "${url: -1}" = 0 ] && echo 1 || echo 0)
+	before_c=$(syn_count cyrus)
+	call tampered1 --play-url "$bad" --content-type audio/basic --cte base64
+	check "tampered URL, first call" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 URLFETCH returned NIL"
+	call tampered2 --play-url "$bad" --content-type audio/basic --cte base64
+	check "tampered URL, again within the negative TTL" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"404 URLFETCH returned NIL"
+	counters_now
+	check "tampered URL twice: URLFETCHes" "$(($(counter misses) - 1))" 1
+	check "tampered URL twice: answered from memory" "$(counter negative_hits)" 1
+	check "tampered URL twice: at most one IMAP connection" \
+		"$(($(syn_count cyrus) - before_c <= 1))" 1
+	cleanup_kill_pid "$ANNCD_PID" 10
+	# One line for SIGUSR1, the same numbers again at exit.
+	check "cache counters logged at exit" \
+		"$(grep -c 'counters lookups=52 ' "$WORK/anncd.log")" 2
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -442,11 +533,12 @@ main()
 	check_with_credentials
 	check_literal_limit
 	check_max_calls
+	check_cache
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$WORK/anncd.log")" 0
 	check "contents released at every exit" \
 		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
-		tr '\n' ' ')" "0 0 0 0 "
+		tr '\n' ' ')" "0 0 0 0 0 "
 	if [ "$FAILS" -ne 0 ]; then
 		note "anncd log:"
 		cat "$WORK/anncd.log"
