@@ -54,7 +54,8 @@ static const char usage[] =
 "  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722 or numbers\n"
 "                       (default PCMU,PCMA)\n"
 "  --ptime MS           a=ptime of the offer (default 20)\n"
-"  --direction D        sendrecv (default) or recvonly\n"
+"  --direction D        sendrecv (default), recvonly, sendonly or inactive\n"
+"  --sdp-addr IP        address in the offer's c= line (default --local)\n"
 "  --timeout SECS       bound on the whole run (default 60); at it the\n"
 "                       call is hung up with our own BYE (bye=no)\n"
 "  --linger MS          listen this long after the BYE (default 500)\n"
@@ -231,7 +232,7 @@ enum {
 	OPT_EXPIRE, OPT_PLAY, OPT_CT, OPT_CTE, OPT_ESCAPE, OPT_TAMPER,
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
 	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
-	OPT_OUT,
+	OPT_SDP_ADDR, OPT_OUT,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -259,6 +260,7 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "linger", required_argument, NULL, OPT_LINGER },
 	{ "ack-after", required_argument, NULL, OPT_ACK_AFTER },
+	{ "sdp-addr", required_argument, NULL, OPT_SDP_ADDR },
 	{ "out", required_argument, NULL, OPT_OUT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -342,9 +344,13 @@ opt_call(struct call_opts *o, int c, const char *arg)
 		o->ptime = (unsigned int)v;
 		return 0;
 	case OPT_DIR:
-		o->recvonly = strcmp(arg, "recvonly") == 0;
-		if (!o->recvonly && strcmp(arg, "sendrecv") != 0)
+		if (strcmp(arg, "sendrecv") != 0 && strcmp(arg, "recvonly") != 0 &&
+		    strcmp(arg, "sendonly") != 0 && strcmp(arg, "inactive") != 0)
 			return -EINVAL;
+		o->direction = arg;
+		return 0;
+	case OPT_SDP_ADDR:
+		o->sdp_addr = arg;
 		return 0;
 	case OPT_TIMEOUT:
 		return opt_num(arg, 0.1, 86400, &o->timeout_s);
@@ -371,7 +377,8 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 				 .expire_s = 3600, .local = "127.0.0.1",
 				 .sip_port = 5062, .rtp_port = 30000,
 				 .ptime = 20, .timeout_s = 60,
-				 .linger_ms = 500, .ack_after = 1 };
+				 .linger_ms = 500, .ack_after = 1,
+				 .direction = "sendrecv" };
 	parse_codecs("PCMU,PCMA", o);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {

@@ -41,7 +41,8 @@ struct call_opts {
 	uint8_t pts[CALL_MAX_CODECS];	/* offered payload types, in order */
 	unsigned int n_pts;
 	unsigned int ptime;
-	int recvonly;
+	const char *direction;		/* a= direction of the offer */
+	const char *sdp_addr;		/* c= of the offer, NULL: local */
 	unsigned int linger_ms;
 	unsigned int ack_after;		/* ACK the Nth copy of the 2xx */
 	double timeout_s;

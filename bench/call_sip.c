@@ -109,7 +109,8 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 
 	n = snprintf(out, cap, "v=0\r\no=anncd-call %ld 1 IN IP4 %s\r\n"
 		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %u RTP/AVP",
-		     (long)time(NULL), o->local, o->local, o->rtp_port);
+		     (long)time(NULL), o->local,
+		     o->sdp_addr ? o->sdp_addr : o->local, o->rtp_port);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++)
 		n += snprintf(out + n, cap - (size_t)n, " %u", o->pts[i]);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
@@ -121,7 +122,7 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	k = n > 0 ? (size_t)n : cap;
 	if (k < cap)
 		n += snprintf(out + k, cap - k, "\r\na=ptime:%u\r\na=%s\r\n",
-			      o->ptime, o->recvonly ? "recvonly" : "sendrecv");
+			      o->ptime, o->direction);
 	return n < 0 || (size_t)n >= cap ? -EMSGSIZE : n;
 }
 

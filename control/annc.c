@@ -535,6 +535,48 @@ check_play_url(struct invite_req *r, char *reason, size_t cap)
 	return check_identity(r, reason, cap);
 }
 
+/* Whether the offered stream can receive what anncd sends: a unicast
+ * address (RFC 4566 section 5.7 allows multicast, which an announcement
+ * to one caller has no use for) and a direction that lets anncd send
+ * (RFC 3264 section 6.1: to a sendonly or inactive offer nothing may be
+ * sent).  Returns 0 or -1 with the reason. */
+static int
+offer_media_usable(const struct sdp_media *md, char *reason, size_t cap)
+{
+	uint32_t a = ntohl(md->addr);
+
+	if (a == 0 || a == INADDR_BROADCAST) {
+		snprintf(reason, cap, "Offer has no unicast media address");
+		return -1;
+	}
+	if ((a >> 28) >= 0xe) {
+		snprintf(reason, cap, "Offer's media address is multicast");
+		return -1;
+	}
+	if (md->dir == SDP_SENDONLY || md->dir == SDP_INACTIVE) {
+		snprintf(reason, cap, "Offer does not accept media (%s)",
+			 md->dir == SDP_SENDONLY ? "sendonly" : "inactive");
+		return -1;
+	}
+	return 0;
+}
+
+/* The offered stream that can carry codec, checked for use; -1 with the
+ * reason when there is none. */
+static int
+offer_pick(const struct sdp_session *s, enum media_codec codec,
+	   uint8_t *pt, char *reason, size_t cap)
+{
+	int idx = sdp_pick(s, codec, pt);
+
+	if (idx < 0) {
+		snprintf(reason, cap, "Offer has no %s for this content",
+			 media_codec_name(codec));
+		return -1;
+	}
+	return offer_media_usable(&s->media[idx], reason, cap) < 0 ? -1 : idx;
+}
+
 /* An offer must be there (late offers are not taken yet) and hold a
  * codec that some supported content could be played as. */
 static int
@@ -555,11 +597,13 @@ check_offer(const struct sip_msg *m, enum media_type type, char *reason,
 		return 400;
 	}
 	if ((type != MEDIA_TYPE_AUDIO_PCMA &&
-	     sdp_pick(&s, MEDIA_CODEC_PCMU, &pt) >= 0) ||
+	     offer_pick(&s, MEDIA_CODEC_PCMU, &pt, reason, cap) >= 0) ||
 	    (type != MEDIA_TYPE_AUDIO_PCMU &&
-	     sdp_pick(&s, MEDIA_CODEC_PCMA, &pt) >= 0))
+	     offer_pick(&s, MEDIA_CODEC_PCMA, &pt, reason, cap) >= 0))
 		return 0;
-	snprintf(reason, cap, "No offered codec fits the content");
+	if (sdp_pick(&s, MEDIA_CODEC_PCMU, &pt) < 0 &&
+	    sdp_pick(&s, MEDIA_CODEC_PCMA, &pt) < 0)
+		snprintf(reason, cap, "No offered codec fits the content");
 	return 488;
 }
 
@@ -654,16 +698,9 @@ call_answer_sdp(struct call *c, char *sdp, size_t cap, char *reason,
 	memset(&a, 0, sizeof(a));
 	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &why) < 0)
 		return -1;
-	idx = sdp_pick(&s, c->content->mi.codec, &a.pt);
-	if (idx < 0) {
-		snprintf(reason, rcap, "Offer has no %s for this content",
-			 media_codec_name(c->content->mi.codec));
+	idx = offer_pick(&s, c->content->mi.codec, &a.pt, reason, rcap);
+	if (idx < 0)
 		return -1;
-	}
-	if (s.media[idx].addr == 0) {
-		snprintf(reason, rcap, "Offer has no media address");
-		return -1;
-	}
 	a.offer = &s;
 	a.media_index = idx;
 	a.codec = c->content->mi.codec;
@@ -1203,6 +1240,8 @@ on_dp_event(const struct dp_event *ev)
 	call_drop_entry(c);
 	if (c->state == CALL_CLOSING)
 		call_free(c);
+	else if (c->state == CALL_BYE_SENT)
+		return;		/* stopped after our BYE went out */
 	else if (ev->type == DP_EV_ENDED)
 		call_send_bye(c, "played");
 	else if (ev->type == DP_EV_FAILED)
@@ -1325,26 +1364,58 @@ annc_init(const struct anncd_config *config)
 	return 0;
 }
 
+/* Ends a call because the server is stopping: whoever is waiting on
+ * anncd hears so (503 to a pending INVITE, BYE to an established call). */
+static void
+call_shutdown(struct call *c)
+{
+	call_result(c, "%s", "server shutting down");
+	switch (c->state) {
+	case CALL_FETCHING:
+		call_reject(c, 503, "Server shutting down");
+		rtx_stop(&c->resp);
+		call_close(c);
+		break;
+	case CALL_STREAMING:
+		dp_stream_stop(c->handle);
+		/* fall through */
+	case CALL_ANSWERED:
+		rtx_stop(&c->resp);
+		call_send_bye(c, "server shutting down");
+		break;
+	case CALL_REJECTED:
+		rtx_stop(&c->resp);
+		call_close(c);
+		break;
+	default:
+		break;
+	}
+}
+
 unsigned int
 annc_shutdown(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < cfg->max_calls; i++) {
-		struct call *c = &calls[i];
-
-		if (c->state == CALL_FREE)
-			continue;
-		if (c->stream_active)
-			dp_stream_stop(c->handle);
-		call_result(c, "%s", "server shutting down");
-	}
+	for (i = 0; i < cfg->max_calls; i++)
+		if (calls[i].state != CALL_FREE)
+			call_shutdown(&calls[i]);
 	return annc_active_calls();
 }
 
 void
 annc_fini(void)
 {
+	unsigned int i;
+
+	/* The dataplane has stopped and freed its packets: what is still
+	 * open (a BYE unanswered) is released here, with its outcome line. */
+	for (i = 0; i < cfg->max_calls; i++) {
+		if (calls[i].state == CALL_FREE)
+			continue;
+		calls[i].stream_active = 0;
+		call_free(&calls[i]);
+	}
 	cache_fini();
 }
 

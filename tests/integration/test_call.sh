@@ -289,6 +289,22 @@ check_refusals()
 	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
 		--codecs GSM
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
+	# RFC 3264 section 6.1: nothing may be sent to these offers.
+	call sendonly --play-url "$url" --content-type audio/basic --cte base64 \
+		--direction sendonly
+	check "sendonly offer" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"488 Offer does not accept media (sendonly)"
+	call inactive --play-url "$url" --content-type audio/basic --cte base64 \
+		--direction inactive
+	check "inactive offer" "$(field "$RESULT" result)" 488
+	call multicast --play-url "$url" --content-type audio/basic --cte base64 \
+		--sdp-addr 224.2.1.1
+	check "multicast c= in the offer" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"488 Offer's media address is multicast"
+	call broadcast --play-url "$url" --content-type audio/basic --cte base64 \
+		--sdp-addr 255.255.255.255
+	check "broadcast c= in the offer" "$(field "$RESULT" result)" 488
 }
 
 # Every process of the private Cyrus: its master and the imapd children.
@@ -486,6 +502,32 @@ check_cache()
 		"$(grep -c 'counters lookups=52 ' "$WORK/anncd.log")" 2
 }
 
+# SIGTERM with a call answered and not yet acknowledged: the caller gets
+# a BYE, the call its outcome line, and no content stays held.
+check_shutdown()
+{
+	local url caller i before
+
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --log-level debug
+	url=$(genurlauth anonymous)
+	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port 5066 \
+		--rtp-port 30020 --play-url "$url" --content-type audio/basic \
+		--cte base64 --ack-after 10 --timeout 8 \
+		</dev/null >"$WORK/shutdown.txt" 2>&1 &
+	caller=$!
+	before=$(grep -c 'answered after' "$WORK/anncd.log" || true)
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c 'answered after' "$WORK/anncd.log")" -gt "$before" ] &&
+			break
+		sleep 0.1
+	done
+	cleanup_kill_pid "$ANNCD_PID" 10
+	wait "$caller" || true
+	check "shutdown: the open call ends with its outcome" \
+		"$(grep -c 'result=server shutting down' "$WORK/anncd.log")" 1
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -534,11 +576,12 @@ main()
 	check_literal_limit
 	check_max_calls
 	check_cache
+	check_shutdown
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$WORK/anncd.log")" 0
 	check "contents released at every exit" \
 		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
-		tr '\n' ' ')" "0 0 0 0 0 "
+		tr '\n' ' ')" "0 0 0 0 0 0 "
 	if [ "$FAILS" -ne 0 ]; then
 		note "anncd log:"
 		cat "$WORK/anncd.log"
