@@ -14,7 +14,10 @@ struct sip_str {
 	size_t n;
 };
 
-#define SIP_MAX_VIA	16	/* Via values kept; more gives 400 */
+/* Via values kept; more gives 400.  Each proxy adds one and Max-Forwards
+ * starts at 70 (RFC 3261 section 8.1.1.6), so a legal request has at
+ * most 71. */
+#define SIP_MAX_VIA	71
 #define SIP_MAX_RR	16	/* Record-Route values kept */
 
 struct sip_msg {
