@@ -3,9 +3,14 @@
  * runs the control plane's event loop, one worker lcore the dataplane.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -143,10 +148,35 @@ run(void)
 	}
 }
 
+/* The EAL leaves its runtime folder (/var/run/dpdk/PREFIX: telemetry
+ * socket, config) behind even with --no-shconf.  It is this process's
+ * own, named by its --file-prefix: remove its files and the folder, and
+ * nothing below them. */
+static void
+runtime_dir_remove(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (strstr(dir, "/dpdk/") == NULL)
+		return;
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_type != DT_DIR)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	if (rmdir(dir) < 0)
+		LOG_AT(LOGL_WARN, "main", "rmdir(%s) failed: %s", dir,
+		       strerror(errno));
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct anncd_config cfg;
+	static char runtime_dir[PATH_MAX];
 	int split = split_args(argc, argv), rc;
 
 	/* "anncd --help" and "anncd [EAL] -- --help" both mean anncd's. */
@@ -190,6 +220,9 @@ main(int argc, char **argv)
 	LOG_AT(LOGL_INFO, "main", "stopped: %u contents still held",
 	       content_live());
 	loop_fini();
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s",
+		 rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	runtime_dir_remove(runtime_dir);
 	return 0;
 }

@@ -510,13 +510,13 @@ check_shutdown()
 
 	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --log-level debug
 	url=$(genurlauth anonymous)
+	before=$(grep -c 'answered after' "$WORK/anncd.log" || true)
 	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port 5066 \
 		--rtp-port 30020 --play-url "$url" --content-type audio/basic \
 		--cte base64 --ack-after 10 --timeout 8 \
 		</dev/null >"$WORK/shutdown.txt" 2>&1 &
 	caller=$!
-	before=$(grep -c 'answered after' "$WORK/anncd.log" || true)
 	for ((i = 0; i < 100; i++)); do
 		[ "$(grep -c 'answered after' "$WORK/anncd.log")" -gt "$before" ] &&
 			break
@@ -570,6 +570,8 @@ main()
 	cleanup_kill_pid "$ANNCD_PID" 10
 	check "no call left open at exit" \
 		"$(grep -c 'stopping: 0 calls open' "$WORK/anncd.log")" 1
+	check "EAL runtime folder removed at exit" \
+		"$([ -e "/var/run/dpdk/anncd-test-$$" ] && echo left || echo gone)" gone
 	check "refusals logged with their cause" \
 		"$(grep -c 'result=404 URLFETCH returned NIL' "$WORK/anncd.log")" 1
 	check_with_credentials
