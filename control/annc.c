@@ -521,6 +521,14 @@ check_play_url(struct invite_req *r, char *reason, size_t cap)
 		snprintf(reason, cap, "Play URL has no URLAUTH");
 		return 404;
 	}
+	/* RFC 4467 section 7 defines INTERNAL, the server's own token
+	 * scheme; a URL authorized by any other mechanism cannot be checked
+	 * by the server anncd would send it to. */
+	if (!(u->mech.n == 8 && strncasecmp(u->mech.p, "internal", 8) == 0)) {
+		snprintf(reason, cap, "URLAUTH mechanism %.*s not supported",
+			 (int)(u->mech.n > 32 ? 32 : u->mech.n), u->mech.p);
+		return 404;
+	}
 	if (u->has_expire && u->expire <= time(NULL)) {
 		snprintf(reason, cap, "URL expired");
 		return 404;
