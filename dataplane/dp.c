@@ -181,6 +181,13 @@ dp_tables(struct dp_worker *w, int socket)
 		LOG_AT(LOGL_ERR, "dp", "rte_zmalloc(%u streams) failed", n);
 		return -ENOMEM;
 	}
+#ifdef DP_MEASURE
+	w->measure.state_bytes = (uint64_t)n * (sizeof(w->streams[0]) +
+						2 * sizeof(uint32_t));
+	w->measure.ring_bytes = rte_ring_get_memsize_elem(sizeof(struct dp_cmd),
+		rte_ring_get_size(w->cmd_ring)) + rte_ring_get_memsize_elem(
+		sizeof(struct dp_event), rte_ring_get_size(w->ev_ring));
+#endif
 
 	/* Popped from the top: slot 0 is handed out first. */
 	for (i = 0; i < n; i++)
@@ -402,3 +409,16 @@ dp_get_stats(struct dp_stats *st)
 	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
+
+#ifdef DP_MEASURE
+void
+dp_measure_read(struct dp_measure *m)
+{
+	const uint64_t *src = (const uint64_t *)&dp_w.measure;
+	uint64_t *dst = (uint64_t *)m;
+	size_t i;
+
+	for (i = 0; i < sizeof(*m) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+#endif

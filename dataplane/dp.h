@@ -108,4 +108,29 @@ struct dp_stats {
 void
 dp_get_stats(struct dp_stats *st);
 
+#ifdef DP_MEASURE
+/* Built only into the benchmark's copy of the dataplane (-DDP_MEASURE): how
+ * late each RTP packet reached the port.  A packet's send error is the TSC
+ * read just before the tx_burst that took it, minus its ideal time, start +
+ * n * ptime.  The histogram is log-linear in TSC ticks: errors below
+ * 2^DP_MEASURE_SUB ticks have a bin each, and every power of two above is
+ * cut into 2^DP_MEASURE_SUB bins, so a bin is within 0.1 % of its value
+ * and the bins reach any 64-bit error.
+ */
+#define DP_MEASURE_SUB		10
+#define DP_MEASURE_BINS		((64 - DP_MEASURE_SUB + 1) << DP_MEASURE_SUB)
+
+struct dp_measure {
+	uint64_t started;		/* streams started */
+	uint64_t err_max;		/* ticks */
+	uint64_t state_bytes;		/* per-stream tables and pacer */
+	uint64_t ring_bytes;		/* the two rings */
+	uint64_t err_hist[DP_MEASURE_BINS];
+};
+
+/* Copies the worker's figures, word by word (values may lag). */
+void
+dp_measure_read(struct dp_measure *m);
+#endif
+
 #endif

@@ -117,6 +117,10 @@ struct dp_worker {
 					 * to read once the port took it */
 
 	struct dp_stats stats __rte_cache_aligned;
+#ifdef DP_MEASURE
+	uint64_t txdue[DP_TXBUF];	/* ideal times, 0 for no RTP */
+	struct dp_measure measure;
+#endif
 };
 
 /* Counters have one writer, the worker; dp_get_stats() reads them from
@@ -136,8 +140,23 @@ dp_tx_room(const struct dp_worker *w, unsigned int limit)
 static inline void
 dp_tx_push(struct dp_worker *w, struct rte_mbuf *m)
 {
+#ifdef DP_MEASURE
+	w->txdue[w->ntx] = 0;
+#endif
 	w->txlen[w->ntx] = (uint16_t)m->pkt_len;
 	w->txbuf[w->ntx++] = m;
+}
+
+/* The ideal time of the packet just pushed, for the measurement build. */
+static inline void
+dp_tx_due(struct dp_worker *w, uint64_t due)
+{
+#ifdef DP_MEASURE
+	w->txdue[w->ntx - 1] = due;
+#else
+	RTE_SET_USED(w);
+	RTE_SET_USED(due);
+#endif
 }
 
 /* dp_worker.c */

@@ -15,6 +15,45 @@
 /* Rounds the worker spends handing its last packets to the port at exit. */
 #define DP_EXIT_TX_TRIES	10000
 
+#ifdef DP_MEASURE
+static uint64_t
+dp_measure_bin(uint64_t err)
+{
+	unsigned int e;
+
+	if (err < 1u << DP_MEASURE_SUB)
+		return err;
+	e = 63 - (unsigned int)__builtin_clzll(err);
+	return (uint64_t)(e - DP_MEASURE_SUB + 1) << DP_MEASURE_SUB |
+	       ((err >> (e - DP_MEASURE_SUB)) &
+		((1u << DP_MEASURE_SUB) - 1));
+}
+
+/* The send error of each RTP packet the port took; t was read just before
+ * the burst.  Relaxed stores: the benchmark reads from another lcore.
+ */
+static void
+dp_measure_burst(struct dp_worker *w, uint16_t sent, uint64_t t)
+{
+	struct dp_measure *ms = &w->measure;
+	uint64_t err, bin;
+	uint16_t i;
+
+	for (i = 0; i < sent; i++) {
+		if (w->txdue[i] == 0)
+			continue;
+		err = t - w->txdue[i];
+		bin = dp_measure_bin(err);
+		__atomic_store_n(&ms->err_hist[bin], ms->err_hist[bin] + 1,
+				 __ATOMIC_RELAXED);
+		if (err > ms->err_max)
+			__atomic_store_n(&ms->err_max, err, __ATOMIC_RELAXED);
+	}
+	memmove(w->txdue, w->txdue + sent,
+		(w->ntx - sent) * sizeof(w->txdue[0]));
+}
+#endif
+
 static void
 dp_tx_flush(struct dp_worker *w)
 {
@@ -23,7 +62,13 @@ dp_tx_flush(struct dp_worker *w)
 
 	if (w->ntx == 0)
 		return;
+#ifdef DP_MEASURE
+	uint64_t t = rte_rdtsc();
+#endif
 	sent = rte_eth_tx_burst(w->cfg.port_id, 0, w->txbuf, w->ntx);
+#ifdef DP_MEASURE
+	dp_measure_burst(w, sent, t);
+#endif
 	for (i = 0; i < sent; i++)
 		bytes += w->txlen[i];
 	DP_STAT_ADD(w, tx_packets, sent);
@@ -91,6 +136,7 @@ dp_stream_send(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 			return;
 		}
 		dp_tx_push(w, m);
+		dp_tx_due(w, s->next_tsc);
 		if (s->n == 0)
 			s->ev.first_tx_tsc = now;
 		s->ev.last_tx_tsc = now;
@@ -194,6 +240,10 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	memset(s, 0, sizeof(*s));
 	s->p = *p;
 	s->ev.handle = p->handle;
+#ifdef DP_MEASURE
+	__atomic_store_n(&w->measure.started, w->measure.started + 1,
+			 __ATOMIC_RELAXED);
+#endif
 	s->chunks = p->content->chunks;
 	s->payload_off = p->content->mi.data_offset;
 	s->payload_len = p->content->mi.data_len;
