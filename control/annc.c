@@ -492,6 +492,7 @@ check_identity(struct invite_req *r, char *reason, size_t cap)
 {
 	const struct imap_url *u = &r->url;
 
+	r->cred = NULL;		/* r outlives the INVITE before */
 	if (u->access == IMAP_ACCESS_ANONYMOUS)
 		return 0;
 	r->cred = config_cred_find(cfg, u->host.p, u->host.n, u->port);
@@ -886,6 +887,9 @@ entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 	fr.base64 = r->base64;
 	fr.max_literal = cfg->max_content;
 	fr.timeout_ms = cfg->imap_timeout_ms;
+	fr.host = r->server->host;
+	fr.security = r->server->security;
+	fr.plaintext_ok = r->server->plaintext_ok;
 	fr.log_id = log_id;
 	f->imap = imap_fetch_start(&fr, on_fetched, f);
 	if (f->imap == NULL) {

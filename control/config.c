@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "control/config.h"
 #include "core/log.h"
@@ -36,6 +37,10 @@ enum {
 	OPT_CACHE_BYTES,
 	OPT_CACHE_ENTRIES,
 	OPT_CACHE_NEG,
+	OPT_IMAP_CA,
+	OPT_IMAP_IDLE,
+	OPT_IMAP_MAX_CONNS,
+	OPT_IMAP_PLAIN_OK,
 	OPT_HELP,
 };
 
@@ -57,6 +62,10 @@ static const struct option long_opts[] = {
 	{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
 	{ "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
 	{ "cache-negative-ms", required_argument, NULL, OPT_CACHE_NEG },
+	{ "imap-ca", required_argument, NULL, OPT_IMAP_CA },
+	{ "imap-idle-ms", required_argument, NULL, OPT_IMAP_IDLE },
+	{ "imap-max-conns", required_argument, NULL, OPT_IMAP_MAX_CONNS },
+	{ "imap-plaintext-ok", required_argument, NULL, OPT_IMAP_PLAIN_OK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,8 +82,19 @@ config_usage(const char *prog)
 	       "                             (default 40000-49999)\n"
 	       "  --port N                   DPDK port that sends the media (default 0)\n"
 	       "  --nexthop-mac MAC          send all media to this MAC instead of using ARP\n"
-	       "  --imap-allow HOST:PORT,... IMAP servers anncd may fetch from; a URL for any\n"
-	       "                             other server is refused without connecting\n"
+	       "  --imap-allow HOST:PORT[/imaps|/starttls|/plain],...\n"
+	       "                             IMAP servers anncd may fetch from, and how: TLS\n"
+	       "                             from the start, STARTTLS, or none (default); a\n"
+	       "                             URL for any other server is refused unconnected\n"
+	       "  --imap-plaintext-ok HOST:PORT,...\n"
+	       "                             allowed servers that may get credentials without\n"
+	       "                             TLS (a loopback test server, say)\n"
+	       "  --imap-ca FILE             CA certificates for IMAP TLS (default: the\n"
+	       "                             system store)\n"
+	       "  --imap-idle-ms N           close a pooled IMAP connection unused this long\n"
+	       "                             (default 30000; NOOP at half of it)\n"
+	       "  --imap-max-conns N         IMAP connections per server and identity; more\n"
+	       "                             fetches are pipelined on them (default 4)\n"
 	       "  --imap-credentials FILE    lines 'HOST:PORT USER PASSWORD' used for\n"
 	       "                             authuser, user+ and submit+ URLs\n"
 	       "  --max-calls N              concurrent calls before 503 (default 1024)\n"
@@ -197,6 +217,30 @@ parse_rtp_ports(const char *s, struct anncd_config *cfg)
 	return 0;
 }
 
+/* "HOST:PORT/MODE": the mode is cut off the item, which stays
+ * HOST:PORT.
+ */
+static int
+parse_security(char *item, enum imap_security *sec)
+{
+	char *slash = strrchr(item, '/');
+
+	*sec = IMAP_SEC_PLAIN;
+	if (slash == NULL)
+		return 0;
+	if (strcasecmp(slash + 1, "imaps") == 0)
+		*sec = IMAP_SEC_IMAPS;
+	else if (strcasecmp(slash + 1, "starttls") == 0)
+		*sec = IMAP_SEC_STARTTLS;
+	else if (strcasecmp(slash + 1, "plain") != 0) {
+		CFG_ERR("--imap-allow: '%s' is not imaps, starttls or plain",
+			slash + 1);
+		return -1;
+	}
+	*slash = '\0';
+	return 0;
+}
+
 static int
 parse_imap_allow(char *s, struct anncd_config *cfg)
 {
@@ -211,7 +255,8 @@ parse_imap_allow(char *s, struct anncd_config *cfg)
 			return -1;
 		}
 		srv = &cfg->imap[cfg->n_imap];
-		if (split_hostport("imap-allow", item, srv->host,
+		if (parse_security(item, &srv->security) < 0 ||
+		    split_hostport("imap-allow", item, srv->host,
 				   sizeof(srv->host), &srv->port) < 0 ||
 		    resolve4("imap-allow", srv->host, srv->port,
 			     &srv->addr) < 0)
@@ -279,6 +324,8 @@ config_defaults(struct anncd_config *cfg)
 	cfg->max_calls = 1024;
 	cfg->max_content = 16u << 20;
 	cfg->imap_timeout_ms = 10000;
+	cfg->imap_idle_ms = 30000;
+	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
 	cfg->arp_timeout_ms = 3000;
@@ -334,6 +381,16 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->max_content = v;
 		return 0;
+	case OPT_IMAP_IDLE:
+		if (parse_u32("imap-idle-ms", arg, 0, 3600000, &v) < 0)
+			return -1;
+		cfg->imap_idle_ms = (unsigned int)v;
+		return 0;
+	case OPT_IMAP_MAX_CONNS:
+		if (parse_u32("imap-max-conns", arg, 1, 64, &v) < 0)
+			return -1;
+		cfg->imap_max_conns = (unsigned int)v;
+		return 0;
 	case OPT_IMAP_TIMEOUT:
 		if (parse_u32("imap-timeout-ms", arg, 1, 3600000, &v) < 0)
 			return -1;
@@ -384,6 +441,16 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 		return parse_imap_allow(arg, cfg);
 	case OPT_CREDS:
 		return load_creds(arg, cfg);
+	case OPT_IMAP_CA:
+		if (access(arg, R_OK) == 0) {
+			cfg->imap_ca = arg;
+			return 0;
+		}
+		CFG_ERR("--imap-ca: cannot read %s: %s", arg, strerror(errno));
+		return -1;
+	case OPT_IMAP_PLAIN_OK:
+		cfg->imap_plaintext_ok = arg;
+		return 0;
 	case OPT_LOG_LEVEL:
 		lvl = log_level_parse(arg);
 		if (lvl >= 0) {
@@ -395,6 +462,32 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 		return -1;
 	}
 	return parse_limit(opt, arg, cfg);
+}
+
+/* After all options: each --imap-plaintext-ok entry must name an entry of
+ * the allow list, whatever the order on the command line. */
+static int
+mark_plaintext_ok(char *s, struct anncd_config *cfg)
+{
+	char *save = NULL, *item, host[256];
+	struct config_imap_server *srv;
+	uint16_t port;
+
+	for (item = strtok_r(s, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (split_hostport("imap-plaintext-ok", item, host,
+				   sizeof(host), &port) < 0)
+			return -1;
+		srv = (struct config_imap_server *)config_imap_allowed(
+			cfg, host, strlen(host), port);
+		if (srv == NULL) {
+			CFG_ERR("--imap-plaintext-ok: %s is not on --imap-allow",
+				item);
+			return -1;
+		}
+		srv->plaintext_ok = 1;
+	}
+	return 0;
 }
 
 int
@@ -416,6 +509,9 @@ config_parse(int argc, char **argv, struct anncd_config *cfg)
 		CFG_ERR("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (cfg->imap_plaintext_ok != NULL &&
+	    mark_plaintext_ok(cfg->imap_plaintext_ok, cfg) < 0)
+		return -1;
 	if (cfg->media_ip == 0) {
 		CFG_ERR("--media-ip is required");
 		return -1;

@@ -10,16 +10,21 @@
 
 #include <rte_ether.h>
 
+#include "control/imap_client.h"
+
 #define CONFIG_MAX_IMAP_SERVERS	32
 #define CONFIG_MAX_CREDS	32
 
 /* One entry of the IMAP allow list: the host:port text as URLs write it,
- * resolved once at start-up so that no lookup blocks the event loop.
+ * resolved once at start-up so that no lookup blocks the event loop, and
+ * how to reach it: "/imaps", "/starttls" or "/plain" (the default).
  */
 struct config_imap_server {
 	char host[256];
 	uint16_t port;
 	struct sockaddr_in addr;
+	enum imap_security security;
+	int plaintext_ok;		/* on --imap-plaintext-ok */
 };
 
 /* Credentials for URLs that need an authorized user (authuser, user+,
@@ -48,6 +53,10 @@ struct anncd_config {
 	unsigned int max_calls;		/* --max-calls */
 	size_t max_content;		/* --max-content-bytes: literal limit */
 	unsigned int imap_timeout_ms;	/* --imap-timeout-ms: whole fetch */
+	const char *imap_ca;		/* --imap-ca FILE; NULL: system */
+	unsigned int imap_idle_ms;	/* --imap-idle-ms: pooled, unused */
+	unsigned int imap_max_conns;	/* --imap-max-conns per server */
+	char *imap_plaintext_ok;	/* --imap-plaintext-ok HOST:PORT,... */
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */

@@ -1,7 +1,8 @@
-/* The IMAP client of the media server (RFC 3501, RFC 4467 section 7): one
- * TCP connection per fetch, LOGIN, URLFETCH of the URL exactly as
- * received, LOGOUT.  The literal is decoded as it arrives, straight into
- * the content that the dataplane will play.
+/* The IMAP client of the media server (RFC 3501, RFC 4467 section 7):
+ * pooled connections per server and identity, over TLS (implicit or
+ * STARTTLS) or plaintext, LOGIN or SASL, URLFETCH of the URL exactly as
+ * received, pipelined.  The literal is decoded as it arrives, straight
+ * into the content that the dataplane will play.
  */
 #ifndef ANNCD_CONTROL_IMAP_CLIENT_H
 #define ANNCD_CONTROL_IMAP_CLIENT_H
@@ -13,6 +14,27 @@
 #include "core/content.h"
 
 struct imap_fetch;
+
+/* How a server is reached (RFC 3501 section 6.2.1, RFC 8314). */
+enum imap_security {
+	IMAP_SEC_PLAIN = 0,	/* no TLS */
+	IMAP_SEC_IMAPS,		/* TLS from the first byte */
+	IMAP_SEC_STARTTLS,	/* STARTTLS, never falling back */
+};
+
+struct imap_client_opts {
+	const char *ca_file;		/* NULL: the system store */
+	unsigned int idle_ms;		/* pooled connection closed after */
+	unsigned int max_conns;		/* per server and identity */
+};
+
+/* Sets up TLS and the pool.  Returns 0 or -errno. */
+int
+imap_client_init(const struct imap_client_opts *o);
+
+/* Closes pooled connections (without waiting) and frees TLS state. */
+void
+imap_client_fini(void);
 
 /* Outcome of a fetch.  On success status is 0 and content holds the
  * decoded bytes (the callee now owns the reference); else status is
@@ -31,6 +53,10 @@ struct imap_fetch_req {
 	size_t max_literal;		/* refuse larger literals up front */
 	unsigned int timeout_ms;	/* connect to tagged OK */
 	const char *log_id;		/* names the fetch in logs */
+	/* Zero for the plaintext of old: */
+	const char *host;		/* the URL's host: TLS name check */
+	enum imap_security security;
+	int plaintext_ok;		/* credentials may go in clear */
 };
 
 /* Starts a fetch.  done runs exactly once, later, from the event loop,
@@ -49,7 +75,8 @@ imap_fetch_cancel(struct imap_fetch *f);
 void
 imap_fetch_tick(uint64_t now_ms);
 
-/* Connections opened since start (for logs and tests). */
+/* Connections opened since start (for logs and tests); a pooled
+ * connection is counted once however many fetches it carries. */
 uint64_t
 imap_connections_opened(void);
 

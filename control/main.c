@@ -206,8 +206,10 @@ main(int argc, char **argv)
 	 */
 	if (content_sys_init(cfg.max_calls * 2 + cfg.cache_entries,
 			     cfg.max_content) < 0 ||
-	    loop_init(MAIN_RING_ENTRIES) < 0 || dataplane_start(&cfg) < 0 ||
-	    annc_init(&cfg) < 0)
+	    loop_init(MAIN_RING_ENTRIES) < 0 ||
+	    imap_client_init(&(struct imap_client_opts){ cfg.imap_ca,
+	    cfg.imap_idle_ms, cfg.imap_max_conns }) < 0 ||
+	    dataplane_start(&cfg) < 0 || annc_init(&cfg) < 0)
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -314,11 +314,11 @@ cyrus_pids()
 	ps -o pid= --ppid "$CYRUS_PID"
 }
 
-# The size of the attachment's literal as URLFETCH sends it: the body of
-# the MIME part, base64 lines with their CRLFs.
+# The size of the attachment's literal as URLFETCH sends it: Cyrus offers
+# URLAUTH=BINARY, so anncd asks for the decoded part (RFC 5524).
 literal_size()
 {
-	base64 -w 76 "$MAIL_AU" | sed 's/$/\r/' | wc -c
+	stat -c %s "$MAIL_AU"
 }
 
 # With credentials, a fixed next hop, a literal limit of exactly the
@@ -331,6 +331,7 @@ check_with_credentials()
 		"$(cyrus_pass mediaserver)" >"$WORK/creds"
 	chmod 600 "$WORK/creds"
 	start_anncd --imap-credentials "$WORK/creds" \
+		--imap-plaintext-ok "$CYRUS_HOST:$CYRUS_PORT" \
 		--imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$OTHER_PORT" \
 		--nexthop-mac "$RIG_UAMAC" --imap-timeout-ms 1500 \
 		--max-content-bytes "$(literal_size)"

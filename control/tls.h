@@ -1,0 +1,56 @@
+/* TLS for the control plane's client connections (IMAPS, STARTTLS): OpenSSL
+ * runs over memory BIOs, so that the io_uring loop keeps doing the socket
+ * I/O and the connection moves ciphertext between the two.
+ */
+#ifndef ANNCD_CONTROL_TLS_H
+#define ANNCD_CONTROL_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_conn;
+
+/* The client context: TLS 1.2 at least, peers verified against ca_file,
+ * or the system's store when ca_file is NULL.  Returns 0 or -errno.
+ */
+int
+tls_init(const char *ca_file);
+
+void
+tls_fini(void);
+
+/* A client session for host (a name: SNI and name check; an IP address:
+ * address check).  NULL when out of memory or before tls_init.
+ */
+struct tls_conn *
+tls_conn_new(const char *host);
+
+void
+tls_conn_free(struct tls_conn *t);
+
+/* Hands over ciphertext received from the peer.  Returns 0 or -ENOMEM. */
+int
+tls_feed(struct tls_conn *t, const void *buf, size_t n);
+
+/* Drives the handshake.  Returns 1 when done, 0 when it needs more input
+ * (and maybe has output to send), -1 with why filled on failure: the
+ * certificate verification error when there is one.
+ */
+int
+tls_handshake(struct tls_conn *t, char *why, size_t cap);
+
+/* Plaintext from the peer: bytes read, 0 when more input is needed, -1
+ * when the peer closed the session or it failed.
+ */
+ssize_t
+tls_read(struct tls_conn *t, void *buf, size_t cap);
+
+/* Encrypts plaintext for the peer.  Returns 0 or -1. */
+int
+tls_write(struct tls_conn *t, const void *buf, size_t n);
+
+/* Takes up to cap bytes of ciphertext to send; returns how many. */
+size_t
+tls_take(struct tls_conn *t, void *buf, size_t cap);
+
+#endif
