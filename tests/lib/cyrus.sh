@@ -13,6 +13,15 @@
 #   alice/alicepw (owns user.alice), mediaserver/mediapw, cyrus/cyruspw
 #   (the admin). Anonymous login is allowed.
 #
+# TLS, when CYRUS_TLS=yes before cyrus_start: a test CA and a server
+# certificate for IP 127.0.0.1 made with openssl in CYRUS_DIR/tls, STARTTLS
+# on CYRUS_PORT, and an imaps service (implicit TLS) on CYRUS_IMAPS_PORT
+# with its own servername 127.0.0.1:CYRUS_IMAPS_PORT, so that its URLs name
+# that port. Set by cyrus_start then:
+#   CYRUS_CA         the CA that signed the server's certificate
+#   CYRUS_OTHER_CA   a CA that signed nothing of this server
+#   CYRUS_IMAPS_PORT (default CYRUS_PORT + 2)
+#
 # Uses cleanup.sh: the server and its folder are registered for the trap.
 
 CYRUS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +36,10 @@ CYRUS_DIR=
 CYRUS_PID=
 CYRUS_PASSDIR=
 CYRUS_LOG=
+CYRUS_TLS=${CYRUS_TLS:-}
+CYRUS_IMAPS_PORT=${CYRUS_IMAPS_PORT:-}
+CYRUS_CA=
+CYRUS_OTHER_CA=
 
 # Run a command under CYRUS_EXEC (inside the namespace, if one is set).
 cyrus_exec()
@@ -91,6 +104,7 @@ SERVICES {
 EVENTS {
 }
 EOF
+	[ "$CYRUS_TLS" != yes ] || cyrus_tls_config
 }
 
 cyrus_add_user()
@@ -99,6 +113,10 @@ cyrus_add_user()
 
 	printf '%s' "$pass" | saslpasswd2 -p -c -f "$CYRUS_DIR/sasldb2" \
 		-u "$CYRUS_HOST:$CYRUS_PORT" "$user"
+	# The imaps service has its own servername, hence its own realm.
+	[ "$CYRUS_TLS" != yes ] ||
+		printf '%s' "$pass" | saslpasswd2 -p -c -f "$CYRUS_DIR/sasldb2" \
+			-u "$CYRUS_HOST:$CYRUS_IMAPS_PORT" "$user"
 	printf '%s' "$pass" >"$CYRUS_PASSDIR/$user.pass"
 }
 
@@ -145,6 +163,70 @@ cyrus_anon_urlfetch()
 		cat <&3' "$CYRUS_HOST" "$CYRUS_PORT" "$1"
 }
 
+# cyrus_tls_cert DIR NAME CA [SAN]: a P-256 key and certificate NAME.pem
+# in DIR, self-signed as a CA when CA is empty, else signed by DIR/CA.pem.
+cyrus_tls_cert()
+{
+	local dir=$1 name=$2 ca=$3 san=${4:-}
+
+	if [ -z "$ca" ]; then
+		openssl req -x509 -config /dev/null -newkey ec \
+			-pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/CN=anncd test $name" \
+			-addext "basicConstraints=critical,CA:TRUE" \
+			-addext "keyUsage=critical,keyCertSign,cRLSign" \
+			-keyout "$dir/$name.key" -out "$dir/$name.pem" 2>/dev/null
+		return
+	fi
+	openssl req -new -config /dev/null -newkey ec \
+		-pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+		-keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null &&
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		"$san" >"$dir/$name.ext" &&
+	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.pem" \
+		-CAkey "$dir/$ca.key" -CAcreateserial -days 2 \
+		-extfile "$dir/$name.ext" -out "$dir/$name.pem" 2>/dev/null
+}
+
+# Certificates, the TLS options and the imaps service (see the top).
+cyrus_tls_config()
+{
+	local c=$CYRUS_DIR t=$CYRUS_DIR/tls
+
+	mkdir -p "$t"
+	if ! { cyrus_tls_cert "$t" ca "" &&
+		cyrus_tls_cert "$t" otherca "" &&
+		cyrus_tls_cert "$t" server ca "IP:$CYRUS_HOST"; }; then
+		echo "cyrus: making the test certificates failed" >&2
+		return 1
+	fi
+	CYRUS_CA=$t/ca.pem
+	# shellcheck disable=SC2034 # for the sourcing script
+	CYRUS_OTHER_CA=$t/otherca.pem
+	chown -R cyrus:mail "$t"
+	cat >>"$c/imapd.conf" <<EOF
+tls_server_cert: $t/server.pem
+tls_server_key: $t/server.key
+EOF
+	sed "s/^servername: .*/servername: $CYRUS_HOST:$CYRUS_IMAPS_PORT/" \
+		"$c/imapd.conf" >"$c/imapd-s.conf"
+	sed -i "/^  imap cmd=/a\\
+  imaps cmd=\"$CYRUS_BIN/imapd -s -C $c/imapd-s.conf\" listen=\"$CYRUS_HOST:$CYRUS_IMAPS_PORT\" prefork=0 maxchild=20" \
+		"$c/cyrus.conf"
+}
+
+# Like cyrus_imap, over implicit TLS to the imaps service, checking its
+# certificate against CYRUS_CA.
+cyrus_imaps()
+{
+	local user=$1 cmd=$2 path=${3:-}
+
+	shift $(($# < 3 ? $# : 3))
+	cyrus_exec curl -sS --max-time 20 --cacert "$CYRUS_CA" \
+		"imaps://$CYRUS_HOST:$CYRUS_IMAPS_PORT/$path" \
+		-u "$user:$(cyrus_pass "$user")" -X "$cmd" "$@"
+}
+
 # Start the server, wait up to 10 s for its greeting, create user.alice.
 cyrus_start()
 {
@@ -156,6 +238,8 @@ cyrus_start()
 		return 1
 	}
 	[ -n "$CYRUS_PORT" ] || cyrus_pick_port || return 1
+	[ "$CYRUS_TLS" != yes ] || [ -n "$CYRUS_IMAPS_PORT" ] ||
+		CYRUS_IMAPS_PORT=$((CYRUS_PORT + 2))
 
 	# Short: Cyrus puts unix sockets in it (108-byte path limit).
 	CYRUS_DIR=$(mktemp -d /tmp/cy.XXXXXX)
@@ -173,6 +257,8 @@ cyrus_start()
 	chown -R cyrus:mail "$CYRUS_DIR/conf" "$CYRUS_DIR/spool" \
 		"$CYRUS_DIR/run" "$CYRUS_DIR/sasldb2" "$CYRUS_DIR/imapd.conf" \
 		"$CYRUS_DIR/cyrus.conf"
+	[ "$CYRUS_TLS" != yes ] || chown -R cyrus:mail "$CYRUS_DIR/tls" \
+		"$CYRUS_DIR/imapd-s.conf"
 
 	# The master in the foreground of a background job: its PID is ours
 	# to stop. A plain command, not a function, so that the job's PID is
