@@ -32,6 +32,8 @@
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
+#define SIP_RCVBUF_PER_CALL	4096	/* an INVITE as the socket counts it */
+#define SIP_RCVBUF_CALLS	4096	/* burst the SIP socket is sized for */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
@@ -1310,6 +1312,34 @@ tables_init(void)
 	return 0;
 }
 
+/* Every caller of one URL may send its INVITE at once, and each is
+ * retransmitted in step with the others by its timer A (RFC 3261 section
+ * 17.1.1.2): the socket must hold a burst of --max-calls requests, where
+ * the default buffer holds about a hundred and drops the same tail again
+ * at each retransmission.  Past net.core.rmem_max only with CAP_NET_ADMIN;
+ * without it the kernel caps the size, which is logged.
+ */
+static void
+sip_socket_rcvbuf(int fd)
+{
+	int want, got = 0;
+	socklen_t len = sizeof(got);
+
+	want = (int)(cfg->max_calls < SIP_RCVBUF_CALLS ? cfg->max_calls
+						       : SIP_RCVBUF_CALLS);
+	want *= SIP_RCVBUF_PER_CALL;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
+		       sizeof(want)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)) < 0)
+		LOG_AT(LOGL_WARN, "sip", "setsockopt(SO_RCVBUF, %d) failed: %s",
+		       want, strerror(errno));
+	/* The kernel reports twice what it grants as payload. */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 &&
+	    got / 2 < want)
+		LOG_AT(LOGL_WARN, "sip", "receive buffer %d bytes, wanted %d: "
+		       "a burst of INVITEs may be dropped", got / 2, want);
+}
+
 static int
 sip_socket(void)
 {
@@ -1327,6 +1357,7 @@ sip_socket(void)
 			close(fd);
 		return -errno;
 	}
+	sip_socket_rcvbuf(fd);
 	/* A wildcard listener names itself by the media address. */
 	host = cfg->sip_addr.sin_addr;
 	if (host.s_addr == INADDR_ANY)
