@@ -2,6 +2,8 @@
  * the encoded literal piece by piece as it arrives from the IMAP server,
  * it skips CRLF and other ASCII white space, accepts '=' padding only at
  * the end, and rejects any other byte with its offset in the whole input.
+ * The bulk goes through the widest vector implementation the CPU has; all
+ * implementations give the same bytes, state and errors.
  */
 #ifndef ANNCD_CORE_B64_H
 #define ANNCD_CORE_B64_H
@@ -20,6 +22,16 @@ struct b64_dec {
 	uint8_t err_byte;
 };
 
+/* The implementations, narrowest first.  b64_decode() uses the best one
+ * the CPU has; tests and benchmarks name one with b64_decode_impl().
+ */
+enum b64_impl {
+	B64_IMPL_SCALAR,
+	B64_IMPL_SSSE3,
+	B64_IMPL_AVX2,
+	B64_IMPL_COUNT
+};
+
 void
 b64_init(struct b64_dec *d);
 
@@ -29,6 +41,25 @@ b64_init(struct b64_dec *d);
  */
 ssize_t
 b64_decode(struct b64_dec *d, const char *in, size_t len, uint8_t *out);
+
+/* b64_decode() with the given implementation; one the CPU lacks decodes
+ * with the scalar one instead.
+ */
+ssize_t
+b64_decode_impl(enum b64_impl impl, struct b64_dec *d, const char *in,
+		size_t len, uint8_t *out);
+
+/* Whether this CPU can run impl. */
+int
+b64_impl_supported(enum b64_impl impl);
+
+/* The implementation b64_decode() uses on this CPU. */
+enum b64_impl
+b64_impl_best(void);
+
+/* "scalar", "ssse3", "avx2"; NULL for a value outside the enum. */
+const char *
+b64_impl_name(enum b64_impl impl);
 
 /* Ends the input: 0 when it stopped on a whole quantum (or properly padded),
  * -1 when it was cut inside a quantum.
