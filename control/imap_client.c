@@ -409,9 +409,42 @@ conn_recv(struct imap_conn *c)
  * may have met a server that had just timed the session out: it goes
  * once more on a new connection.
  */
+static struct imap_conn *conn_new(const struct imap_fetch_req *r);
+
+/* A new connection of the same identity as c, for a fetch sent again. */
+static struct imap_conn *
+conn_like(const struct imap_conn *c, const struct imap_fetch *f)
+{
+	struct imap_fetch_req r = {
+		.server = c->addr,
+		.host = c->host,
+		.security = c->security,
+		.plaintext_ok = c->plaintext_ok,
+		.user = c->anonymous ? NULL : c->user,
+		.pass = c->anonymous ? NULL : c->pass,
+		.log_id = f->log_id,
+	};
+
+	return conn_new(&r);
+}
+
+/* Whether f may go once more on a new connection: it was sent on a
+ * pooled connection that had served a fetch before, the server has said
+ * nothing of it (no answer, no data) and the connection was lost, not
+ * refused: the server may just have timed the idle session out. */
+static int
+fetch_retryable(const struct imap_conn *c, const struct imap_fetch *f,
+		int status)
+{
+	return c->reused && !f->requeued && !f->answered && !f->failed &&
+	       f->content == NULL && f->done != NULL &&
+	       (status == -ECONNRESET || status == -EPIPE);
+}
+
 static void
 conn_fail(struct imap_conn *c, int status, const char *reason)
 {
+	struct imap_conn *nc = NULL;
 	struct imap_fetch *f;
 
 	if (c->state == CONN_CLOSING)
@@ -421,6 +454,13 @@ conn_fail(struct imap_conn *c, int status, const char *reason)
 	c->state = CONN_CLOSING;
 	while ((f = c->head) != NULL) {
 		conn_unlink_fetch(c, f);
+		if (fetch_retryable(c, f, status) &&
+		    (nc != NULL || (nc = conn_like(c, f)) != NULL)) {
+			f->requeued = 1;
+			f->tag[0] = '\0';
+			conn_attach(nc, f);
+			continue;
+		}
 		fetch_fail(f, status, reason);
 		fetch_free(f);
 	}
@@ -901,6 +941,7 @@ on_fetch_done(struct imap_conn *c, struct imap_fetch *f,
 	      const struct imap_resp *r)
 {
 	conn_unlink_fetch(c, f);
+	c->reused = 1;
 	if (f->failed || f->done == NULL)
 		;
 	else if (r->status != IMAP_ST_OK)

@@ -18,6 +18,7 @@
 
 #include "control/annc.h"
 #include "control/config.h"
+#include "control/imap_client.h"
 #include "control/loop.h"
 #include "core/clock.h"
 #include "core/content.h"
@@ -217,6 +218,7 @@ main(int argc, char **argv)
 	run();
 	dp_stop();
 	annc_log_counters();
+	imap_client_fini();
 	annc_fini();
 	content_reap();
 	LOG_AT(LOGL_INFO, "main", "stopped: %u contents still held",

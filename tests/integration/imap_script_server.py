@@ -14,6 +14,11 @@ says:
   junk      binary junk lines, then a 20 KB line without CRLF
   no        a tagged NO with a BADURL response code
   silent    never answers URLFETCH (the connection stays open)
+  stale     answers the first URLFETCH of a connection with 1,599 bytes
+            of mu-law silence, base64-encoded; at the second it closes
+            the connection unanswered, as a server that has just timed an
+            idle session out: a client with a connection pool must send
+            the fetch again on a new connection
 
 Connections are served one at a time, each bounded in time; the first
 line on stdout, "listening PORT", says the socket is ready.  Stop it with
@@ -24,7 +29,11 @@ import argparse
 import socket
 import sys
 
-SCENARIOS = ("huge", "overflow", "byemid", "junk", "no", "silent")
+SCENARIOS = ("huge", "overflow", "byemid", "junk", "no", "silent", "stale")
+# 1,599 bytes of 0xff (mu-law silence) in base64, 76 columns, CRLF.
+_RAW = b"/" * (1599 // 3 * 4)
+SILENCE_B64 = b"".join(_RAW[i:i + 76] + b"\r\n"
+                       for i in range(0, len(_RAW), 76))
 CONN_TIMEOUT = 60.0
 
 
@@ -32,6 +41,7 @@ class Conn:
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
+        self.fetches = 0
 
     def line(self):
         """One command line without its CRLF; None at EOF."""
@@ -71,6 +81,13 @@ def urlfetch(c, scenario, tag, url):
     """Answers one URLFETCH; returns False when the connection is to end
     here."""
     head = b"* URLFETCH " + quoted(url) + b" "
+    if scenario == "stale":
+        c.fetches += 1
+        if c.fetches > 1:
+            return False
+        c.send(head + b"{%d}\r\n" % len(SILENCE_B64) + SILENCE_B64 +
+               b"\r\n" + tag + b" OK URLFETCH completed\r\n")
+        return True
     if scenario == "huge":
         c.send(head + b"{4294967296}\r\n")
         c.send(b"AAAA" * 1024)

@@ -299,6 +299,25 @@ scripted()
 	cleanup_kill_pid "$SCRIPT_PID" 5
 }
 
+# A pooled connection the server has just closed: the fetch sent on it
+# goes once more on a new connection, and the call plays.
+check_stale_pooled()
+{
+	local before
+
+	script_start stale
+	before=$(syn_count script)
+	call stale-1 --play-url "${SCRIPT_URL}1" --content-type audio/PCMU \
+		--cte base64
+	check "stale pool: first call" "$(field result) $(field packets)" "200 10"
+	call stale-2 --play-url "${SCRIPT_URL}2" --content-type audio/PCMU \
+		--cte base64
+	check "stale pool: second call, sent again on a new connection" \
+		"$(field result) $(field packets)" "200 10"
+	check "stale pool: two connections" "$(($(syn_count script) - before))" 2
+	cleanup_kill_pid "$SCRIPT_PID" 5
+}
+
 check_scripted_faults()
 {
 	local url token
@@ -326,6 +345,7 @@ check_scripted_faults()
 	scripted no no base64 "URLFETCH refused"
 	scripted silent silent base64 "IMAP server timed out"
 
+	check_stale_pooled
 	call_small after-script "after the scripted faults: played"
 	check "the pawn-ticket token is not in anncd's log" \
 		"$(grep -c "$token" "$ANNCD_LOG")" 0
