@@ -100,6 +100,12 @@ dataplane_start(const struct anncd_config *cfg)
 	return dp_start(&dc) < 0 ? -1 : 0;
 }
 
+static const char *const security_names[] = {
+	[IMAP_SEC_PLAIN] = "plain",
+	[IMAP_SEC_IMAPS] = "imaps",
+	[IMAP_SEC_STARTTLS] = "starttls",
+};
+
 static void
 log_startup(const struct anncd_config *cfg)
 {
@@ -113,13 +119,16 @@ log_startup(const struct anncd_config *cfg)
 	       cfg->rtp_port_min, cfg->rtp_port_max,
 	       (unsigned long)clock_tsc_hz(), cfg->max_calls,
 	       cfg->max_content, cfg->imap_timeout_ms);
-	for (i = 0; i < cfg->n_imap; i++)
-		LOG_AT(LOGL_INFO, "main", "imap server allowed: %s:%u%s",
-		       cfg->imap[i].host, cfg->imap[i].port,
-		       config_cred_find(cfg, cfg->imap[i].host,
-					strlen(cfg->imap[i].host),
-					cfg->imap[i].port) ?
-		       " (with credentials)" : "");
+	for (i = 0; i < cfg->n_imap; i++) {
+		const struct config_imap_server *s = &cfg->imap[i];
+
+		LOG_AT(LOGL_INFO, "main", "imap server allowed: %s:%u %s%s%s",
+		       s->host, s->port, security_names[s->security],
+		       config_cred_find(cfg, s->host, strlen(s->host),
+					s->port) ? " with credentials" : "",
+		       s->plaintext_ok ? " (credentials in clear allowed)"
+				       : "");
+	}
 }
 
 static void
