@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Many SIP callers of one announcement at once, from one UDP socket.
 
-Sends N INVITEs for the same play URL (RFC 4240, RFC 5616), each its own
-dialog (Call-ID, From tag, branch), all offering PCMU to one RTP port.
+Sends N INVITEs for the same play URL (RFC 4240, RFC 5616), or for the
+URLs of a file in turn (--urls), each its own dialog (Call-ID, From tag, branch), all offering PCMU to one RTP port.
 INVITEs are retransmitted per RFC 3261 timer A until a response comes and
 given up at timer B; each 2xx is acknowledged to its Contact and the call
 hung up with a BYE (timer E, F) as soon as it is acknowledged, so that no
@@ -88,6 +88,7 @@ class Retx:
 
 class Call:
     def __init__(self, i):
+        self.index = i
         self.call_id = "%s-%d@sip-burst" % (token(), i)
         self.from_tag = token(8)
         self.branch = "z9hG4bK" + token()
@@ -107,10 +108,12 @@ class Burst:
         self.o = o
         host, _, port = o.server.rpartition(":")
         self.server = (host, int(port))
-        self.ruri = "sip:annc@%s;play=%s;content-type=%s" % (
-            o.server, escape(o.play_url), escape(o.content_type))
-        if o.cte:
-            self.ruri += ";content-transfer-encoding=" + escape(o.cte)
+        if o.urls:
+            with open(o.urls) as f:
+                urls = [u.strip() for u in f if u.strip()]
+        else:
+            urls = [o.play_url]
+        self.ruris = [self.service_uri(u) for u in urls]
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((o.local, o.sip_port))
         self.sock.setblocking(False)
@@ -124,6 +127,17 @@ class Burst:
         self.server_byes = 0
         self.retransmits = 0
         self.send_blocked = 0
+
+    def service_uri(self, url):
+        o = self.o
+        ruri = "sip:annc@%s;play=%s;content-type=%s" % (
+            o.server, escape(url), escape(o.content_type))
+        if o.cte:
+            ruri += ";content-transfer-encoding=" + escape(o.cte)
+        return ruri
+
+    def ruri(self, c):
+        return self.ruris[c.index % len(self.ruris)]
 
     @staticmethod
     def grow_rcvbuf(s, size):
@@ -172,7 +186,7 @@ class Burst:
         extra = ("Contact: <sip:sip-burst@%s:%d>\r\n"
                  "Content-Type: application/sdp\r\n" % (o.local, o.sip_port))
         for c in self.calls:
-            msg = self.request(c, "INVITE", self.ruri, c.branch, 1,
+            msg = self.request(c, "INVITE", self.ruri(c), c.branch, 1,
                                "<sip:annc@%s>" % o.server, extra, sdp)
             # timer A doubles without a cap; timer B at 64*T1
             c.invite = Retx(msg, self.server, o.t1, 1e9, 64 * o.t1, now)
@@ -208,7 +222,7 @@ class Burst:
         c.to_hdr = h.get("to", "")
         if code >= 300:
             # section 17.1.1.3: same branch and Request-URI
-            c.ack = (self.request(c, "ACK", self.ruri, c.branch, 1,
+            c.ack = (self.request(c, "ACK", self.ruri(c), c.branch, 1,
                                   c.to_hdr), self.server)
             self.send(*c.ack)
             c.state = "refused"
@@ -216,7 +230,7 @@ class Burst:
         c.target_addr, c.target = uri_hostport(h.get("contact", ""),
                                                self.server)
         if not c.target:
-            c.target = self.ruri
+            c.target = self.ruri(c)
         self.send_ack_2xx(c)
         self.send_bye(c, now)
 
@@ -329,7 +343,9 @@ def main():
     p.add_argument("--sip-port", type=int, default=5070)
     p.add_argument("--rtp-port", type=int, default=30000)
     p.add_argument("--count", type=int, default=1000)
-    p.add_argument("--play-url", required=True)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--play-url")
+    g.add_argument("--urls", help="a file of play URLs, one a line")
     p.add_argument("--content-type", default="audio/basic")
     p.add_argument("--cte", default="base64")
     p.add_argument("--t1", type=float, default=0.5, help="seconds")

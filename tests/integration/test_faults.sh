@@ -33,6 +33,7 @@ HERE=$TOP/tests/integration
 . "$TOP/tests/lib/anncd.sh"
 
 BURST=1000		# calls for one URL at once
+DISTINCT=100		# distinct URLs fetched at once
 BURST_SIP_PORT=5070	# sip_burst.py's, in the caller namespace
 RTP_PORT=30000		# the callers'
 FAILS=0
@@ -187,6 +188,51 @@ check_burst()
 		"$(anncd_counter imap_connections)" 1
 	anncd_stop
 	ANNCD_RTP_PORTS=40000-40999
+}
+
+# N distinct pawn tickets for the small voice mail, one a line: each
+# rump differs in its ;EXPIRE= (RFC 4467: the token covers the rump), and
+# one GENURLAUTH command makes them all.
+genurlauth_many()
+{
+	local n=$1 i exp cmd=GENURLAUTH
+
+	for ((i = 0; i < n; i++)); do
+		exp=$(date -u -d "@$(($(date +%s) + 3600 + i))" +%Y-%m-%dT%H:%M:%SZ)
+		cmd+=" \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$SMALL_UID/"
+		cmd+=";SECTION=$MAIL_SECTION;EXPIRE=$exp;URLAUTH=anonymous\" INTERNAL"
+	done
+	cyrus_imap alice "$cmd" INBOX | grep -o '"imap://[^"]*"' | tr -d '"'
+}
+
+# 100 distinct URLs at once: 100 fetches, carried by the pool's
+# connections (--imap-max-conns, pipelined) rather than one each.
+check_distinct_urls()
+{
+	local before line
+
+	genurlauth_many "$DISTINCT" >"$WORK/urls.txt"
+	check "distinct: pawn tickets made" "$(sort -u "$WORK/urls.txt" | wc -l)" \
+		"$DISTINCT"
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --imap-max-conns 4
+	before=$(syn_count cyrus)
+	rig_ua timeout 200 python3 "$HERE/sip_burst.py" --local "$RIG_UA_IP" \
+		--sip-port "$BURST_SIP_PORT" --rtp-port "$RTP_PORT" \
+		--server "$RIG_SIP_IP:$ANNCD_SIP_PORT" --count "$DISTINCT" \
+		--urls "$WORK/urls.txt" --content-type audio/basic --cte base64 \
+		--timeout 150 </dev/null >"$WORK/distinct.txt" 2>&1 || true
+	line=$(grep '^sent=' "$WORK/distinct.txt" | tail -n 1 || true)
+	[ -n "$line" ] || cat "$WORK/distinct.txt" >&2
+	RESULT=$line
+	check "distinct: answered 200" "$(field ok) $(field bye_ok)" \
+		"$DISTINCT $DISTINCT"
+	anncd_counters_now || true
+	check "distinct: one URLFETCH per URL" "$(anncd_counter misses)" \
+		"$DISTINCT"
+	check "distinct: over at most --imap-max-conns connections" \
+		"$(($(syn_count cyrus) - before <= 4 ? 1 : 0)) $(anncd_counter imap_connections)" \
+		"1 $(($(syn_count cyrus) - before))"
+	anncd_stop
 }
 
 # ---- 2. the IMAP server killed in the middle of a literal ----
@@ -372,6 +418,7 @@ main()
 	note "voice mail $(wc -c <"$SMALL_AU") bytes, UID $SMALL_UID"
 
 	check_burst
+	check_distinct_urls
 	check_killed_mid_literal
 	check_scripted_faults
 
