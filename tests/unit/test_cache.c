@@ -16,11 +16,16 @@
 #include "core/content.h"
 #include "tests/unit/check.h"
 
-#define URL_A	"imap://h:143/INBOX/;UID=1/;SECTION=2;URLAUTH=anonymous:internal:0123456789abcdef0123456789abcdef"
-#define URL_A2	"imap://h:143/INBOX/;UID=1/;SECTION=2;URLAUTH=anonymous:internal:0123456789abcdef0123456789abcdee"
-#define URL_B	"imap://h:143/INBOX/;UID=2/;SECTION=2;URLAUTH=anonymous:internal:0123456789abcdef0123456789abcdef"
-#define URL_C	"imap://h:143/INBOX/;UID=3/;SECTION=2;URLAUTH=anonymous:internal:0123456789abcdef0123456789abcdef"
-#define URL_D	"imap://h:143/INBOX/;UID=4/;SECTION=2;URLAUTH=anonymous:internal:0123456789abcdef0123456789abcdef"
+/* Pawn-ticket URLs: URL_A2 differs from URL_A in the token's last digit. */
+#define TOKEN	"0123456789abcdef0123456789abcde"
+#define URL_OF(uid, last) \
+	"imap://h:143/INBOX/;UID=" uid "/;SECTION=2;" \
+	"URLAUTH=anonymous:internal:" TOKEN last
+#define URL_A	URL_OF("1", "f")
+#define URL_A2	URL_OF("1", "e")
+#define URL_B	URL_OF("2", "f")
+#define URL_C	URL_OF("3", "f")
+#define URL_D	URL_OF("4", "f")
 #define NEG_TTL	5000
 #define T0_MS	1000
 #define WALL	1700000000		/* any wall-clock second */
