@@ -97,7 +97,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 
 	*o = (struct bench_opts){ .streams = 10000, .raw_s = 2, .settle_s = 1,
 				  .window_s = 3, .ramp_timeout_s = 60,
-				  .mem_mb = 1024 };
+				  .mem_mb = 512 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->streams = (unsigned int)atoi(optarg); break;
@@ -267,6 +267,10 @@ bench_raw(uint16_t port, unsigned int lcore, const struct content *c,
 	r.until = rte_rdtsc() + bench_s_to_tsc(raw_s);
 	if (rte_eal_remote_launch(bench_raw_main, &r, lcore) != 0)
 		goto out;
+	/* Asleep, not spinning in the wait: the main lcore's vCPU is the one
+	 * the rest of the machine runs on, as in the paced phase.
+	 */
+	bench_sleep(raw_s);
 	rte_eal_wait_lcore(lcore);
 	mpps = (double)r.packets / ((double)clock_tsc_to_ns(r.tsc) / 1e9) / 1e6;
 	rte_eth_dev_stop(port);
@@ -282,7 +286,8 @@ bench_params(struct dp_stream_params *p, uint32_t i, struct content *c)
 {
 	memset(p, 0, sizeof(*p));
 	p->handle = i;
-	p->dst_ip = rte_cpu_to_be_32(0xc6130000 | (i & 0xffff));	/* 198.19/16 */
+	/* A destination address in 198.19.0.0/16 and a port: unique pairs. */
+	p->dst_ip = rte_cpu_to_be_32(0xc6130000 | (i & 0xffff));
 	p->dst_port = (uint16_t)(10000 + (i >> 16) * 2);
 	p->src_port = (uint16_t)(40000 + (i & 0x3ff) * 2);
 	p->pt = 0;
@@ -498,8 +503,8 @@ bench_eal(const char *prog, unsigned int mem_mb)
 	char mem[16], prefix[64];
 	char *eal[] = { (char *)(uintptr_t)prog, "--no-huge", "-m", mem,
 			"--no-shconf", "--no-pci", "--no-telemetry", "-l", "0,1",
-			prefix, "--vdev=net_null0", "--log-level=*:warning",
-			NULL };
+			prefix, "--vdev=net_null0,no-rx=1",
+			"--log-level=*:warning", NULL };
 
 	snprintf(mem, sizeof(mem), "%u", mem_mb);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-bench-dp-%d",
