@@ -30,6 +30,10 @@ static_assert(sizeof(struct dp_cmd) % 4 == 0, "ring element size");
 static_assert(sizeof(struct dp_event) % 4 == 0, "ring element size");
 static_assert(sizeof(struct dp_stats) % sizeof(uint64_t) == 0,
 	      "dp_get_stats reads 64-bit words");
+static_assert(sizeof(struct dp_stream) <= 256, "state per stream");
+static_assert(DP_WHEEL_SLOTS < DP_LIST_WAIT, "slot numbers fit the list");
+static_assert((DP_WHEEL_SLOTS & (DP_WHEEL_SLOTS - 1)) == 0,
+	      "wheel slots by mask");
 
 static struct dp_worker dp_w;
 static int dp_running;
@@ -164,35 +168,46 @@ dp_rings(struct dp_worker *w, int socket)
 	return 0;
 }
 
+/* The stream records, the handle hash (a bucket per stream, rounded up to
+ * a power of two) and the wheel's slots: all of the pacer's state.
+ */
 static int
 dp_tables(struct dp_worker *w, int socket)
 {
-	uint32_t i, n = w->cfg.max_streams;
+	uint32_t i, n = w->cfg.max_streams, nb = rte_align32pow2(n);
 
 	w->streams = rte_zmalloc_socket("dp_streams",
 					(size_t)n * sizeof(w->streams[0]),
 					RTE_CACHE_LINE_SIZE, socket);
-	w->active = rte_zmalloc_socket("dp_active", (size_t)n * sizeof(uint32_t),
-				       RTE_CACHE_LINE_SIZE, socket);
-	w->free_ids = rte_zmalloc_socket("dp_free",
-					 (size_t)n * sizeof(uint32_t),
-					 RTE_CACHE_LINE_SIZE, socket);
-	if (w->streams == NULL || w->active == NULL || w->free_ids == NULL) {
-		LOG_AT(LOGL_ERR, "dp", "rte_zmalloc(%u streams) failed", n);
+	w->hash = rte_malloc_socket("dp_hash", (size_t)nb * sizeof(uint32_t),
+				    RTE_CACHE_LINE_SIZE, socket);
+	w->wheel.slot = rte_malloc_socket("dp_wheel",
+					  DP_WHEEL_SLOTS * sizeof(uint32_t),
+					  RTE_CACHE_LINE_SIZE, socket);
+	if (w->streams == NULL || w->hash == NULL || w->wheel.slot == NULL) {
+		LOG_AT(LOGL_ERR, "dp", "rte_malloc(%u streams) failed", n);
 		return -ENOMEM;
 	}
+
+	/* Slot 0 is handed out first. */
+	for (i = 0; i < n; i++) {
+		w->streams[i].wnext = i + 1 < n ? i + 1 : DP_NONE;
+		w->streams[i].list = DP_LIST_NONE;
+	}
+	w->free = 0;
+	w->waiting = DP_NONE;
+	for (i = 0; i < nb; i++)
+		w->hash[i] = DP_NONE;
+	w->hash_mask = nb - 1;
+	for (i = 0; i < DP_WHEEL_SLOTS; i++)
+		w->wheel.slot[i] = DP_NONE;
 #ifdef DP_MEASURE
-	w->measure.state_bytes = (uint64_t)n * (sizeof(w->streams[0]) +
-						2 * sizeof(uint32_t));
+	w->measure.state_bytes = (uint64_t)n * sizeof(w->streams[0]) +
+		(uint64_t)(nb + DP_WHEEL_SLOTS) * sizeof(uint32_t);
 	w->measure.ring_bytes = rte_ring_get_memsize_elem(sizeof(struct dp_cmd),
 		rte_ring_get_size(w->cmd_ring)) + rte_ring_get_memsize_elem(
 		sizeof(struct dp_event), rte_ring_get_size(w->ev_ring));
 #endif
-
-	/* Popped from the top: slot 0 is handed out first. */
-	for (i = 0; i < n; i++)
-		w->free_ids[i] = n - 1 - i;
-	w->nfree = n;
 	return 0;
 }
 
@@ -200,16 +215,16 @@ static void
 dp_release(struct dp_worker *w)
 {
 	rte_free(w->streams);
-	rte_free(w->active);
-	rte_free(w->free_ids);
+	rte_free(w->hash);
+	rte_free(w->wheel.slot);
 	rte_ring_free(w->cmd_ring);
 	rte_ring_free(w->ev_ring);
 	rte_mempool_free(w->pay_pool);
 	rte_mempool_free(w->hdr_pool);
 	/* The counters stay readable until the next dp_start(). */
 	w->streams = NULL;
-	w->active = NULL;
-	w->free_ids = NULL;
+	w->hash = NULL;
+	w->wheel.slot = NULL;
 	w->cmd_ring = NULL;
 	w->ev_ring = NULL;
 	w->pay_pool = NULL;
@@ -245,7 +260,8 @@ dp_check_config(const struct dp_config *cfg)
 	if (dp_running)
 		return -EALREADY;
 	if (!rte_eth_dev_is_valid_port(cfg->port_id) ||
-	    cfg->max_streams == 0 || cfg->nb_mbufs == 0 ||
+	    cfg->max_streams == 0 || cfg->max_streams > 1u << 31 ||
+	    cfg->nb_mbufs == 0 ||
 	    cfg->nb_mbufs >= UINT16_MAX ||
 	    cfg->lcore_id == rte_get_main_lcore() ||
 	    !rte_lcore_is_enabled(cfg->lcore_id))
@@ -257,9 +273,12 @@ static void
 dp_timing(struct dp_worker *w)
 {
 	unsigned int ms = w->cfg.arp_timeout_ms;
+	uint64_t tick;
 
 	if (clock_tsc_hz() == 0)
 		clock_calibrate(DP_CALIBRATE_MS);
+	tick = clock_ns_to_tsc(DP_WHEEL_TICK_NS);
+	w->wheel.shift = 63 - (unsigned int)__builtin_clzll(tick | 1);
 	w->arp_retry_tsc = clock_ns_to_tsc(DP_ARP_RETRY_MS * 1000000ull);
 	w->arp_timeout_tsc = clock_ns_to_tsc((ms ? ms : DP_ARP_TIMEOUT_MS) *
 					     1000000ull);
@@ -420,5 +439,12 @@ dp_measure_read(struct dp_measure *m)
 
 	for (i = 0; i < sizeof(*m) / sizeof(uint64_t); i++)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void
+dp_measure_stall(uint64_t ns)
+{
+	__atomic_store_n(&dp_w.stall_tsc, clock_ns_to_tsc(ns),
+			 __ATOMIC_RELEASE);
 }
 #endif

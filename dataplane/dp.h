@@ -122,6 +122,7 @@ dp_get_stats(struct dp_stats *st);
 
 struct dp_measure {
 	uint64_t started;		/* streams started */
+	uint64_t early;			/* RTP packets sent before their time */
 	uint64_t err_max;		/* ticks */
 	uint64_t state_bytes;		/* per-stream tables and pacer */
 	uint64_t ring_bytes;		/* the two rings */
@@ -131,6 +132,12 @@ struct dp_measure {
 /* Copies the worker's figures, word by word (values may lag). */
 void
 dp_measure_read(struct dp_measure *m);
+
+/* Makes the worker spin for ns at the start of its next round, as when
+ * the VM it runs in is not scheduled (tests of the pacer's catch-up).
+ */
+void
+dp_measure_stall(uint64_t ns);
 #endif
 
 #endif

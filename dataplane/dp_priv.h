@@ -22,11 +22,24 @@
 #define DP_RX_BURST		32u
 /* Pacing stops filling the TX buffer here so that ARP replies find room. */
 #define DP_TX_PACE_LIMIT	(DP_TXBUF - DP_RX_BURST)
-#define DP_STREAM_BURST		8	/* packets one stream sends per round */
+#define DP_STREAM_BURST		8	/* packets one stream sends per visit */
+#define DP_TX_BURST		32u	/* the pacer hands the port this many */
+#define DP_PACE_BUDGET		256	/* stream visits per round */
 #define DP_CMD_BURST		32	/* commands taken per round */
 #define DP_ARP_SLOTS		64
 #define DP_ARP_RETRY_MS		200
 #define DP_ARP_TTL_S		60	/* an older entry is asked for again */
+
+/* The timing wheel: a slot is the largest power of two of TSC ticks not
+ * over DP_WHEEL_TICK_NS, and DP_WHEEL_SLOTS of them span 130 to 260 ms, more
+ * than any usual ptime; a longer period only costs a stream an extra visit
+ * per turn of the wheel.
+ */
+#define DP_WHEEL_TICK_NS	16000
+#define DP_WHEEL_SLOTS		(1u << 14)
+#define DP_NONE			UINT32_MAX	/* no stream */
+#define DP_LIST_NONE		UINT16_MAX	/* a stream on no list */
+#define DP_LIST_WAIT		(UINT16_MAX - 1)	/* on the waiting list */
 
 /* RFC 3550 section 5.1, without CSRCs or extension. */
 struct dp_rtp_hdr {
@@ -63,8 +76,17 @@ enum dp_stream_state {
 	DP_SS_DONE,			/* over; its event waits for room */
 };
 
+/* 232 bytes: the only per-stream state besides a hash bucket.  A stream
+ * is on at most one list: a wheel slot while it runs, the waiting list
+ * while it waits for ARP or for room for its event, the free list (wnext
+ * only) while FREE.
+ */
 struct dp_stream {
-	enum dp_stream_state state;
+	uint32_t wnext;			/* circular list links, stream ids */
+	uint32_t wprev;
+	uint32_t hnext;			/* handle hash chain */
+	uint16_t list;			/* wheel slot, DP_LIST_WAIT or _NONE */
+	uint8_t state;			/* enum dp_stream_state */
 	uint32_t npkts;			/* packets in the whole stream */
 	uint32_t n;			/* next packet */
 	uint64_t start_tsc;		/* packet n is due at start + n*ptime */
@@ -77,6 +99,16 @@ struct dp_stream {
 	struct dp_stream_params p;
 	struct dp_event ev;		/* filled as packets go out */
 	struct dp_rtp_frame tmpl;	/* headers without per-packet fields */
+};
+
+/* Slot i holds the streams whose next packet falls in a tick that maps to
+ * i; cur is the next tick to run, counted from the TSC's zero.  A tick is
+ * run only once it is wholly past, so that no packet leaves early.
+ */
+struct dp_wheel {
+	uint32_t *slot;			/* DP_WHEEL_SLOTS list heads */
+	uint64_t cur;
+	unsigned int shift;		/* a tick is 2^shift TSC ticks */
 };
 
 struct dp_arp_entry {
@@ -99,12 +131,12 @@ struct dp_worker {
 	struct rte_ring *ev_ring;
 
 	struct dp_stream *streams;	/* cfg.max_streams slots */
-	uint32_t *active;		/* slots not FREE, unordered */
-	uint32_t nactive;
-	uint32_t *free_ids;		/* stack of FREE slots */
-	uint32_t nfree;
-	uint32_t nended;		/* FREE slots still in active[] */
-	uint32_t rr;			/* where the next pacing round begins */
+	uint32_t free;			/* FREE slots, linked by wnext */
+	uint32_t waiting;		/* ARP or DONE, circular */
+	uint32_t nwaiting;
+	uint32_t *hash;			/* handle to stream, chained */
+	uint32_t hash_mask;
+	struct dp_wheel wheel;
 
 	uint64_t arp_retry_tsc;
 	uint64_t arp_timeout_tsc;
@@ -119,6 +151,7 @@ struct dp_worker {
 	struct dp_stats stats __rte_cache_aligned;
 #ifdef DP_MEASURE
 	uint64_t txdue[DP_TXBUF];	/* ideal times, 0 for no RTP */
+	uint64_t stall_tsc;		/* set by dp_measure_stall() */
 	struct dp_measure measure;
 #endif
 };

@@ -1,7 +1,10 @@
 /* The worker lcore's loop: commands from the control plane, the receive
  * side, the pacer and the TX burst, round after round.  Each stream's
  * packet n is due at start + n * ptime on the calibrated TSC, so a late
- * round sends everything that is due and the stream never drifts.
+ * round sends everything that is due and the stream never drifts.  The
+ * pacer is a timing wheel: a running stream sits in the slot of the tick
+ * its next packet falls in, and a round only looks at the ticks that have
+ * passed, never at every stream.
  */
 #include <errno.h>
 #include <string.h>
@@ -42,6 +45,11 @@ dp_measure_burst(struct dp_worker *w, uint16_t sent, uint64_t t)
 	for (i = 0; i < sent; i++) {
 		if (w->txdue[i] == 0)
 			continue;
+		if (t < w->txdue[i]) {
+			__atomic_store_n(&ms->early, ms->early + 1,
+					 __ATOMIC_RELAXED);
+			continue;
+		}
 		err = t - w->txdue[i];
 		bin = dp_measure_bin(err);
 		__atomic_store_n(&ms->err_hist[bin], ms->err_hist[bin] + 1,
@@ -51,6 +59,16 @@ dp_measure_burst(struct dp_worker *w, uint16_t sent, uint64_t t)
 	}
 	memmove(w->txdue, w->txdue + sent,
 		(w->ntx - sent) * sizeof(w->txdue[0]));
+}
+
+static void
+dp_measure_stall_now(struct dp_worker *w)
+{
+	uint64_t d = __atomic_exchange_n(&w->stall_tsc, 0, __ATOMIC_ACQUIRE);
+	uint64_t until = rte_rdtsc() + d;
+
+	while (d != 0 && rte_rdtsc() < until)
+		rte_pause();
 }
 #endif
 
@@ -85,44 +103,168 @@ dp_tx_flush(struct dp_worker *w)
 	memmove(w->txlen, w->txlen + sent, w->ntx * sizeof(w->txlen[0]));
 }
 
-/* The slot stays taken until its event is on the ring: the control plane
+static uint32_t *
+dp_list_head(struct dp_worker *w, uint16_t list)
+{
+	return list == DP_LIST_WAIT ? &w->waiting : &w->wheel.slot[list];
+}
+
+/* Circular doubly linked lists of stream ids, threaded through the streams
+ * themselves: adding at the tail and taking out anywhere are O(1), and a
+ * list costs nothing but its head.
+ */
+static void
+dp_list_add(struct dp_worker *w, uint32_t id, uint16_t list)
+{
+	uint32_t *head = dp_list_head(w, list);
+	struct dp_stream *s = &w->streams[id], *h;
+
+	s->list = list;
+	w->nwaiting += list == DP_LIST_WAIT;
+	if (*head == DP_NONE) {
+		s->wnext = s->wprev = id;
+		*head = id;
+		return;
+	}
+	h = &w->streams[*head];
+	s->wnext = *head;
+	s->wprev = h->wprev;
+	w->streams[h->wprev].wnext = id;
+	h->wprev = id;
+}
+
+static void
+dp_list_del(struct dp_worker *w, uint32_t id)
+{
+	struct dp_stream *s = &w->streams[id];
+	uint32_t *head;
+
+	if (s->list == DP_LIST_NONE)
+		return;
+	head = dp_list_head(w, s->list);
+	w->nwaiting -= s->list == DP_LIST_WAIT;
+	if (s->wnext == id) {
+		*head = DP_NONE;
+	} else {
+		w->streams[s->wprev].wnext = s->wnext;
+		w->streams[s->wnext].wprev = s->wprev;
+		if (*head == id)
+			*head = s->wnext;
+	}
+	s->list = DP_LIST_NONE;
+}
+
+/* Files a running stream under the tick of its next packet: the current
+ * tick when that one is already past, so that it is sent in this pass, and
+ * at most one turn of the wheel ahead, so that a long period never lands
+ * in the slot being run.
+ */
+static void
+dp_wheel_add(struct dp_worker *w, uint32_t id)
+{
+	const struct dp_wheel *wh = &w->wheel;
+	uint64_t t = w->streams[id].next_tsc >> wh->shift;
+
+	t = RTE_MAX(t, wh->cur);
+	t = RTE_MIN(t, wh->cur + DP_WHEEL_SLOTS - 1);
+	dp_list_add(w, id, (uint16_t)(t & (DP_WHEEL_SLOTS - 1)));
+}
+
+/* Handles come from the control plane (a call slot and a generation): a
+ * multiplicative mix spreads them over the buckets.
+ */
+static uint32_t *
+dp_hash_bucket(struct dp_worker *w, uint32_t handle)
+{
+	uint32_t h = handle * 0x9e3779b1u;
+
+	return &w->hash[(h ^ h >> 16) & w->hash_mask];
+}
+
+static void
+dp_hash_add(struct dp_worker *w, uint32_t id)
+{
+	uint32_t *b = dp_hash_bucket(w, w->streams[id].p.handle);
+
+	w->streams[id].hnext = *b;
+	*b = id;
+}
+
+static void
+dp_hash_del(struct dp_worker *w, uint32_t id)
+{
+	uint32_t *b = dp_hash_bucket(w, w->streams[id].p.handle);
+
+	while (*b != DP_NONE && *b != id)
+		b = &w->streams[*b].hnext;
+	if (*b == id)
+		*b = w->streams[id].hnext;
+}
+
+/* Only streams that can still be stopped (RUN or ARP) are in the hash. */
+static uint32_t
+dp_hash_find(struct dp_worker *w, uint32_t handle)
+{
+	uint32_t id = *dp_hash_bucket(w, handle);
+
+	while (id != DP_NONE && w->streams[id].p.handle != handle)
+		id = w->streams[id].hnext;
+	return id;
+}
+
+static int
+dp_stream_post(struct dp_worker *w, uint32_t id)
+{
+	struct dp_stream *s = &w->streams[id];
+
+	if (rte_ring_sp_enqueue_elem(w->ev_ring, &s->ev, sizeof(s->ev)) != 0)
+		return -ENOBUFS;
+	dp_list_del(w, id);
+	s->state = DP_SS_FREE;
+	s->wnext = w->free;
+	w->free = id;
+	return 0;
+}
+
+/* Out of the wheel and the hash at once, so that no later stop finds it;
+ * the slot stays taken until its event is on the ring: the control plane
  * holds the content until that event, so it must never be lost.
  */
 static void
-dp_stream_post(struct dp_worker *w, struct dp_stream *s)
+dp_stream_end(struct dp_worker *w, uint32_t id, enum dp_event_type type)
 {
-	if (rte_ring_sp_enqueue_elem(w->ev_ring, &s->ev, sizeof(s->ev)) != 0)
-		return;
-	s->state = DP_SS_FREE;
-	w->nended++;
-}
+	struct dp_stream *s = &w->streams[id];
 
-static void
-dp_stream_end(struct dp_worker *w, struct dp_stream *s,
-	      enum dp_event_type type)
-{
 	s->ev.type = type;
 	s->ev.packets = s->n;
 	s->state = DP_SS_DONE;
-	dp_stream_post(w, s);
+	dp_list_del(w, id);
+	dp_hash_del(w, id);
+	if (dp_stream_post(w, id) != 0)
+		dp_list_add(w, id, DP_LIST_WAIT);
 }
 
 static void
-dp_stream_go(struct dp_worker *w, struct dp_stream *s,
+dp_stream_go(struct dp_worker *w, uint32_t id,
 	     const struct rte_ether_addr *dst, uint64_t now)
 {
+	struct dp_stream *s = &w->streams[id];
+
 	dp_rtp_prepare(w, s, dst);
+	dp_list_del(w, id);
 	s->state = DP_SS_RUN;
 	s->start_tsc = now;
 	s->next_tsc = now;
+	dp_wheel_add(w, id);
 }
 
 /* Sends what is due, at most DP_STREAM_BURST packets, so that one stream
  * catching up after a stall cannot fill the TX buffer for all others.
  */
 static void
-dp_stream_send(struct dp_worker *w, struct dp_stream *s, uint64_t now)
+dp_stream_send(struct dp_worker *w, uint32_t id, uint64_t now)
 {
+	struct dp_stream *s = &w->streams[id];
 	struct rte_mbuf *m;
 	uint32_t len;
 	unsigned int k;
@@ -142,7 +284,7 @@ dp_stream_send(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 		s->ev.last_tx_tsc = now;
 		s->ev.bytes += len;
 		if (++s->n == s->npkts) {
-			dp_stream_end(w, s, DP_EV_ENDED);
+			dp_stream_end(w, id, DP_EV_ENDED);
 			return;
 		}
 		s->next_tsc = s->start_tsc +
@@ -151,17 +293,18 @@ dp_stream_send(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 }
 
 static void
-dp_stream_resolve(struct dp_worker *w, struct dp_stream *s, uint64_t now)
+dp_stream_resolve(struct dp_worker *w, uint32_t id, uint64_t now)
 {
+	struct dp_stream *s = &w->streams[id];
 	struct rte_ether_addr mac;
 
 	if (dp_arp_lookup(w, s->p.dst_ip, now, &mac) == 0) {
-		dp_stream_go(w, s, &mac, now);
+		dp_stream_go(w, id, &mac, now);
 		return;
 	}
 	if (now >= s->arp_deadline) {
 		DP_STAT_ADD(w, arp_fail, 1);
-		dp_stream_end(w, s, DP_EV_FAILED);
+		dp_stream_end(w, id, DP_EV_FAILED);
 		return;
 	}
 	if (now >= s->arp_next && dp_tx_room(w, DP_TX_PACE_LIMIT) > 0 &&
@@ -169,47 +312,58 @@ dp_stream_resolve(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 		s->arp_next = now + w->arp_retry_tsc;
 }
 
-/* Drops finished slots from active[]; order does not matter there. */
+/* Streams waiting for a caller's MAC or for room for their event: few, and
+ * visited every round.  A visit may move the stream (to the wheel, to the
+ * free list, to the tail), so the next one is read first and the count
+ * taken before: each is visited once.
+ */
 static void
-dp_stream_compact(struct dp_worker *w)
+dp_wait_visit(struct dp_worker *w, uint64_t now)
 {
-	uint32_t i = 0, id;
+	uint32_t id = w->waiting, next, k, n = w->nwaiting;
 
-	while (i < w->nactive && w->nended > 0) {
-		id = w->active[i];
-		if (w->streams[id].state != DP_SS_FREE) {
-			i++;
-			continue;
-		}
-		w->active[i] = w->active[--w->nactive];
-		w->free_ids[w->nfree++] = id;
-		w->nended--;
+	for (k = 0; k < n && id != DP_NONE; k++, id = next) {
+		next = w->streams[id].wnext;
+		if (w->streams[id].state == DP_SS_ARP)
+			dp_stream_resolve(w, id, now);
+		else
+			dp_stream_post(w, id);
 	}
 }
 
-/* One pass over the streams, starting one further each round so that a
- * full TX buffer does not always leave the same streams waiting.
+/* Runs every tick that is wholly past, oldest first, so that no packet
+ * leaves before its time; a late round (the VM stalled) runs all the ticks
+ * it missed.  A stream still due after its visit goes back to the tail of
+ * the current slot, behind the others.  The budget of visits per round
+ * keeps commands and ARP served during a catch-up, and the TX burst goes
+ * out as soon as it is full.
  */
 static void
 dp_pace(struct dp_worker *w, uint64_t now)
 {
-	uint32_t k, i, n = w->nactive;
-	struct dp_stream *s;
+	struct dp_wheel *wh = &w->wheel;
+	uint64_t end = now >> wh->shift;
+	unsigned int budget = DP_PACE_BUDGET;
+	uint32_t id;
 
-	if (n == 0)
-		return;
-	i = w->rr++ % n;
-	for (k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
-		s = &w->streams[w->active[i]];
-		if (s->state == DP_SS_RUN)
-			dp_stream_send(w, s, now);
-		else if (s->state == DP_SS_ARP)
-			dp_stream_resolve(w, s, now);
-		else if (s->state == DP_SS_DONE)
-			dp_stream_post(w, s);
+	if (w->nwaiting > 0)
+		dp_wait_visit(w, now);
+	while (wh->cur < end && budget > 0) {
+		id = wh->slot[wh->cur & (DP_WHEEL_SLOTS - 1)];
+		if (id == DP_NONE) {
+			wh->cur++;
+			continue;
+		}
+		if (w->ntx >= DP_TX_BURST)
+			dp_tx_flush(w);
+		if (dp_tx_room(w, DP_TX_PACE_LIMIT) == 0)
+			return;
+		budget--;
+		dp_list_del(w, id);
+		dp_stream_send(w, id, now);
+		if (w->streams[id].state == DP_SS_RUN)
+			dp_wheel_add(w, id);
 	}
-	if (w->nended > 0)
-		dp_stream_compact(w);
 }
 
 static void
@@ -227,17 +381,17 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 {
 	struct dp_stream *s;
 	struct rte_ether_addr mac;
-	uint32_t id;
+	uint32_t id = w->free;
 
-	if (w->nfree == 0) {
+	if (id == DP_NONE) {
 		DP_STAT_ADD(w, cmd_table_full, 1);
 		dp_cmd_fail(w, p->handle);
 		return;
 	}
-	id = w->free_ids[--w->nfree];
-	w->active[w->nactive++] = id;
 	s = &w->streams[id];
+	w->free = s->wnext;
 	memset(s, 0, sizeof(*s));
+	s->list = DP_LIST_NONE;
 	s->p = *p;
 	s->ev.handle = p->handle;
 #ifdef DP_MEASURE
@@ -249,36 +403,33 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	s->payload_len = p->content->mi.data_len;
 	s->npkts = (uint32_t)((s->payload_len + p->bytes_per_packet - 1) /
 			      p->bytes_per_packet);
+	dp_hash_add(w, id);
 
 	if (w->cfg.has_nexthop) {
-		dp_stream_go(w, s, &w->cfg.nexthop_mac, now);
+		dp_stream_go(w, id, &w->cfg.nexthop_mac, now);
 	} else if (dp_arp_lookup(w, p->dst_ip, now, &mac) == 0) {
-		dp_stream_go(w, s, &mac, now);
+		dp_stream_go(w, id, &mac, now);
 	} else {
 		s->state = DP_SS_ARP;
 		s->arp_next = now;
 		s->arp_deadline = now + w->arp_timeout_tsc;
+		dp_list_add(w, id, DP_LIST_WAIT);
 	}
 }
 
+/* A stream that already ended has left the hash and posted its event: a
+ * second event would confuse the caller, so its stop counts as unknown.
+ */
 static void
 dp_cmd_stop(struct dp_worker *w, uint32_t handle)
 {
-	struct dp_stream *s;
-	uint32_t i;
+	uint32_t id = dp_hash_find(w, handle);
 
-	/* Linear: stops are rare next to packets.  A stream that already
-	 * ended has posted its event, and a second would confuse the caller.
-	 */
-	for (i = 0; i < w->nactive; i++) {
-		s = &w->streams[w->active[i]];
-		if (s->p.handle == handle &&
-		    (s->state == DP_SS_RUN || s->state == DP_SS_ARP)) {
-			dp_stream_end(w, s, DP_EV_STOPPED);
-			return;
-		}
+	if (id == DP_NONE) {
+		DP_STAT_ADD(w, cmd_unknown, 1);
+		return;
 	}
-	DP_STAT_ADD(w, cmd_unknown, 1);
+	dp_stream_end(w, id, DP_EV_STOPPED);
 }
 
 /* A command is taken only while the event ring has room for the event it
@@ -326,7 +477,11 @@ dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	uint64_t now;
 
+	w->wheel.cur = rte_rdtsc() >> w->wheel.shift;
 	while (!__atomic_load_n(&w->quit, __ATOMIC_ACQUIRE)) {
+#ifdef DP_MEASURE
+		dp_measure_stall_now(w);
+#endif
 		now = rte_rdtsc();
 		dp_cmds(w, now);
 		dp_rx_poll(w, now);
