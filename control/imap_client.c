@@ -1398,6 +1398,9 @@ imap_client_fini(void)
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
+		/* An idle pooled connection just closes: nothing to report. */
+		if (c->n_fetches == 0 && c->state != CONN_CLOSING)
+			c->state = CONN_LOGOUT;
 		conn_fail(c, -ESHUTDOWN, "media server stopping");
 	}
 	tls_fini();
