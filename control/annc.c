@@ -720,7 +720,9 @@ call_answer_sdp(struct call *c, char *sdp, size_t cap, char *reason,
 	a.port = c->rtp_port;
 	a.sess_id = c->handle;
 	a.sess_version = 1;
-	a.dir = SDP_SENDONLY;
+	/* RFC 3264 section 6.1: sendonly, or sendrecv where phones drop
+	 * the receive side of a sendonly answer (--answer-direction). */
+	a.dir = sdp_answer_dir(s.media[idx].dir, cfg->answer_dir);
 	n = sdp_build_answer(sdp, cap, &a);
 	if (n > 0)
 		stream_plan(c, &s.media[idx], a.pt, a.ptime);

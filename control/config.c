@@ -41,6 +41,7 @@ enum {
 	OPT_IMAP_IDLE,
 	OPT_IMAP_MAX_CONNS,
 	OPT_IMAP_PLAIN_OK,
+	OPT_ANSWER_DIR,
 	OPT_HELP,
 };
 
@@ -66,6 +67,7 @@ static const struct option long_opts[] = {
 	{ "imap-idle-ms", required_argument, NULL, OPT_IMAP_IDLE },
 	{ "imap-max-conns", required_argument, NULL, OPT_IMAP_MAX_CONNS },
 	{ "imap-plaintext-ok", required_argument, NULL, OPT_IMAP_PLAIN_OK },
+	{ "answer-direction", required_argument, NULL, OPT_ANSWER_DIR },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,6 +113,9 @@ config_usage(const char *prog)
 	       "                             (default 4096)\n"
 	       "  --cache-negative-ms N      how long a failed fetch is answered from memory\n"
 	       "                             (default 5000; 0: never)\n"
+	       "  --answer-direction DIR     answer a sendrecv offer sendonly (default) or\n"
+	       "                             sendrecv, for phones that play nothing\n"
+	       "                             answered sendonly; recvonly gets sendonly\n"
 	       "  --help                     this text\n"
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
@@ -336,6 +341,7 @@ config_defaults(struct anncd_config *cfg)
 	cfg->cache_bytes = 256u << 20;
 	cfg->cache_entries = 4096;
 	cfg->cache_negative_ms = 5000;
+	cfg->answer_dir = SDP_SENDONLY;
 }
 
 static int
@@ -418,6 +424,23 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 	return parse_cache(opt, arg, cfg);
 }
 
+/* RFC 3264 section 6.1 lets a sendrecv offer be answered sendonly or
+ * sendrecv; anncd never receives, so nothing else is offered here. */
+static int
+parse_answer_dir(const char *arg, struct anncd_config *cfg)
+{
+	if (strcmp(arg, "sendonly") == 0)
+		cfg->answer_dir = SDP_SENDONLY;
+	else if (strcmp(arg, "sendrecv") == 0)
+		cfg->answer_dir = SDP_SENDRECV;
+	else {
+		CFG_ERR("--answer-direction: '%s' is not sendonly or sendrecv",
+			arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_one(int opt, char *arg, struct anncd_config *cfg)
 {
@@ -454,6 +477,8 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 	case OPT_IMAP_PLAIN_OK:
 		cfg->imap_plaintext_ok = arg;
 		return 0;
+	case OPT_ANSWER_DIR:
+		return parse_answer_dir(arg, cfg);
 	case OPT_LOG_LEVEL:
 		lvl = log_level_parse(arg);
 		if (lvl >= 0) {

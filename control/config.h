@@ -11,6 +11,7 @@
 #include <rte_ether.h>
 
 #include "control/imap_client.h"
+#include "control/sdp.h"
 
 #define CONFIG_MAX_IMAP_SERVERS	32
 #define CONFIG_MAX_CREDS	32
@@ -64,6 +65,7 @@ struct anncd_config {
 	unsigned int cache_entries;	/* --cache-entries */
 	unsigned int cache_negative_ms;	/* --cache-negative-ms */
 	int log_level;			/* --log-level */
+	enum sdp_dir answer_dir;	/* --answer-direction, to sendrecv */
 };
 
 /* Parses argv (anncd's options only).  Returns 0, 1 when --help was

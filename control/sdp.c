@@ -446,6 +446,32 @@ sdp_pick(const struct sdp_session *s, enum media_codec codec, uint8_t *pt)
 	return -1;
 }
 
+/* Bit 0: the side whose direction this is sends; bit 1: it receives. */
+static const unsigned int sdp_dir_bits[] = {
+	[SDP_SENDRECV] = 3,
+	[SDP_SENDONLY] = 1,
+	[SDP_RECVONLY] = 2,
+	[SDP_INACTIVE] = 0,
+};
+
+static const enum sdp_dir sdp_bits_dir[] = {
+	SDP_INACTIVE, SDP_SENDONLY, SDP_RECVONLY, SDP_SENDRECV,
+};
+
+enum sdp_dir
+sdp_answer_dir(enum sdp_dir offered, enum sdp_dir wanted)
+{
+	unsigned int off, ans;
+
+	if ((unsigned int)offered > SDP_INACTIVE ||
+	    (unsigned int)wanted > SDP_INACTIVE)
+		return SDP_INACTIVE;
+	off = sdp_dir_bits[offered];
+	/* We send what the offerer receives, and receive what it sends. */
+	ans = sdp_dir_bits[wanted] & (((off >> 1) & 1u) | ((off & 1u) << 1));
+	return sdp_bits_dir[ans];
+}
+
 static void
 sdp_put_addr(struct strbuf *o, const char *prefix, uint32_t addr)
 {

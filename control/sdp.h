@@ -72,6 +72,14 @@ struct sdp_answer {
 	enum sdp_dir dir;		/* direction attribute of the answer */
 };
 
+/* The direction of the answer to an offered stream of direction offered,
+ * for an answerer that would like wanted (RFC 3264 section 6.1): it sends
+ * only when both the offer and wanted let it, and receives likewise, so a
+ * recvonly offer gets sendonly whatever wanted is.
+ */
+enum sdp_dir
+sdp_answer_dir(enum sdp_dir offered, enum sdp_dir wanted);
+
 /* Writes the answer: as many m= lines as the offer, in its order, port 0
  * for every one but the streamed (RFC 3264 section 6).  Returns the length,
  * or -1 when cap is too small.

@@ -294,6 +294,23 @@ test_answer_pcmu_no_ptime(void)
 	guard_free(&g);
 }
 
+/* RFC 3264 section 6.1: the answer sends only what the offer receives
+ * and receives only what it sends; anncd's wish narrows it further.
+ */
+static void
+test_answer_dir(void)
+{
+	CHECK_INT(sdp_answer_dir(SDP_SENDRECV, SDP_SENDONLY), SDP_SENDONLY);
+	CHECK_INT(sdp_answer_dir(SDP_SENDRECV, SDP_SENDRECV), SDP_SENDRECV);
+	CHECK_INT(sdp_answer_dir(SDP_RECVONLY, SDP_SENDRECV), SDP_SENDONLY);
+	CHECK_INT(sdp_answer_dir(SDP_RECVONLY, SDP_SENDONLY), SDP_SENDONLY);
+	CHECK_INT(sdp_answer_dir(SDP_SENDONLY, SDP_SENDRECV), SDP_RECVONLY);
+	CHECK_INT(sdp_answer_dir(SDP_SENDONLY, SDP_SENDONLY), SDP_INACTIVE);
+	CHECK_INT(sdp_answer_dir(SDP_INACTIVE, SDP_SENDRECV), SDP_INACTIVE);
+	CHECK_INT(sdp_answer_dir(SDP_SENDRECV, SDP_INACTIVE), SDP_INACTIVE);
+	CHECK_INT(sdp_answer_dir((enum sdp_dir)9, SDP_SENDRECV), SDP_INACTIVE);
+}
+
 /* Every prefix of an offer parses or fails cleanly inside its bytes. */
 static void
 test_prefixes(const char *body)
@@ -356,6 +373,7 @@ main(void)
 	test_parse_bad();
 	test_answer();
 	test_answer_pcmu_no_ptime();
+	test_answer_dir();
 	test_m_line_tokens();
 	test_prefixes(wsinv_sdp);
 	test_prefixes(rich_sdp);
