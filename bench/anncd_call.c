@@ -68,7 +68,8 @@ static const char usage[] =
 "  result=<code> reason=\"<phrase>\" setup_ms=<f> packets=<n> bytes=<n>\n"
 "  lost=<n> seq_errors=<n> ts_errors=<n> ssrcs=<n> marker_first=<yes|no>\n"
 "  jitter_ms=<f> spacing_ms=<f> bye=<yes|no> bye_after_last=<yes|no>\n"
-"  rtp_after_bye=<n> identical=<yes|no|unknown> ok_copies=<n>\n"
+"  rtp_after_bye=<n> identical=<yes|no|unknown> ok_copies=<n> rtcp=<n>\n"
+"  rtcp_sr=<n> rtcp_bye=<n>\n"
 "result is the final SIP status (0: none). Packets after the server's BYE\n"
 "count only in rtp_after_bye. Exit: 0 answered, BYE received and payload\n"
 "not different; 2 refused (>= 300 from the last server tried); 1 else.\n";

@@ -50,7 +50,8 @@ struct bench_result {
 	unsigned int streams;
 	uint64_t started;
 	double offered_mpps;
-	double paced_mpps;
+	double paced_mpps;		/* RTP only */
+	double rtcp_kpps;		/* sender reports and BYEs */
 	double raw_mpps;
 	double ratio;
 	double p50_us, p99_us, max_us;
@@ -387,7 +388,7 @@ bench_window(const struct bench_opts *o, struct bench_result *res,
 {
 	struct dp_stats s0, s1;
 	struct dp_event ev[64];
-	uint64_t t0, t1, until;
+	uint64_t t0, t1, until, rtcp;
 
 	bench_sleep(o->settle_s);
 	dp_get_stats(&s0);
@@ -404,8 +405,10 @@ bench_window(const struct bench_opts *o, struct bench_result *res,
 	t1 = rte_rdtsc();
 
 	res->window_s = (double)clock_tsc_to_ns(t1 - t0) / 1e9;
-	res->paced_mpps = (double)(s1.tx_packets - s0.tx_packets) /
+	rtcp = s1.tx_rtcp_sr + s1.tx_rtcp_bye - s0.tx_rtcp_sr - s0.tx_rtcp_bye;
+	res->paced_mpps = (double)(s1.tx_packets - s0.tx_packets - rtcp) /
 			  res->window_s / 1e6;
+	res->rtcp_kpps = (double)rtcp / res->window_s / 1e3;
 	res->tx_retry = s1.tx_retry - s0.tx_retry;
 	res->no_mbuf = s1.no_mbuf - s0.no_mbuf;
 	bench_errors(m0, m1, res);
@@ -458,6 +461,7 @@ bench_print(const struct bench_result *r)
 	printf("%-24s %12.3f Mpps\n", "offered (N / ptime)", r->offered_mpps);
 	printf("%-24s %12.3f Mpps over %.2f s\n", "paced", r->paced_mpps,
 	       r->window_s);
+	printf("%-24s %12.1f kpps\n", "rtcp", r->rtcp_kpps);
 	printf("%-24s %12.3f Mpps\n", "raw ceiling", r->raw_mpps);
 	printf("%-24s %12.3f\n", "paced / raw", r->ratio);
 	printf("%-24s %12.1f us\n", "send error p50", r->p50_us);
@@ -470,9 +474,9 @@ bench_print(const struct bench_result *r)
 	printf("%-24s %12.1f B\n", "rings per stream", r->ring_bytes / n);
 	printf("streams=%u paced_mpps=%.3f raw_mpps=%.3f ratio=%.3f "
 	       "p50_err_us=%.1f p99_err_us=%.1f max_err_us=%.1f "
-	       "bytes_per_stream=%.1f\n", r->streams, r->paced_mpps,
-	       r->raw_mpps, r->ratio, r->p50_us, r->p99_us, r->max_us,
-	       r->state_bytes / n);
+	       "bytes_per_stream=%.1f rtcp_kpps=%.1f\n", r->streams,
+	       r->paced_mpps, r->raw_mpps, r->ratio, r->p50_us, r->p99_us,
+	       r->max_us, r->state_bytes / n, r->rtcp_kpps);
 }
 
 static int

@@ -121,6 +121,8 @@ struct rtp_store {
 	size_t nbytes, bytes_cap;
 	unsigned long after_bye;	/* packets that came after the BYE */
 	unsigned long rtcp;		/* RTCP packets seen on port + 1 */
+	unsigned long rtcp_sr;		/* of them, starting with an SR */
+	unsigned long rtcp_bye;		/* of them, holding a BYE */
 	unsigned long bad;		/* datagrams that were not RTP */
 };
 

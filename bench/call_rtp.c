@@ -369,13 +369,13 @@ print_result(const struct rtp_store *s, const struct call_result *r,
 	       "lost=%ld seq_errors=%lu ts_errors=%lu ssrcs=%lu "
 	       "marker_first=%s jitter_ms=%.3f spacing_ms=%.3f bye=%s "
 	       "bye_after_last=%s rtp_after_bye=%lu identical=%s "
-	       "ok_copies=%u\n",
+	       "ok_copies=%u rtcp=%lu rtcp_sr=%lu rtcp_bye=%lu\n",
 	       r->status, reason, r->setup_ms, st->packets, st->bytes,
 	       st->lost, st->seq_errors, st->ts_errors, st->ssrcs,
 	       s->n > 0 && s->pkt[0].marker ? "yes" : "no", st->jitter_ms,
 	       st->spacing_ms, r->bye ? "yes" : "no",
 	       after_last ? "yes" : "no", s->after_bye, identical,
-	       r->ok_copies);
+	       r->ok_copies, s->rtcp, s->rtcp_sr, s->rtcp_bye);
 }
 
 int

@@ -432,15 +432,38 @@ uac_on_sip(struct uac *u)
 	}
 }
 
+/* Walks a compound RTCP packet by its length fields (RFC 3550 section
+ * 6.1): an SR first, a BYE anywhere.
+ */
+static void
+uac_rtcp_kinds(struct rtp_store *s, const uint8_t *p, size_t n)
+{
+	size_t off = 0, len;
+
+	if (n >= 8 && p[1] == 200)
+		s->rtcp_sr++;
+	while (off + 4 <= n && p[off] >> 6 == 2) {
+		if (p[off + 1] == 203) {
+			s->rtcp_bye++;
+			return;
+		}
+		len = ((size_t)(p[off + 2] << 8 | p[off + 3]) + 1) * 4;
+		off += len;
+	}
+}
+
 static void
 uac_on_rtcp(struct uac *u)
 {
 	uint8_t buf[2048];
+	ssize_t n;
 
 	for (int i = 0; i < 64; i++) {
-		if (recv(u->rtcp_fd, buf, sizeof(buf), MSG_DONTWAIT) < 0)
+		n = recv(u->rtcp_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
 			return;
 		u->s->rtcp++;
+		uac_rtcp_kinds(u->s, buf, (size_t)n);
 	}
 }
 

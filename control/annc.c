@@ -677,6 +677,9 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->dst_ip = m->addr;
 	sp->dst_port = m->port;
 	sp->src_port = c->rtp_port;
+	/* RFC 3605, else the port above RTP's (RFC 3550 section 11). */
+	sp->dst_rtcp_port = m->rtcp_port ? m->rtcp_port :
+					   (uint16_t)(m->port + 1);
 	sp->pt = pt;
 	sp->ssrc = r[0];
 	sp->seq0 = (uint16_t)r[1];

@@ -97,6 +97,8 @@ dataplane_start(const struct anncd_config *cfg)
 	dc.max_streams = cfg->max_calls;
 	dc.nb_mbufs = 8192;
 	dc.arp_timeout_ms = cfg->arp_timeout_ms;
+	dc.rtp_port_min = cfg->rtp_port_min;
+	dc.rtp_port_max = cfg->rtp_port_max;
 	return dp_start(&dc) < 0 ? -1 : 0;
 }
 

@@ -290,9 +290,24 @@ sdp_rtpmap(struct sdp_media *md, struct sdp_tok v)
 	r->clock = (uint32_t)clock;
 }
 
+/* a=rtcp:<port> [<nettype> <addrtype> <address>] (RFC 3605 section 2.1).
+ * Only the port is kept: RTCP goes to the media's address.  One that
+ * cannot be read is ignored, and RTCP goes to the RTP port + 1.
+ */
+static void
+sdp_rtcp(struct sdp_media *md, struct sdp_tok v)
+{
+	const char *p = v.p, *end = v.p + v.n;
+	struct sdp_tok port;
+	unsigned long n;
+
+	if (sdp_field(&p, end, &port) && !sdp_uint(port, 65535, &n) && n != 0)
+		md->rtcp_port = (uint16_t)n;
+}
+
 /* Direction attributes apply to the session before the first m= line and
  * to their media after it (RFC 4566 section 6, RFC 3264 section 5.1);
- * rtpmap and ptime only mean something under an m= line.
+ * rtpmap, ptime and rtcp only mean something under an m= line.
  */
 static int
 sdp_line_a(struct sdp_parser *ps, const char *p, const char *end,
@@ -322,6 +337,8 @@ sdp_line_a(struct sdp_parser *ps, const char *p, const char *end,
 		sdp_rtpmap(md, val);
 	else if (sdp_tok_eq(name, "ptime") && !sdp_uint(val, 10000, &ptime))
 		md->ptime = (unsigned int)ptime;
+	else if (sdp_tok_eq(name, "rtcp"))
+		sdp_rtcp(md, val);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ struct sdp_media {
 	struct sdp_rtpmap rtpmap[SDP_MAX_FMT];
 	unsigned int n_rtpmap;
 	unsigned int ptime;		/* ms, 0 when absent */
+	uint16_t rtcp_port;		/* a=rtcp (RFC 3605), 0 when absent */
 	enum sdp_dir dir;
 	uint32_t addr;			/* c= of the media or the session,
 					 * network order; 0 if none */

@@ -24,4 +24,13 @@ clock_ns_to_tsc(uint64_t ns);
 uint64_t
 clock_tsc_to_ns(uint64_t tsc);
 
+/* The wall-clock time at TSC value tsc as a 64-bit NTP timestamp (RFC 5905
+ * section 6: seconds since 1900 in the high word, the fraction in the low
+ * one), from CLOCK_REALTIME read once by clock_calibrate() and the
+ * calibrated rate since: no system call, and no step when the system
+ * clock is set later.
+ */
+uint64_t
+clock_tsc_to_ntp(uint64_t tsc);
+
 #endif

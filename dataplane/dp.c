@@ -314,6 +314,7 @@ dp_start(const struct dp_config *cfg)
 	if (rc != 0)
 		goto fail;
 
+	dp_rtcp_setup(w);
 	dp_log_port(w);
 	rc = rte_eal_remote_launch(dp_worker_main, w, cfg->lcore_id);
 	if (rc != 0) {
@@ -348,9 +349,12 @@ dp_stop(void)
 	LOG_AT(LOGL_INFO, "dp",
 	       "port %u stopped: tx %" PRIu64 " packets %" PRIu64 " bytes, "
 	       "%" PRIu64 " retried, %" PRIu64 " dropped at stop, "
-	       "%" PRIu64 " no mbuf, rx %" PRIu64 " dropped",
+	       "%" PRIu64 " no mbuf, rtcp %" PRIu64 " sr %" PRIu64 " bye "
+	       "%" PRIu64 " deferred, rx %" PRIu64 " dropped, rx rtcp "
+	       "%" PRIu64 " %" PRIu64 " bad",
 	       w->cfg.port_id, st.tx_packets, st.tx_bytes, st.tx_retry,
-	       st.tx_dropped, st.no_mbuf, st.rx_dropped);
+	       st.tx_dropped, st.no_mbuf, st.tx_rtcp_sr, st.tx_rtcp_bye,
+	       st.tx_rtcp_deferred, st.rx_dropped, st.rx_rtcp, st.rx_rtcp_bad);
 	dp_running = 0;
 	dp_release(w);
 }

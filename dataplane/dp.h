@@ -20,6 +20,8 @@ struct dp_config {
 	unsigned int max_streams;	/* streams the worker can hold */
 	unsigned int nb_mbufs;		/* per pool */
 	unsigned int arp_timeout_ms;	/* give up resolving a caller */
+	uint16_t rtp_port_min;		/* our RTP ports, host order: RTCP */
+	uint16_t rtp_port_max;		/* comes in on the odd ones (0-0: any) */
 };
 
 /* Sets up the port (only the offloads it advertises), the pools and the
@@ -44,7 +46,8 @@ struct dp_stream_params {
 	uint32_t handle;		/* the caller's name for the stream */
 	uint32_t dst_ip;		/* net order */
 	uint16_t dst_port;		/* host order */
-	uint16_t src_port;		/* host order */
+	uint16_t src_port;		/* host order; RTCP from src_port + 1 */
+	uint16_t dst_rtcp_port;		/* host order; 0 for dst_port + 1 */
 	uint8_t pt;
 	uint32_t ssrc;
 	uint16_t seq0;			/* first RTP sequence number */
@@ -68,6 +71,9 @@ dp_stream_start(const struct dp_stream_params *p);
 int
 dp_stream_stop(uint32_t handle);
 
+/* A stream that sent RTP has its RTCP BYE queued to the port before its
+ * event goes up, so the control plane's SIP BYE follows it on the wire.
+ */
 enum dp_event_type {
 	DP_EV_ENDED,		/* every packet sent */
 	DP_EV_STOPPED,		/* stopped on command */
@@ -103,6 +109,11 @@ struct dp_stats {
 	uint64_t tx_dropped;		/* freed unsent when the worker quit */
 	uint64_t cmd_unknown;		/* stops for no running stream */
 	uint64_t tx_split;		/* payload across two content chunks */
+	uint64_t tx_rtcp_sr;		/* compound SR + SDES sent */
+	uint64_t tx_rtcp_bye;		/* compound SR + SDES + BYE sent */
+	uint64_t tx_rtcp_deferred;	/* put off: no TX room or no mbuf */
+	uint64_t rx_rtcp;		/* RTCP to us, counted and dropped */
+	uint64_t rx_rtcp_bad;		/* to an RTCP port, but not RTCP */
 };
 
 void

@@ -1,6 +1,7 @@
 /* The worker's receive side and its ARP (RFC 826): it answers requests for
  * the media address, learns callers' MACs into a small table for the
- * streams waiting on them, and counts and drops every other frame.
+ * streams waiting on them, hands IPv4 to dp_rtcp.c to be told apart, and
+ * counts and drops every other frame.
  */
 #include <errno.h>
 #include <string.h>
@@ -196,6 +197,8 @@ dp_rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
 	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
 		dp_arp_input(w, m, eth, now);
 		return;
+	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		dp_rtcp_input(w, m);
 	} else {
 		DP_STAT_ADD(w, rx_dropped, 1);
 	}

@@ -1,7 +1,8 @@
 /* State shared by the dataplane's own files: dp.c sets it up and serves the
- * control plane, dp_worker.c runs the loop, dp_rtp.c builds RTP packets and
- * dp_arp.c owns the receive side.  Only the worker lcore writes it once
- * dp_start() has launched the loop, except for the rings and the quit flag.
+ * control plane, dp_worker.c runs the loop, dp_rtp.c builds RTP packets,
+ * dp_rtcp.c RTCP ones and dp_arp.c owns the receive side.  Only the worker
+ * lcore writes it once dp_start() has launched the loop, except for the
+ * rings and the quit flag.
  */
 #ifndef ANNCD_DATAPLANE_DP_PRIV_H
 #define ANNCD_DATAPLANE_DP_PRIV_H
@@ -29,6 +30,10 @@
 #define DP_ARP_SLOTS		64
 #define DP_ARP_RETRY_MS		200
 #define DP_ARP_TTL_S		60	/* an older entry is asked for again */
+/* RTCP (RFC 3550 section 6): an SR, an SDES with our CNAME and a BYE. */
+#define DP_RTCP_SR_LEN		28
+#define DP_RTCP_SDES_MAX	40	/* "anncd@255.255.255.255" fits */
+#define DP_RTCP_BYE_MAX		32
 
 /* The timing wheel: a slot is the largest power of two of TSC ticks not
  * over DP_WHEEL_TICK_NS, and DP_WHEEL_SLOTS of them span 130 to 260 ms, more
@@ -73,10 +78,14 @@ enum dp_stream_state {
 	DP_SS_FREE = 0,
 	DP_SS_ARP,			/* waiting for the caller's MAC */
 	DP_SS_RUN,
+	DP_SS_BYE,			/* over; its RTCP BYE waits for room */
 	DP_SS_DONE,			/* over; its event waits for room */
 };
 
-/* 232 bytes: the only per-stream state besides a hash bucket.  A stream
+/* 232 bytes: the only per-stream state besides a hash bucket.  RTCP needs
+ * one time more, which shares the ARP deadline's place: a stream waits for
+ * ARP before it runs, never after; its sender's packet and octet counts
+ * are n and ev.bytes.  A stream
  * is on at most one list: a wheel slot while it runs, the waiting list
  * while it waits for ARP or for room for its event, the free list (wnext
  * only) while FREE.
@@ -91,7 +100,10 @@ struct dp_stream {
 	uint32_t n;			/* next packet */
 	uint64_t start_tsc;		/* packet n is due at start + n*ptime */
 	uint64_t next_tsc;
-	uint64_t arp_deadline;
+	union {
+		uint64_t arp_deadline;	/* ARP: give up on the caller */
+		uint64_t rtcp_next;	/* RUN: the next sender report */
+	};
 	uint64_t arp_next;
 	struct content_chunk *const *chunks;	/* the content's */
 	size_t payload_off;		/* first payload byte, logical */
@@ -142,6 +154,14 @@ struct dp_worker {
 	uint64_t arp_timeout_tsc;
 	uint64_t arp_ttl_tsc;
 	struct dp_arp_entry arp[DP_ARP_SLOTS];
+
+	/* The compound RTCP packet's SDES and BYE, but for the SSRC: the same
+	 * for every stream of the worker (dp_rtcp_setup).
+	 */
+	uint8_t rtcp_sdes[DP_RTCP_SDES_MAX];
+	uint8_t rtcp_bye[DP_RTCP_BYE_MAX];
+	uint16_t rtcp_sdes_len;
+	uint16_t rtcp_bye_len;
 
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[DP_TXBUF];
@@ -202,6 +222,17 @@ dp_rtp_prepare(const struct dp_worker *w, struct dp_stream *s,
 	       const struct rte_ether_addr *dst);
 struct rte_mbuf *
 dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen);
+
+/* dp_rtcp.c */
+void
+dp_rtcp_setup(struct dp_worker *w);
+uint64_t
+dp_rtcp_interval(const struct dp_worker *w, const struct dp_stream *s,
+		 int initial);
+int
+dp_rtcp_send(struct dp_worker *w, struct dp_stream *s, uint64_t now, int bye);
+void
+dp_rtcp_input(struct dp_worker *w, const struct rte_mbuf *m);
 
 /* dp_arp.c */
 int

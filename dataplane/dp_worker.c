@@ -226,21 +226,43 @@ dp_stream_post(struct dp_worker *w, uint32_t id)
 	return 0;
 }
 
+/* The RTCP BYE first (RFC 3550 section 6.6), then the event, so that the
+ * control plane's SIP BYE comes after it.  Returns 0 once both are done;
+ * otherwise the stream waits for TX room, an mbuf or room on the ring.
+ */
+static int
+dp_stream_finish(struct dp_worker *w, uint32_t id, uint64_t now)
+{
+	struct dp_stream *s = &w->streams[id];
+
+	if (s->state == DP_SS_BYE) {
+		if (dp_tx_room(w, DP_TXBUF) == 0 ||
+		    dp_rtcp_send(w, s, now, 1) != 0) {
+			DP_STAT_ADD(w, tx_rtcp_deferred, 1);
+			return -ENOBUFS;
+		}
+		s->state = DP_SS_DONE;
+	}
+	return dp_stream_post(w, id);
+}
+
 /* Out of the wheel and the hash at once, so that no later stop finds it;
  * the slot stays taken until its event is on the ring: the control plane
- * holds the content until that event, so it must never be lost.
+ * holds the content until that event, so it must never be lost.  Section
+ * 6.3.7: a stream that never sent a packet sends no BYE either.
  */
 static void
-dp_stream_end(struct dp_worker *w, uint32_t id, enum dp_event_type type)
+dp_stream_end(struct dp_worker *w, uint32_t id, enum dp_event_type type,
+	      uint64_t now)
 {
 	struct dp_stream *s = &w->streams[id];
 
 	s->ev.type = type;
 	s->ev.packets = s->n;
-	s->state = DP_SS_DONE;
+	s->state = s->state == DP_SS_RUN && s->n > 0 ? DP_SS_BYE : DP_SS_DONE;
 	dp_list_del(w, id);
 	dp_hash_del(w, id);
-	if (dp_stream_post(w, id) != 0)
+	if (dp_stream_finish(w, id, now) != 0)
 		dp_list_add(w, id, DP_LIST_WAIT);
 }
 
@@ -255,11 +277,29 @@ dp_stream_go(struct dp_worker *w, uint32_t id,
 	s->state = DP_SS_RUN;
 	s->start_tsc = now;
 	s->next_tsc = now;
+	s->rtcp_next = now + dp_rtcp_interval(w, s, 1);
 	dp_wheel_add(w, id);
 }
 
+/* A sender report once its time has come (RFC 3550 section 6.3), sent
+ * only when the stream is not behind, so that its RTP timestamp lies
+ * between the last packet's and the next one's.  Without room it is put
+ * off to the next visit, a packet time later.
+ */
+static void
+dp_stream_report(struct dp_worker *w, struct dp_stream *s, uint64_t now)
+{
+	if (dp_tx_room(w, DP_TX_PACE_LIMIT) == 0 ||
+	    dp_rtcp_send(w, s, now, 0) != 0) {
+		DP_STAT_ADD(w, tx_rtcp_deferred, 1);
+		return;
+	}
+	s->rtcp_next = now + dp_rtcp_interval(w, s, 0);
+}
+
 /* Sends what is due, at most DP_STREAM_BURST packets, so that one stream
- * catching up after a stall cannot fill the TX buffer for all others.
+ * catching up after a stall cannot fill the TX buffer for all others, and
+ * then the sender report if one is due: RTCP rides on the RTP visits.
  */
 static void
 dp_stream_send(struct dp_worker *w, uint32_t id, uint64_t now)
@@ -284,12 +324,14 @@ dp_stream_send(struct dp_worker *w, uint32_t id, uint64_t now)
 		s->ev.last_tx_tsc = now;
 		s->ev.bytes += len;
 		if (++s->n == s->npkts) {
-			dp_stream_end(w, id, DP_EV_ENDED);
+			dp_stream_end(w, id, DP_EV_ENDED, now);
 			return;
 		}
 		s->next_tsc = s->start_tsc +
 			clock_ns_to_tsc((uint64_t)s->n * s->p.period_ns);
 	}
+	if (unlikely(now >= s->rtcp_next) && now < s->next_tsc)
+		dp_stream_report(w, s, now);
 }
 
 static void
@@ -304,7 +346,7 @@ dp_stream_resolve(struct dp_worker *w, uint32_t id, uint64_t now)
 	}
 	if (now >= s->arp_deadline) {
 		DP_STAT_ADD(w, arp_fail, 1);
-		dp_stream_end(w, id, DP_EV_FAILED);
+		dp_stream_end(w, id, DP_EV_FAILED, now);
 		return;
 	}
 	if (now >= s->arp_next && dp_tx_room(w, DP_TX_PACE_LIMIT) > 0 &&
@@ -312,10 +354,10 @@ dp_stream_resolve(struct dp_worker *w, uint32_t id, uint64_t now)
 		s->arp_next = now + w->arp_retry_tsc;
 }
 
-/* Streams waiting for a caller's MAC or for room for their event: few, and
- * visited every round.  A visit may move the stream (to the wheel, to the
- * free list, to the tail), so the next one is read first and the count
- * taken before: each is visited once.
+/* Streams waiting for a caller's MAC, or for room for their RTCP BYE or
+ * their event: few, and visited every round.  A visit may move the stream
+ * (to the wheel, to the free list, to the tail), so the next one is read
+ * first and the count taken before: each is visited once.
  */
 static void
 dp_wait_visit(struct dp_worker *w, uint64_t now)
@@ -327,7 +369,7 @@ dp_wait_visit(struct dp_worker *w, uint64_t now)
 		if (w->streams[id].state == DP_SS_ARP)
 			dp_stream_resolve(w, id, now);
 		else
-			dp_stream_post(w, id);
+			dp_stream_finish(w, id, now);
 	}
 }
 
@@ -421,7 +463,7 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
  * second event would confuse the caller, so its stop counts as unknown.
  */
 static void
-dp_cmd_stop(struct dp_worker *w, uint32_t handle)
+dp_cmd_stop(struct dp_worker *w, uint32_t handle, uint64_t now)
 {
 	uint32_t id = dp_hash_find(w, handle);
 
@@ -429,7 +471,7 @@ dp_cmd_stop(struct dp_worker *w, uint32_t handle)
 		DP_STAT_ADD(w, cmd_unknown, 1);
 		return;
 	}
-	dp_stream_end(w, id, DP_EV_STOPPED);
+	dp_stream_end(w, id, DP_EV_STOPPED, now);
 }
 
 /* A command is taken only while the event ring has room for the event it
@@ -450,7 +492,7 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 		if (cmd.type == DP_CMD_START)
 			dp_cmd_start(w, &cmd.p, now);
 		else if (cmd.type == DP_CMD_STOP)
-			dp_cmd_stop(w, cmd.handle);
+			dp_cmd_stop(w, cmd.handle, now);
 	}
 }
 

@@ -225,6 +225,7 @@ check_wire()
 		    udp.checksum.status == 0)" | wc -l)" 0
 	check_rtp_streams
 	check_bye_order
+	check_rtcp
 }
 
 # tshark -z rtp,streams: one stream, none lost, no sequence problem.
@@ -252,6 +253,55 @@ check_bye_order()
 		-T fields -e frame.number | head -n 1)
 	check "BYE comes after the last RTP packet" \
 		"$([ -n "$bye" ] && [ "$bye" -gt "$last_rtp" ] && echo yes)" yes
+}
+
+# Fields of the RTCP that anncd sent to the caller's RTP port + 1, one
+# line per frame that holds an RTCP packet of type PT.
+rtcp_fields()
+{
+	local pt=$1
+
+	shift
+	tshark -r "$WORK/wire.pcapng" -d "udp.port==$((RTP_PORT + 1)),rtcp" \
+		-Y "ip.src == $RIG_MEDIA_IP && rtcp.pt == $pt" -T fields "$@"
+}
+
+# RFC 3550 sections 6.4.1 and 6.6 on the wire: sender reports whose
+# counts do not exceed the RTP before them and whose SSRC is the RTP's,
+# and one BYE, after the last RTP packet and before the SIP BYE.
+check_rtcp()
+{
+	local ssrc last_rtp sip_bye bye srs bad
+
+	ssrc=$(rtp_fields -e rtp.ssrc | sort -u | head -n 1)
+	last_rtp=$(rtp_fields -e frame.number | tail -n 1)
+	sip_bye=$(tshark -r "$WORK/wire.pcapng" -Y 'sip.Method == "BYE"' \
+		-T fields -e frame.number | head -n 1)
+	rtp_fields -e frame.number >"$WORK/rtp_frames.txt"
+	srs=$(rtcp_fields 200 -e frame.number -e rtcp.senderssrc \
+		-e rtcp.sender.packetcount -e rtcp.sender.octetcount)
+	check "RTCP sender reports from anncd" "$([ -n "$srs" ] && echo yes)" yes
+	check "RTCP SR SSRC is the RTP stream's" \
+		"$(awk '{ print $2 }' <<<"$srs" | sort -u | tr '\n' ' ')" \
+		"$(printf '%s ' "$ssrc")"
+	# Each SR against the RTP frames before it: packets and octets.
+	bad=$(while read -r frame _ pkts octets; do
+		sent=$(awk -v f="$frame" '$1 < f' "$WORK/rtp_frames.txt" | wc -l)
+		[ "$pkts" -le "$sent" ] && [ "$octets" -le $((sent * 8 * PTIME)) ] ||
+			echo "$frame"
+	done <<<"$srs")
+	check "RTCP SR counts within the RTP sent before" "$bad" ""
+
+	bye=$(rtcp_fields 203 -e frame.number)
+	check "one RTCP BYE from anncd" "$(grep -c . <<<"$bye")" 1
+	check "RTCP BYE SSRC is the RTP stream's" \
+		"$(rtcp_fields 203 -e rtcp.ssrc.identifier | tr ',' '\n' |
+		sort -u | tr '\n' ' ')" "$(printf '%s ' "$ssrc")"
+	check "RTCP BYE after the last RTP packet, before the SIP BYE" \
+		"$([ -n "$bye" ] && [ -n "$sip_bye" ] && [ "$bye" -gt "$last_rtp" ] &&
+		[ "$bye" -lt "$sip_bye" ] && echo yes)" yes
+	check "RTCP counted by anncd-call" \
+		"$(field "$RESULT" rtcp_bye) $(($(field "$RESULT" rtcp_sr) >= 1))" "1 1"
 }
 
 check_refusals()

@@ -1,6 +1,7 @@
 /* Dataplane test on DPDK virtual devices, without a NIC or hugepages.  The
- * worker's RTP is read back from a pcap file (net_pcap) and straight off a
- * ring (net_ring), where the test also plays the caller's side of ARP.
+ * worker's RTP and RTCP are read back from a pcap file (net_pcap) and
+ * straight off a ring (net_ring), where the test also plays the caller's
+ * side of ARP and sends RTCP.
  * Every packet is checked field by field with checksums recomputed here;
  * nothing asserts on timing.  A content of several chunks, with a packet
  * size that does not divide a chunk and an odd header, makes payloads
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_arp.h>
@@ -49,7 +51,16 @@
 #define CHUNKED_PKTS	((unsigned int)((CHUNKED_LEN + CHUNKED_PTIME - 1) / \
 				       CHUNKED_PTIME))
 #define CHUNKED_NS	20000
-#define MAX_PCAP	(MAX_FRAMES * 2 + CHUNKED_PKTS)
+#define MAX_PCAP	(MAX_FRAMES + 1000 + CHUNKED_PKTS)
+#define RTP_PORT_MIN	40000			/* the worker's RTP range */
+#define RTP_PORT_MAX	40998
+/* RFC 3550 sections 6.4.1, 6.5.1 and 6.6: what the worker's RTCP holds. */
+#define CNAME		"anncd@198.18.0.1"
+#define BYE_REASON	"announcement over"
+#define SR_LEN		28
+#define SDES_LEN	((8 + 2 + sizeof(CNAME) - 1 + 1 + 3) & ~3u)
+#define BYE_LEN		((8 + 1 + sizeof(BYE_REASON) - 1 + 3) & ~3u)
+#define NTP_UNIX	2208988800u		/* 1900 to 1970 in seconds */
 
 static const struct rte_ether_addr caller_mac = {
 	.addr_bytes = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x02 } };
@@ -148,20 +159,28 @@ chunked_params(struct dp_stream_params *p, uint32_t handle, struct content *c)
 	p->ts_per_packet = CHUNKED_PTIME;
 }
 
-/* Packets whose payload crosses from one chunk into the next. */
+/* Packets whose payload crosses from one chunk into the next, among the
+ * first npkts of a content of len bytes after a header of off.
+ */
 static uint32_t
-chunked_splits(void)
+splits(size_t hdr, size_t total, size_t ptime, uint32_t npkts)
 {
 	size_t rel, off, len;
-	uint32_t n = 0;
+	uint32_t n = 0, k = 0;
 
-	for (rel = 0; rel < CHUNKED_LEN; rel += CHUNKED_PTIME) {
-		off = CHUNKED_OFF + rel;
-		len = RTE_MIN((size_t)CHUNKED_PTIME, CHUNKED_LEN - rel);
+	for (rel = 0; rel < total && k < npkts; rel += ptime, k++) {
+		off = hdr + rel;
+		len = RTE_MIN(ptime, total - rel);
 		n += off >> CONTENT_CHUNK_SHIFT !=
 		     (off + len - 1) >> CONTENT_CHUNK_SHIFT;
 	}
 	return n;
+}
+
+static uint32_t
+chunked_splits(void)
+{
+	return splits(CHUNKED_OFF, CHUNKED_LEN, CHUNKED_PTIME, UINT32_MAX);
 }
 
 /* Ones'-complement sum, written out here so that the test does not trust
@@ -213,10 +232,19 @@ be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+/* RTCP goes to odd ports, RTP to even ones (RFC 3550 section 11). */
+static int
+frame_is_rtcp(const uint8_t *f, size_t len)
+{
+	return len >= 42 && be16(f + 12) == RTE_ETHER_TYPE_IPV4 &&
+	       f[23] == 17 && (be16(f + 36) & 1);
+}
+
 static uint32_t
 frame_ssrc(const uint8_t *f, size_t len)
 {
-	if (len < HDR_LEN || be16(f + 12) != RTE_ETHER_TYPE_IPV4 || f[23] != 17)
+	if (len < HDR_LEN || be16(f + 12) != RTE_ETHER_TYPE_IPV4 ||
+	    f[23] != 17 || frame_is_rtcp(f, len))
 		return 0;
 	return be32(f + 50);
 }
@@ -276,6 +304,161 @@ check_stream(const uint8_t *const *frames, const size_t *lens, unsigned int n,
 	return off;
 }
 
+/* What one sender report said. */
+struct sr {
+	uint64_t ntp;
+	uint32_t rtp_ts;
+	uint32_t packets;
+	uint32_t octets;
+};
+
+/* The RTCP frame's Ethernet, IPv4 and UDP: from the RTP source port + 1
+ * to the caller's RTCP port, checksums recomputed here.
+ */
+static void
+check_rtcp_udp(const uint8_t *f, size_t len, const struct expect *e)
+{
+	const uint8_t *ip = f + 14, *udp = f + 34;
+	const struct dp_stream_params *p = &e->p;
+
+	CHECK(memcmp(f, &e->dst_mac, 6) == 0);
+	CHECK(memcmp(f + 6, &e->src_mac, 6) == 0);
+	CHECK_INT(ip[0], 0x45);
+	CHECK_INT(be16(ip + 2), len - 14);
+	CHECK_INT(fold(sum16(ip, 20, 0)), 0xffff);
+	CHECK(memcmp(ip + 12, &(uint32_t){ MEDIA_IP }, 4) == 0);
+	CHECK(memcmp(ip + 16, &p->dst_ip, 4) == 0);
+	CHECK_INT(be16(udp), p->src_port + 1);
+	CHECK_INT(be16(udp + 2), p->dst_rtcp_port ? p->dst_rtcp_port :
+						   p->dst_port + 1);
+	CHECK_INT(be16(udp + 4), len - 34);
+	CHECK(udp_cksum_ok(ip, udp, len - 34));
+}
+
+/* A compound packet: SR, SDES with the CNAME and, when it is long enough
+ * to hold one, a BYE with the reason.  Returns 1 for a BYE, 0 for an SR
+ * alone, -1 for neither.
+ */
+static int
+check_rtcp(const uint8_t *f, size_t len, const struct expect *e,
+	   struct sr *sr)
+{
+	const uint8_t *r = f + 42, *sd = r + SR_LEN, *b = sd + SDES_LEN;
+	size_t rlen = len - 42;
+	uint32_t ssrc = e->p.ssrc;
+	int bye = rlen == SR_LEN + SDES_LEN + BYE_LEN;
+
+	memset(sr, 0, sizeof(*sr));
+	CHECK(len > 42 && (bye || rlen == SR_LEN + SDES_LEN));
+	if (len <= 42 || (!bye && rlen != SR_LEN + SDES_LEN))
+		return -1;
+	check_rtcp_udp(f, len, e);
+	CHECK_INT(r[0], 0x80);				/* V=2, RC=0 */
+	CHECK_INT(r[1], 200);
+	CHECK_INT(be16(r + 2), SR_LEN / 4 - 1);
+	CHECK_INT(be32(r + 4), ssrc);
+	sr->ntp = (uint64_t)be32(r + 8) << 32 | be32(r + 12);
+	sr->rtp_ts = be32(r + 16);
+	sr->packets = be32(r + 20);
+	sr->octets = be32(r + 24);
+
+	CHECK_INT(sd[0], 0x81);				/* one chunk */
+	CHECK_INT(sd[1], 202);
+	CHECK_INT(be16(sd + 2), SDES_LEN / 4 - 1);
+	CHECK_INT(be32(sd + 4), ssrc);
+	CHECK_INT(sd[8], 1);				/* CNAME */
+	CHECK_INT(sd[9], sizeof(CNAME) - 1);
+	CHECK(memcmp(sd + 10, CNAME, sizeof(CNAME) - 1) == 0);
+	CHECK_INT(sd[10 + sizeof(CNAME) - 1], 0);	/* END */
+	if (!bye)
+		return 0;
+	CHECK_INT(b[0], 0x81);				/* one SSRC */
+	CHECK_INT(b[1], 203);
+	CHECK_INT(be16(b + 2), BYE_LEN / 4 - 1);
+	CHECK_INT(be32(b + 4), ssrc);
+	CHECK_INT(b[8], sizeof(BYE_REASON) - 1);
+	CHECK(memcmp(b + 9, BYE_REASON, sizeof(BYE_REASON) - 1) == 0);
+	return 1;
+}
+
+/* The SR's RTP timestamp is the media clock at its NTP instant: at or
+ * after the last packet's (within a tick of rounding) and, for a report
+ * on its own, before the next one's; the worker sends none while behind.
+ * The NTP time is the wall clock's, in era 0.
+ */
+static void
+check_sr_clock(const struct sr *sr, const struct dp_stream_params *p,
+	       uint32_t sent, int alone)
+{
+	uint32_t media = sr->rtp_ts - p->ts0;
+	uint64_t sec = sr->ntp >> 32;
+	time_t now = time(NULL);
+
+	CHECK(sent > 0);
+	CHECK(media + 1 >= (sent - 1) * p->ts_per_packet);
+	if (alone)
+		CHECK(media <= sent * p->ts_per_packet + 1);
+	CHECK(sec >= (uint64_t)now + NTP_UNIX - 600 &&
+	      sec <= (uint64_t)now + NTP_UNIX + 1);
+}
+
+/* Two SRs of a stream: the RTP timestamps move as far as the NTP ones,
+ * at the stream's media clock rate, within rounding.
+ */
+static void
+check_sr_pair(const struct sr *a, const struct sr *b,
+	      const struct dp_stream_params *p)
+{
+	uint64_t dns = (uint64_t)(((unsigned __int128)(b->ntp - a->ntp) *
+				   1000000000u) >> 32);
+	uint64_t want = (uint64_t)((unsigned __int128)dns * p->ts_per_packet /
+				   p->period_ns);
+	uint32_t got = b->rtp_ts - a->rtp_ts;
+
+	CHECK(b->ntp > a->ntp);
+	CHECK(got + 2 >= want && got <= want + 2);
+}
+
+/* The RTCP of one stream among the frames of the file, in order: each SR
+ * counts the RTP before it, and the BYE comes once, after the last RTP.
+ * Returns the stream's RTCP frames; *nsr counts the SRs on their own.
+ */
+static unsigned int
+check_stream_rtcp(const uint8_t *const *all, const size_t *lens, int n,
+		  const struct expect *e, unsigned int *nsr)
+{
+	const struct dp_stream_params *p = &e->p;
+	unsigned int rtp = 0, nrtcp = 0, nbye = 0;
+	struct sr sr, prev = { 0 };
+	uint32_t octets = 0;
+	int i, bye;
+
+	*nsr = 0;
+	for (i = 0; i < n; i++) {
+		if (frame_ssrc(all[i], lens[i]) == p->ssrc) {
+			CHECK_INT(nbye, 0);	/* no RTP after the BYE */
+			rtp++;
+			octets += (uint32_t)(lens[i] - HDR_LEN);
+			continue;
+		}
+		if (!frame_is_rtcp(all[i], lens[i]) ||
+		    be16(all[i] + 34) != p->src_port + 1)
+			continue;
+		bye = check_rtcp(all[i], lens[i], e, &sr);
+		nrtcp++;
+		nbye += bye == 1;
+		*nsr += bye == 0;
+		CHECK_INT(sr.packets, rtp);
+		CHECK_INT(sr.octets, octets);
+		check_sr_clock(&sr, p, rtp, bye == 0);
+		if (prev.ntp != 0)
+			check_sr_pair(&prev, &sr, p);
+		prev = sr;
+	}
+	CHECK_INT(nbye, 1);
+	return nrtcp;
+}
+
 /* Polls events into events[] until one for handle arrives.  Bounded. */
 static const struct dp_event *
 wait_event(uint32_t handle)
@@ -291,6 +474,22 @@ wait_event(uint32_t handle)
 		rte_delay_us_sleep(1000);
 	}
 	return NULL;
+}
+
+/* Waits until the worker has sent n SRs on their own.  Bounded. */
+static int
+wait_stat_sr(uint64_t n)
+{
+	struct dp_stats st;
+	unsigned int ms;
+
+	for (ms = 0; ms < WAIT_MS; ms++) {
+		dp_get_stats(&st);
+		if (st.tx_rtcp_sr >= n)
+			return 1;
+		rte_delay_us_sleep(1000);
+	}
+	return 0;
 }
 
 static int
@@ -381,7 +580,7 @@ check_pcap(const char *path, const struct expect *ea, const struct expect *eb,
 	static size_t all_lens[MAX_PCAP], lens[MAX_PCAP];
 	size_t len = 0;
 	uint8_t *buf = read_file(path, &len);
-	unsigned int k;
+	unsigned int k, rtcp, nsr;
 	int n;
 
 	CHECK(buf != NULL);
@@ -404,7 +603,20 @@ check_pcap(const char *path, const struct expect *ea, const struct expect *eb,
 	k = select_ssrc(all, all_lens, n, ec->p.ssrc, frames, lens);
 	CHECK_INT(k, CHUNKED_PKTS);
 	CHECK_INT(check_stream(frames, lens, k, ec), CHUNKED_LEN);
-	CHECK_INT((unsigned int)n, 7 + b_packets + CHUNKED_PKTS);
+
+	/* The short streams end before any report is due: their BYE's SR is
+	 * their one; the long one waited for its first report.
+	 */
+	rtcp = check_stream_rtcp(all, all_lens, n, ea, &nsr);
+	CHECK_INT(rtcp, 1);
+	k = check_stream_rtcp(all, all_lens, n, ec, &nsr);
+	CHECK_INT(k, 1);
+	rtcp += k;
+	k = check_stream_rtcp(all, all_lens, n, eb, &nsr);
+	CHECK(k >= 2 && nsr >= 1);
+	rtcp += k;
+	printf("pcap: %u RTCP packets, %u SRs on their own\n", rtcp, nsr);
+	CHECK_INT((unsigned int)n, 7 + b_packets + CHUNKED_PKTS + rtcp);
 	free(buf);
 }
 
@@ -418,6 +630,8 @@ base_config(struct dp_config *cfg, uint16_t port)
 	cfg->max_streams = 8;
 	cfg->nb_mbufs = 1023;
 	cfg->arp_timeout_ms = 600;
+	cfg->rtp_port_min = RTP_PORT_MIN;
+	cfg->rtp_port_max = RTP_PORT_MAX;
 }
 
 static void
@@ -435,8 +649,30 @@ check_invalid_params(struct content *c)
 	CHECK_INT(dp_stream_start(&p), -EINVAL);
 }
 
+/* The counters of the net_pcap run: three streams, three RTCP BYEs. */
+static void
+check_pcap_stats(uint32_t b_packets, unsigned int nchunks)
+{
+	struct dp_stats st;
+
+	dp_get_stats(&st);
+	CHECK_INT(st.tx_rtcp_bye, 3);
+	CHECK(st.tx_rtcp_sr >= 1);
+	CHECK_INT(st.tx_packets, 7 + b_packets + CHUNKED_PKTS +
+		  st.tx_rtcp_sr + st.tx_rtcp_bye);
+	CHECK_INT(st.tx_copied, 7 + b_packets + CHUNKED_PKTS);
+	/* The long stream runs into its second chunk before its report. */
+	CHECK_INT(st.tx_split, chunked_splits() +
+		  splits(CONTENT_OFF, PTIME * 1000, PTIME, b_packets));
+	CHECK_INT(st.cmd_unknown, 1);
+	CHECK_INT(st.tx_dropped, 0);
+	printf("pcap: %u packets over %u chunks, %" PRIu64 " copied in two "
+	       "parts\n", CHUNKED_PKTS, nchunks, st.tx_split);
+}
+
 /* net_pcap: a 7-packet stream to a next hop, and a long one stopped in the
- * middle; both read back from the file the PMD wrote.
+ * middle once it has sent a report; all read back from the file the PMD
+ * wrote.
  */
 static void
 test_pcap(uint16_t port, const char *tx_path)
@@ -447,7 +683,6 @@ test_pcap(uint16_t port, const char *tx_path)
 	struct content *cb = make_content(PTIME * 1000);
 	struct content *cc = make_content_at(CHUNKED_OFF, CHUNKED_LEN);
 	const struct dp_event *ev;
-	struct dp_stats st;
 	uint32_t b_packets = 0;
 
 	CHECK(ca != NULL && cb != NULL && cc != NULL);
@@ -463,6 +698,7 @@ test_pcap(uint16_t port, const char *tx_path)
 	eb.src_mac = ec.src_mac = ea.src_mac;
 	stream_params(&ea.p, 1, CALLER_IP, ca, 1000000);
 	stream_params(&eb.p, 2, CALLER_IP, cb, 5000000);
+	eb.p.dst_rtcp_port = 50101;	/* as if from a=rtcp (RFC 3605) */
 	chunked_params(&ec.p, 4, cc);
 	check_invalid_params(ca);
 	CHECK_INT(dp_stream_start(&eb.p), 0);
@@ -487,6 +723,8 @@ test_pcap(uint16_t port, const char *tx_path)
 		CHECK_INT(ev->bytes, CHUNKED_LEN);
 	}
 
+	/* The 5 s stream runs until its first report (due within 3.1 s). */
+	CHECK(wait_stat_sr(1));
 	CHECK_INT(dp_stream_stop(2), 0);
 	CHECK_INT(dp_stream_stop(1), 0);	/* over already: ignored */
 	ev = wait_event(2);
@@ -498,14 +736,7 @@ test_pcap(uint16_t port, const char *tx_path)
 	}
 
 	dp_stop();
-	dp_get_stats(&st);
-	CHECK_INT(st.tx_packets, 7 + b_packets + CHUNKED_PKTS);
-	CHECK_INT(st.tx_copied, st.tx_packets);
-	CHECK_INT(st.tx_split, chunked_splits());
-	CHECK_INT(st.cmd_unknown, 1);
-	CHECK_INT(st.tx_dropped, 0);
-	printf("pcap: %u packets over %u chunks, %" PRIu64 " copied in two "
-	       "parts\n", CHUNKED_PKTS, cc->nchunks, st.tx_split);
+	check_pcap_stats(b_packets, cc->nchunks);
 	check_pcap(tx_path, &ea, &eb, b_packets, &ec);
 	content_put(ca);
 	content_put(cb);
@@ -642,9 +873,27 @@ check_held(struct rte_mbuf **held, unsigned int n, const struct expect *e)
 	CHECK_INT(check_stream(frames, lens, n, e), CONTENT_LEN);
 }
 
+/* The RTCP BYE after the stream's last packet, counting all 7: one
+ * segment, nothing of the content in it.
+ */
+static void
+check_held_bye(const struct rte_mbuf *m, const struct expect *e)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct sr sr;
+
+	CHECK_INT(m->nb_segs, 1);
+	CHECK(frame_is_rtcp(f, m->data_len));
+	CHECK_INT(check_rtcp(f, m->data_len, e, &sr), 1);
+	CHECK_INT(sr.packets, 7);
+	CHECK_INT(sr.octets, CONTENT_LEN);
+	check_sr_clock(&sr, &e->p, 7, 0);
+}
+
 /* The caller is unknown: the worker asks, the test answers, the RTP comes
- * with the learned MAC.  The test holds the packets past the stream's end
- * and the owner's put: the content must live until the last mbuf goes.
+ * with the learned MAC, then the RTCP BYE.  The test holds the packets
+ * past the stream's end and the owner's put: the content must live until
+ * the last mbuf goes.
  */
 static unsigned int
 ring_stream(void)
@@ -660,13 +909,15 @@ ring_stream(void)
 		return 0;
 	stream_params(&e.p, 3, CALLER_IP, c, 1000000);
 	CHECK_INT(dp_stream_start(&e.p), 0);
-	for (ms = 0; ms < WAIT_MS && nheld < 7; ms++) {
+	for (ms = 0; ms < WAIT_MS && nheld < 8; ms++) {
 		pump(CALLER_IP, 1, held, &nheld, &nreq);
 		rte_delay_us_sleep(1000);
 	}
-	CHECK_INT(nheld, 7);
+	CHECK_INT(nheld, 8);
 	CHECK(nreq >= 1);
-	check_held(held, nheld, &e);
+	if (nheld == 8)
+		check_held_bye(held[7], &e);
+	check_held(held, RTE_MIN(nheld, 7u), &e);
 	ev = wait_event(3);
 	CHECK(ev != NULL && ev->type == DP_EV_ENDED && ev->packets == 7);
 
@@ -765,8 +1016,59 @@ ring_chunked(void)
 	CHECK_INT(content_chunks_live(), 0);
 }
 
+/* A UDP datagram from the prober to the media address, port dport. */
+static void
+inject_udp(uint16_t dport, const uint8_t *pl, size_t n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+
+	CHECK(m != NULL);
+	if (m == NULL)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m,
+		(uint16_t)(sizeof(*eth) + sizeof(*ip) + sizeof(*udp) + n));
+	memset(eth, 0, m->data_len);
+	eth->src_addr = prober_mac;
+	eth->dst_addr = dp_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) +
+						       sizeof(*udp) + n));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = PROBER_IP;
+	ip->dst_addr = MEDIA_IP;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	udp->src_port = rte_cpu_to_be_16(50001);
+	udp->dst_port = rte_cpu_to_be_16(dport);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + n));
+	memcpy(udp + 1, pl, n);
+	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+}
+
+/* RTCP from a caller: an empty RR (RFC 3550 section 6.4.2) to the odd port
+ * above one of ours is counted, one of version 1 is counted as bad; the
+ * same RR to an even port or an odd one out of the range is dropped.
+ */
+static void
+inject_rtcp(void)
+{
+	static const uint8_t rr[8] = { 0x80, 201, 0, 1, 1, 2, 3, 4 };
+	static const uint8_t v1[8] = { 0x40, 201, 0, 1, 1, 2, 3, 4 };
+
+	inject_udp(RTP_PORT_MIN + 3, rr, sizeof(rr));
+	inject_udp(RTP_PORT_MAX + 1, v1, sizeof(v1));
+	inject_udp(RTP_PORT_MIN + 2, rr, sizeof(rr));
+	inject_udp(RTP_PORT_MAX + 3, rr, sizeof(rr));
+}
+
 /* The worker answers ARP for the media address in place, ignores its own
- * frames and counts the rest as dropped.
+ * frames, counts RTCP and counts the rest as dropped.
  */
 static void
 ring_rx(void)
@@ -803,14 +1105,18 @@ ring_rx(void)
 	CHECK(memcmp(f + 38, &(uint32_t){ PROBER_IP }, 4) == 0);	/* tpa */
 	rte_pktmbuf_free(m);
 
+	inject_rtcp();
 	for (ms = 0; ms < WAIT_MS; ms++) {
 		dp_get_stats(&st);
-		if (st.rx_own == 1 && st.rx_dropped == 1)
+		if (st.rx_own == 1 && st.rx_dropped == 3 && st.rx_rtcp == 1 &&
+		    st.rx_rtcp_bad == 1)
 			break;
 		rte_delay_us_sleep(1000);
 	}
 	CHECK_INT(st.rx_own, 1);
-	CHECK_INT(st.rx_dropped, 1);
+	CHECK_INT(st.rx_dropped, 3);
+	CHECK_INT(st.rx_rtcp, 1);
+	CHECK_INT(st.rx_rtcp_bad, 1);
 	CHECK_INT(st.rx_arp_request, 1);
 }
 

@@ -49,6 +49,7 @@ struct seen {
 };
 
 static struct seen seen[NSTREAMS];
+static unsigned int nrtcp;		/* RTCP frames, not checked here */
 static struct rte_ring *ring_in, *ring_out;
 
 static uint16_t
@@ -121,6 +122,10 @@ check_frame(const struct rte_mbuf *m)
 	CHECK(m->data_len >= HDR_LEN);
 	if (m->data_len < HDR_LEN)
 		return;
+	if (be16(f + 36) & 1) {		/* RTCP, to an odd port */
+		nrtcp++;
+		return;
+	}
 	ssrc = be32(f + 50);
 	i = ssrc - 0xa0000000u;
 	CHECK(i < NSTREAMS);
@@ -238,6 +243,16 @@ check_streams(void)
 	return nlate;
 }
 
+static unsigned int
+streams_sent(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < NSTREAMS; i++)
+		n += seen[i].ev.packets > 0;
+	return n;
+}
+
 static int
 ring_port(void)
 {
@@ -285,6 +300,11 @@ test_wheel(void)
 	dp_stop();
 	dp_get_stats(&st);
 	CHECK_INT(st.cmd_unknown, 1 + check_streams());
+	/* test_dp checks RTCP itself; here, one BYE for every stream that
+	 * sent, and every RTCP packet came out between the RTP.
+	 */
+	CHECK_INT(st.tx_rtcp_bye, streams_sent());
+	CHECK_INT(nrtcp, st.tx_rtcp_bye + st.tx_rtcp_sr);
 	CHECK_INT(ms.started, NSTREAMS);
 	CHECK_INT(ms.early, 0);
 	CHECK_INT(st.tx_dropped, 0);

@@ -71,7 +71,8 @@ test_parse_wsinv(void)
 }
 
 /* A richer offer: media-level c=, session and media directions, dynamic
- * payload types, port counts, non-RTP formats, LF line ends.
+ * payload types, port counts, non-RTP formats, a=rtcp (RFC 3605), LF
+ * line ends.
  */
 static const char rich_sdp[] =
 	"v=0\n"
@@ -83,11 +84,13 @@ static const char rich_sdp[] =
 	"m=audio 0 RTP/AVP 0 8\n"
 	"m=video 5004 RTP/AVP 31 96\n"
 	"a=rtpmap:96 H264/90000\n"
+	"a=rtcp:bad\n"
 	"m=audio 6000/2 RTP/AVP 97 101 0\n"
 	"c=IN IP4 203.0.113.5/127\n"
 	"a=rtpmap:97 pcma/8000\n"
 	"a=rtpmap:101 telephone-event/8000\n"
 	"a=ptime:30\n"
+	"a=rtcp:6101 IN IP4 203.0.113.5\n"
 	"a=sendrecv\n"
 	"m=application 7000 UDP/DTLS/SCTP webrtc-datachannel\n"
 	"m=audio 8000 RTP/SAVP 0\n";
@@ -112,6 +115,8 @@ test_parse_rich(void)
 	CHECK_INT(s.media[2].port, 6000);
 	CHECK_INT(s.media[2].addr, ip("203.0.113.5"));
 	CHECK_INT(s.media[2].ptime, 30);
+	CHECK_INT(s.media[2].rtcp_port, 6101);		/* RFC 3605 */
+	CHECK_INT(s.media[1].rtcp_port, 0);		/* unreadable: none */
 	CHECK_INT(s.media[2].dir, SDP_SENDRECV);
 	CHECK_INT(s.media[2].n_fmt, 3);
 	CHECK_INT(s.media[2].n_rtpmap, 2);
