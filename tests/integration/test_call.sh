@@ -18,14 +18,16 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
 . "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/syn.sh
+. "$TOP/tests/lib/syn.sh"
 
 SIP_PORT=5060
 RTP_PORT=30000		# the caller's
 PTIME=20
 FAILS=0
 WORK=
-ANNCD_PID=
-STARTS=0		# anncd start-ups seen in the shared log
 CACHE_CALLS=50		# callers of one URL at once
 
 note()
@@ -47,60 +49,13 @@ check()
 # The value of KEY in anncd-call's last line (quotes removed).
 field()
 {
-	local line=$1 key=$2
-
-	if [[ $line =~ (^|[[:space:]])$key=\"([^\"]*)\" ]]; then
-		printf '%s' "${BASH_REMATCH[2]}"
-	elif [[ $line =~ (^|[[:space:]])$key=([^[:space:]]*) ]]; then
-		printf '%s' "${BASH_REMATCH[2]}"
-	fi
-}
-
-# SYN packets counted by nftables in the server namespace, per port: a
-# refusal that must not contact a server leaves its counter as it was.
-nft_setup()
-{
-	rig_ms nft -f - <<EOF
-table inet anncdtest {
-	chain out {
-		type filter hook output priority 0;
-		tcp dport $CYRUS_PORT tcp flags syn counter comment "cyrus"
-		tcp dport $OTHER_PORT tcp flags syn counter comment "other"
-	}
-}
-EOF
-}
-
-syn_count()
-{
-	rig_ms nft list chain inet anncdtest out |
-		sed -n "s/.*packets \([0-9]*\) .*comment \"$1\".*/\1/p"
+	kv_field "$1" "$2"
 }
 
 # start_anncd [anncd options...]: the options add to the common ones.
 start_anncd()
 {
-	local i
-
-	# ip netns exec, not rig_ms: $! must be anncd itself, to stop it.
-	ip netns exec "$RIG_MS" "$ANNCD" --no-huge -m 512 --no-shconf --no-pci -l 0,1 \
-		"--file-prefix=anncd-test-$$" \
-		"--vdev=net_af_packet0,iface=$RIG_MSVETH" -- \
-		--sip "$RIG_SIP_IP:$SIP_PORT" --media-ip "$RIG_MEDIA_IP" \
-		--rtp-ports 40000-40999 \
-		--log-level info "$@" </dev/null >>"$WORK/anncd.log" 2>&1 &
-	ANNCD_PID=$!
-	cleanup_add_pid "$ANNCD_PID"
-	cleanup_add_dir "/var/run/dpdk/anncd-test-$$"
-	for ((i = 0; i < 300; i++)); do
-		[ "$(grep -c 'sip listening' "$WORK/anncd.log")" -gt "$STARTS" ] &&
-			STARTS=$((STARTS + 1)) && return 0
-		cleanup_alive "$ANNCD_PID" || break
-		sleep 0.1
-	done
-	cat "$WORK/anncd.log" >&2
-	note "anncd did not start"
-	exit 1
+	anncd_start "$@" || exit 1
 }
 
 # call NAME ARGS...: runs anncd-call from the server namespace (IMAP on
@@ -585,13 +540,16 @@ main()
 	cleanup_trap
 	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
 	cleanup_add_dir "$WORK"
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
 
 	rig_up
 	CYRUS_EXEC=$RIG_MS_EXEC
 	cyrus_start
 	OTHER_PORT=$((CYRUS_PORT + 1))
 	mail_voicemail "$WORK"
-	nft_setup
+	syn_setup anncdtest "cyrus=$CYRUS_PORT" "other=$OTHER_PORT"
 	EXPECT_PACKETS=$(( ($(au_payload_hex "$MAIL_AU" | wc -c) / 2 + 8 * PTIME - 1) / (8 * PTIME) ))
 	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
 

@@ -31,6 +31,8 @@ HERE=$TOP/tests/integration
 . "$TOP/tests/lib/mail.sh"
 # shellcheck source=tests/lib/anncd.sh
 . "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/syn.sh
+. "$TOP/tests/lib/syn.sh"
 
 BURST=1000		# calls for one URL at once
 DISTINCT=100		# distinct URLs fetched at once
@@ -88,26 +90,6 @@ pick_script_port()
 	done
 	note "no free port for the scripted server"
 	exit 1
-}
-
-# SYN packets counted by nftables in the server namespace, per port.
-nft_setup()
-{
-	rig_ms nft -f - <<EOF
-table inet anncdfaults {
-	chain out {
-		type filter hook output priority 0;
-		tcp dport $CYRUS_PORT tcp flags syn counter comment "cyrus"
-		tcp dport $SCRIPT_PORT tcp flags syn counter comment "script"
-	}
-}
-EOF
-}
-
-syn_count()
-{
-	rig_ms nft list chain inet anncdfaults out |
-		sed -n "s/.*packets \([0-9]*\) .*comment \"$1\".*/\1/p"
 }
 
 # genurlauth UID: an anonymous pawn-ticket URL for the attachment of
@@ -414,7 +396,7 @@ main()
 	mail_voicemail "$WORK"
 	SMALL_UID=$MAIL_UID
 	SMALL_AU=$MAIL_AU
-	nft_setup
+	syn_setup anncdfaults "cyrus=$CYRUS_PORT" "script=$SCRIPT_PORT"
 	note "voice mail $(wc -c <"$SMALL_AU") bytes, UID $SMALL_UID"
 
 	check_burst

@@ -18,12 +18,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
 . "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/syn.sh
+. "$TOP/tests/lib/syn.sh"
 
 SIP_PORT=5060
 FAILS=0
 WORK=
-ANNCD_PID=
-STARTS=0
 RESULT=
 
 note()
@@ -44,13 +46,7 @@ check()
 
 field()
 {
-	local line=$1 key=$2
-
-	if [[ $line =~ (^|[[:space:]])$key=\"([^\"]*)\" ]]; then
-		printf '%s' "${BASH_REMATCH[2]}"
-	elif [[ $line =~ (^|[[:space:]])$key=([^[:space:]]*) ]]; then
-		printf '%s' "${BASH_REMATCH[2]}"
-	fi
+	kv_field "$1" "$2"
 }
 
 outcome()
@@ -58,47 +54,10 @@ outcome()
 	printf '%s %s' "$(field "$RESULT" result)" "$(field "$RESULT" reason)"
 }
 
-nft_setup()
-{
-	rig_ms nft -f - <<EOF2
-table inet anncdimap {
-	chain out {
-		type filter hook output priority 0;
-		tcp dport $CYRUS_PORT tcp flags syn counter comment "plain"
-		tcp dport $CYRUS_IMAPS_PORT tcp flags syn counter comment "imaps"
-	}
-}
-EOF2
-}
-
-syn_count()
-{
-	rig_ms nft list chain inet anncdimap out |
-		sed -n "s/.*packets \([0-9]*\) .*comment \"$1\".*/\1/p"
-}
-
+# Every start adds these: a fixed next hop, and the debug log lines.
 start_anncd()
 {
-	local i
-
-	ip netns exec "$RIG_MS" "$ANNCD" --no-huge -m 512 --no-shconf --no-pci -l 0,1 \
-		"--file-prefix=anncd-imap-$$" \
-		"--vdev=net_af_packet0,iface=$RIG_MSVETH" -- \
-		--sip "$RIG_SIP_IP:$SIP_PORT" --media-ip "$RIG_MEDIA_IP" \
-		--rtp-ports 40000-40999 --nexthop-mac "$RIG_UAMAC" \
-		--log-level debug "$@" </dev/null >>"$WORK/anncd.log" 2>&1 &
-	ANNCD_PID=$!
-	cleanup_add_pid "$ANNCD_PID"
-	cleanup_add_dir "/var/run/dpdk/anncd-imap-$$"
-	for ((i = 0; i < 300; i++)); do
-		[ "$(grep -c 'sip listening' "$WORK/anncd.log")" -gt "$STARTS" ] &&
-			STARTS=$((STARTS + 1)) && return 0
-		cleanup_alive "$ANNCD_PID" || break
-		sleep 0.1
-	done
-	cat "$WORK/anncd.log" >&2
-	note "anncd did not start"
-	exit 1
+	anncd_start --nexthop-mac "$RIG_UAMAC" --log-level debug "$@" || exit 1
 }
 
 stop_anncd()
@@ -298,13 +257,16 @@ main()
 	cleanup_trap
 	WORK=$(mktemp -d /tmp/anncd-imap.XXXXXX)
 	cleanup_add_dir "$WORK"
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
 
 	rig_up
 	CYRUS_EXEC=$RIG_MS_EXEC
 	CYRUS_TLS=yes
 	cyrus_start
 	mail_voicemail "$WORK"
-	nft_setup
+	syn_setup anncdimap "plain=$CYRUS_PORT" "imaps=$CYRUS_IMAPS_PORT"
 	printf '%s:%s mediaserver %s\n' "$CYRUS_HOST" "$CYRUS_PORT" \
 		"$(cyrus_pass mediaserver)" >"$WORK/creds"
 	chmod 600 "$WORK/creds"
