@@ -14,6 +14,8 @@ CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lib/rig.sh
 . "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
 # shellcheck source=tests/lib/cyrus.sh
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
@@ -26,24 +28,12 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SIP_PORT=5060
 RTP_PORT=30000		# the caller's
 PTIME=20
-FAILS=0
 WORK=
 CACHE_CALLS=50		# callers of one URL at once
 
 note()
 {
 	printf 'test_call: %s\n' "$*"
-}
-
-# check DESCRIPTION GOT WANT
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok    %s\n' "$1"
-	else
-		printf 'FAIL  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		FAILS=$((FAILS + 1))
-	fi
 }
 
 # The value of KEY in anncd-call's last line (quotes removed).

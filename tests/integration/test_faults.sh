@@ -25,6 +25,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
 # shellcheck source=tests/lib/rig.sh
 . "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
 # shellcheck source=tests/lib/cyrus.sh
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
@@ -38,7 +40,6 @@ BURST=1000		# calls for one URL at once
 DISTINCT=100		# distinct URLs fetched at once
 BURST_SIP_PORT=5070	# sip_burst.py's, in the caller namespace
 RTP_PORT=30000		# the callers'
-FAILS=0
 WORK=
 RESULT=
 SMALL_UID=		# the spoken voice mail
@@ -50,17 +51,6 @@ ANNCD_RUNS=0		# anncd start-ups, each ending with its "stopped" line
 note()
 {
 	printf 'test_faults: %s\n' "$*"
-}
-
-# check DESCRIPTION GOT WANT
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok    %s\n' "$1"
-	else
-		printf 'FAIL  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		FAILS=$((FAILS + 1))
-	fi
 }
 
 field()

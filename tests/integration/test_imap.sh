@@ -14,6 +14,8 @@ CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lib/rig.sh
 . "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
 # shellcheck source=tests/lib/cyrus.sh
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
@@ -24,24 +26,12 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$TOP/tests/lib/syn.sh"
 
 SIP_PORT=5060
-FAILS=0
 WORK=
 RESULT=
 
 note()
 {
 	printf 'test_imap: %s\n' "$*"
-}
-
-# check DESCRIPTION GOT WANT
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok    %s\n' "$1"
-	else
-		printf 'FAIL  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		FAILS=$((FAILS + 1))
-	fi
 }
 
 field()

@@ -19,6 +19,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lib/rig.sh
 . "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
 # shellcheck source=tests/lib/cyrus.sh
 . "$TOP/tests/lib/cyrus.sh"
 # shellcheck source=tests/lib/mail.sh
@@ -31,7 +33,6 @@ CALL_BOUND=120		# seconds any one call may take, at most
 BARESIP_SIP=5062
 BARESIP_CTRL=4444
 LINPHONE_SIP=5072
-FAILS=0
 WORK=
 TSHARK_PID=
 PLAY_URI=
@@ -41,17 +42,6 @@ EXPECT_PACKETS=
 note()
 {
 	printf 'test_phones: %s\n' "$*"
-}
-
-# check DESCRIPTION GOT WANT
-check()
-{
-	if [ "$2" = "$3" ]; then
-		printf 'ok    %s\n' "$1"
-	else
-		printf 'FAIL  %s: got "%s", want "%s"\n' "$1" "$2" "$3"
-		FAILS=$((FAILS + 1))
-	fi
 }
 
 # phone_stop PID: a phone that was told to quit gets 5 s; then SIGTERM,
