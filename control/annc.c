@@ -836,7 +836,10 @@ on_fetched(void *arg, int status, const char *reason, struct content *ct)
 	if (fetched_probe(f, ct, &code, res, sizeof(res)) < 0) {
 		free(f);
 		content_put(ct);
-		cache_fail(e, code, res, loop_now_ms(), 0);
+		/* Unplayable as this content-type, perhaps not as another:
+		 * not remembered, so a call naming the right type fetches
+		 * anew. */
+		cache_fail(e, code, res, loop_now_ms(), 1);
 		return;
 	}
 	free(f);
@@ -1417,23 +1420,19 @@ annc_init(const struct anncd_config *config)
 static void
 call_shutdown(struct call *c)
 {
-	call_result(c, "%s", "server shutting down");
 	switch (c->state) {
 	case CALL_FETCHING:
+		/* Retransmitted until the ACK like any final response (RFC
+		 * 3261 section 17.2.1), for as long as the drain lasts. */
 		call_reject(c, 503, "Server shutting down");
-		rtx_stop(&c->resp);
-		call_close(c);
 		break;
 	case CALL_STREAMING:
 		dp_stream_stop(c->handle);
 		/* fall through */
 	case CALL_ANSWERED:
+		call_result(c, "%s", "server shutting down");
 		rtx_stop(&c->resp);
 		call_send_bye(c, "server shutting down");
-		break;
-	case CALL_REJECTED:
-		rtx_stop(&c->resp);
-		call_close(c);
 		break;
 	default:
 		break;

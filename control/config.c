@@ -102,7 +102,7 @@ config_usage(const char *prog)
 	       "  --max-calls N              concurrent calls before 503 (default 1024)\n"
 	       "  --max-content-bytes N      largest URLFETCH literal accepted\n"
 	       "                             (default 16777216)\n"
-	       "  --imap-timeout-ms N        whole fetch, connect to last byte (default 10000)\n"
+	       "  --imap-timeout-ms N        whole fetch, connect to tagged OK (default 10000)\n"
 	       "  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
@@ -120,7 +120,8 @@ config_usage(const char *prog)
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
 	       "two lcores.  Without a NIC or hugepages, for example:\n"
-	       "  --no-huge -m 512 --no-pci -l 0,1 --vdev=net_af_packet0,iface=IFACE\n",
+	       "  --no-huge -m 512 --no-shconf --no-pci -l 0,1 \\\n"
+	       "  --vdev=net_af_packet0,iface=IFACE\n",
 	       prog);
 }
 

@@ -229,6 +229,7 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_usr1);
 	run();
+	loop_run(0);	/* what the last round queued goes out */
 	dp_stop();
 	annc_log_counters();
 	imap_client_fini();

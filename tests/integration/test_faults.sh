@@ -370,6 +370,45 @@ check_scripted_faults()
 	anncd_stop
 }
 
+# With failures remembered (the default): a part that cannot be played as
+# the content-type one caller named is fetched anew for a caller naming
+# another; and SIGTERM while a call waits on a fetch that never ends
+# sends that call its 503 (RFC 3261 section 17.2.1: a final response).
+check_types_and_shutdown()
+{
+	local caller i
+
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SCRIPT_PORT"
+	script_start stale
+	call types-1 --play-url "${SCRIPT_URL}t" --content-type audio/basic \
+		--cte base64
+	check "raw mu-law asked as audio/basic" "$(field result)" 415
+	call types-2 --play-url "${SCRIPT_URL}t" --content-type audio/PCMU \
+		--cte base64
+	check "the same URL asked as audio/PCMU: fetched anew, played" \
+		"$(field result) $(field packets)" "200 10"
+	cleanup_kill_pid "$SCRIPT_PID" 5
+
+	script_start silent
+	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$ANNCD_SIP_PORT" --rtp-port "$RTP_PORT" \
+		--play-url "${SCRIPT_URL}s" --content-type audio/PCMU \
+		--cte base64 --timeout 20 </dev/null >"$WORK/shutdown.txt" 2>&1 &
+	caller=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^connection from' "$WORK/script-silent.log" && break
+		sleep 0.1
+	done
+	anncd_stop
+	wait "$caller" || true
+	RESULT=$(grep '^result=' "$WORK/shutdown.txt" | tail -n 1 || true)
+	check "SIGTERM during a fetch: the caller's final response" \
+		"$(field result) $(field reason)" "503 Server shutting down"
+	check "SIGTERM during a fetch: its outcome line" \
+		"$(grep -c 'result=503 Server shutting down' "$ANNCD_LOG")" 1
+	cleanup_kill_pid "$SCRIPT_PID" 5
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -393,6 +432,7 @@ main()
 	check_distinct_urls
 	check_killed_mid_literal
 	check_scripted_faults
+	check_types_and_shutdown
 
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
