@@ -11,6 +11,7 @@
 
 #include "control/sdp.h"
 #include "core/strbuf.h"
+#include "core/strnum.h"
 
 /* G.711 runs at 8000 Hz whatever the payload type (RFC 3551 section 6). */
 #define SDP_G711_CLOCK	8000
@@ -98,19 +99,7 @@ sdp_is_token(struct sdp_tok t, int slash)
 static int
 sdp_uint(struct sdp_tok t, unsigned long max, unsigned long *out)
 {
-	unsigned long v = 0;
-
-	if (t.n == 0)
-		return -1;
-	for (size_t i = 0; i < t.n; i++) {
-		if (t.p[i] < '0' || t.p[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(t.p[i] - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = v;
-	return 0;
+	return strnum_parse(t.p, t.n, max, out);
 }
 
 /* Dotted-quad IPv4 address, with an optional "/ttl" of a multicast

@@ -9,6 +9,7 @@
 
 #include "control/sip_msg.h"
 #include "core/strbuf.h"
+#include "core/strnum.h"
 
 /* Largest CSeq sequence number (RFC 3261 section 8.1.1.5). */
 #define SIP_CSEQ_MAX		0x7fffffffUL
@@ -122,26 +123,10 @@ sip_str_caseeq(struct sip_str s, const char *c)
 	return 1;
 }
 
-/* Reads a decimal number made of digits only, up to max.  Leading zeros
- * are fine ("0068" in RFC 4475 section 3.1.1.1); a sign or an overflow
- * is not, so a hostile value never turns into a usable number.
- */
 static int
 sip_uint(struct sip_str s, unsigned long max, unsigned long *out)
 {
-	unsigned long v = 0;
-
-	if (s.n == 0)
-		return -1;
-	for (size_t i = 0; i < s.n; i++) {
-		if (!sip_is_digit(s.p[i]))
-			return -1;
-		v = v * 10 + (unsigned long)(s.p[i] - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = v;
-	return 0;
+	return strnum_parse(s.p, s.n, max, out);
 }
 
 /* Returns the byte after the closing quote of the quoted-string at p, or
