@@ -20,6 +20,7 @@
 #include "core/b64.h"
 #include "core/content.h"
 #include "tests/unit/check.h"
+#include "tests/unit/bytes.h"
 
 #define CHUNK		CONTENT_CHUNK_SIZE
 #define DATA_LEN	(3 * CHUNK + 1001)
@@ -275,15 +276,6 @@ out:
 	content_put(c);
 }
 
-static void
-be32_put(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* An .au file of DATA_LEN bytes whose header says size; probes it. */
 static int
 probe_au(uint32_t size, size_t len, struct media_info *mi, const char **why)
@@ -292,12 +284,12 @@ probe_au(uint32_t size, size_t len, struct media_info *mi, const char **why)
 	uint8_t hdr[24];
 	int rc = -2;
 
-	be32_put(hdr, 0x2e736e64u);
-	be32_put(hdr + 4, 24);
-	be32_put(hdr + 8, size);
-	be32_put(hdr + 12, 1);		/* mu-law */
-	be32_put(hdr + 16, 8000);
-	be32_put(hdr + 20, 1);
+	put_be32(hdr, 0x2e736e64u);
+	put_be32(hdr + 4, 24);
+	put_be32(hdr + 8, size);
+	put_be32(hdr + 12, 1);		/* mu-law */
+	put_be32(hdr + 16, 8000);
+	put_be32(hdr + 20, 1);
 	if (c != NULL && content_append(c, hdr, RTE_MIN(len, sizeof(hdr))) ==
 	    0 && (len <= 24 || content_append(c, data, len - 24) == 0)) {
 		rc = content_probe(c, MEDIA_TYPE_AUDIO_BASIC, why);

@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/bytes.h"
 
 #define IP4(a, b, c, d)	rte_cpu_to_be_32((uint32_t)(a) << 24 | (b) << 16 | \
 				 (c) << 8 | (d))
@@ -217,19 +218,6 @@ udp_cksum_ok(const uint8_t *ip, const uint8_t *udp, size_t udp_len)
 	s += 17 + (uint32_t)udp_len;
 	s = sum16(udp, udp_len, s);
 	return fold(s) == 0xffff;
-}
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
 }
 
 /* RTCP goes to odd ports, RTP to even ones (RFC 3550 section 11). */

@@ -25,6 +25,7 @@
 #include "core/content.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/bytes.h"
 
 #define NSTREAMS	200
 #define NSTOP		20		/* every tenth stream is stopped */
@@ -51,19 +52,6 @@ struct seen {
 static struct seen seen[NSTREAMS];
 static unsigned int nrtcp;		/* RTCP frames, not checked here */
 static struct rte_ring *ring_in, *ring_out;
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 static struct content *
 make_content(void)

@@ -7,17 +7,9 @@
 #include "core/media.h"
 #include "tests/unit/check.h"
 #include "tests/unit/guard.h"
+#include "tests/unit/bytes.h"
 
 #define AU_LEN	(24 + 80)
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* A .au file of AU_LEN bytes: header, then audio from off to the end. */
 static void
