@@ -12,6 +12,15 @@ enum media_codec {
 	MEDIA_CODEC_NONE = 0,
 	MEDIA_CODEC_PCMU,	/* G.711 mu-law, static PT 0 (RFC 3551) */
 	MEDIA_CODEC_PCMA,	/* G.711 A-law, static PT 8 */
+	MEDIA_CODEC_L16,	/* 16-bit PCM, network order (RFC 3551 4.5.11) */
+	MEDIA_CODEC_PCM16LE,	/* 16-bit PCM, little-endian (WAV); not a
+				 * wire format: converted at ingest */
+	MEDIA_CODEC_G729,	/* static PT 18, 10-byte frames per 10 ms */
+	MEDIA_CODEC_G722,	/* static PT 9, RTP clock 8000 */
+	MEDIA_CODEC_AMR,	/* RFC 4867, dynamic PT, 8000 */
+	MEDIA_CODEC_AMR_WB,	/* RFC 4867, dynamic PT, 16000 */
+	MEDIA_CODEC_MPA,	/* RFC 2250 MPEG audio, static PT 14 */
+	MEDIA_CODEC_MPV,	/* RFC 2250 MPEG video, static PT 32 */
 };
 
 /* What the content-type URI parameter names, before looking at the bytes. */
@@ -20,6 +29,14 @@ enum media_type {
 	MEDIA_TYPE_AUDIO_BASIC,	/* audio/basic: Sun .au file (RFC 2046 4.3) */
 	MEDIA_TYPE_AUDIO_PCMU,	/* audio/PCMU: raw mu-law (RFC 4856) */
 	MEDIA_TYPE_AUDIO_PCMA,	/* audio/PCMA: raw A-law */
+	MEDIA_TYPE_AUDIO_L16,	/* audio/L16;rate=;channels= (RFC 2586) */
+	MEDIA_TYPE_AUDIO_WAV,	/* audio/wav, audio/x-wav, audio/wave */
+	MEDIA_TYPE_AUDIO_G729,	/* audio/G729: raw frames */
+	MEDIA_TYPE_AUDIO_G722,	/* audio/G722: raw octets */
+	MEDIA_TYPE_AUDIO_AMR,	/* audio/amr: RFC 4867 section 5 storage */
+	MEDIA_TYPE_AUDIO_AMR_WB,	/* audio/amr-wb */
+	MEDIA_TYPE_AUDIO_MPEG,	/* audio/mpeg: MPEG-1/2 layer I-III frames */
+	MEDIA_TYPE_VIDEO_MPEG,	/* video/mpeg: elementary or program stream */
 };
 
 /* The playable payload of a decoded attachment. */

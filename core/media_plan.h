@@ -71,4 +71,57 @@ media_plan_packet(const struct media_plan *pl, uint32_t i, size_t *off,
 	*flags = 0;
 }
 
+/* What a content can be sent as, and the plan for it: the contract between
+ * the container parsers (core/media_*.c), the SDP negotiation and the
+ * dataplane.
+ */
+struct media_info;
+
+enum media_kind {
+	MEDIA_KIND_AUDIO = 0,
+	MEDIA_KIND_VIDEO,
+};
+
+/* An RTP payload format, as an SDP rtpmap and fmtp say it. */
+struct media_fmt {
+	int codec;			/* enum media_codec on the wire */
+	enum media_kind kind;
+	const char *name;		/* rtpmap encoding name: "PCMU", "AMR" */
+	uint32_t clock_rate;		/* rtpmap clock */
+	uint8_t channels;		/* rtpmap channels, 1 unless said */
+	int16_t static_pt;		/* RFC 3551 table 4 and 5, or -1 */
+	uint16_t frame_ms;		/* packets hold whole frames of this:
+					 * 1 for G.711/L16/G.722, 10 for
+					 * G.729, 20 for AMR, 0 for MPA/MPV
+					 * (one frame or picture per packet) */
+	uint16_t max_frame_ms;		/* frames one packet may hold, in ms */
+	uint32_t flags;			/* MEDIA_FMT_* */
+	int conversion;			/* 1: the content is converted at
+					 * ingest to be sent so */
+};
+
+#define MEDIA_FMT_AMR_OCTET	0x1	/* RFC 4867 octet-align=1 */
+
+/* The formats content mi can be sent as, best first: its own codec before
+ * any conversion.  Returns how many were written to out (at most max).
+ */
+unsigned int
+media_fmts(const struct media_info *mi, struct media_fmt *out,
+	   unsigned int max);
+
+/* Cuts content c (probed as mi) into a plan for fmt with packets of about
+ * ptime_ms (rounded to whole frames, never over maxptime_ms when that is
+ * not 0).  Conversion and payload headers happen here, once.  Returns 0
+ * and *out, or -1 with *why.
+ */
+int
+media_plan_build(struct content *c, const struct media_info *mi,
+		 const struct media_fmt *fmt, unsigned int ptime_ms,
+		 unsigned int maxptime_ms, struct media_plan **out,
+		 const char **why);
+
+/* Drops the plan and its reference on its content. */
+void
+media_plan_free(struct media_plan *pl);
+
 #endif
