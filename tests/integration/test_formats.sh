@@ -256,9 +256,14 @@ gen_mpa()
 		-id3v2_version 3 -metadata title=Voicemail -f mp3 "$ATT" ;;
 	mp2) ffdo -i "$src" -c:a mp2 -b:a 128k -f mp2 "$ATT" ;;
 	esac
+	# the frames alone, tags and all else left out
 	ORIG_ES_0=$WORK/orig.0.es
-	ffdo -i "$ATT" -c copy -write_xing 0 -id3v2_version 0 -f mp3 \
-		"$ORIG_ES_0"
+	if [ "$kind" = mp2 ]; then
+		ffdo -i "$ATT" -c copy -f mp2 "$ORIG_ES_0"
+	else
+		ffdo -i "$ATT" -c copy -write_xing 0 -id3v2_version 0 -f mp3 \
+			"$ORIG_ES_0"
+	fi
 	REF_IN_0=(-i "$ATT")
 }
 
@@ -623,8 +628,11 @@ main()
 	cleanup_trap
 	WORK=$(mktemp -d /tmp/anncd-formats.XXXXXX)
 	# FORMATS_KEEP=1 keeps the captures and decodes for a look afterwards
-	[ "${FORMATS_KEEP:-0}" = 1 ] && note "keeping $WORK" ||
+	if [ "${FORMATS_KEEP:-0}" = 1 ]; then
+		note "keeping $WORK"
+	else
 		cleanup_add_dir "$WORK"
+	fi
 	ANNCD_BIN=$ANNCD
 	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
