@@ -417,17 +417,33 @@ def read_s16(path):
     return a
 
 
+def snr_at(want, got, lag):
+    """SNR of got against want, got shifted lag samples later."""
+    lo, hi = max(0, -lag), min(len(want), len(got) - lag)
+    sig = sum(want[i] * want[i] for i in range(lo, hi)) or 1
+    err = sum((want[i] - got[i + lag]) ** 2 for i in range(lo, hi))
+    return 99.0 if err == 0 else 10 * math.log10(sig / err)
+
+
 def cmd_cmppcm(args):
+    """Identical, or how close: --align N finds the lag within N samples
+    that fits best, for a conversion whose filter delays the signal."""
     want, got = read_s16(args[0]), read_s16(args[1])
+    align = int(args[3]) if len(args) > 3 and args[2] == "--align" else 0
     n = min(len(want), len(got))
     diff = next((i for i in range(n) if want[i] != got[i]), None)
-    sig = sum(x * x for x in want[:n]) or 1
-    err = sum((want[i] - got[i]) ** 2 for i in range(n))
-    snr = 99.0 if err == 0 else 10 * math.log10(sig / err)
+    # a coarse search on a stride, then every lag near the best
+    lags = range(-align, align + 1)
+    best = max(lags, key=lambda k: snr_at(want[::4], got[::4], k // 4)
+               if k % 4 == 0 else -999)
+    best = max(range(best - 4, best + 5) if align else [0],
+               key=lambda k: snr_at(want, got, k))
     same = diff is None and len(want) == len(got)
     print("want_samples=%d got_samples=%d samples=%s first_diff=%s "
-          "snr_db=%.1f" % (len(want), len(got), "same" if same else "differ",
-                           "none" if diff is None else diff, snr))
+          "snr_db=%.1f lag=%d" % (len(want), len(got),
+                                  "same" if same else "differ",
+                                  "none" if diff is None else diff,
+                                  snr_at(want, got, best), best))
 
 
 # ---- replay to ffmpeg -------------------------------------------------------
