@@ -37,7 +37,7 @@ main()
 	ANNCD_LOG=$WORK/anncd.log
 
 	rig_up
-	anncd_start || exit 1
+	anncd_start --log-level info || exit 1
 	out=$(rig_ua python3 "$HERE/sip_torture.py" \
 		--to "$RIG_SIP_IP:$ANNCD_SIP_PORT" \
 		--data "$TOP/tests/data/rfc4475") || true
