@@ -603,7 +603,10 @@ dp_stream_rearp(struct dp_worker *w, uint32_t id, uint64_t now)
 	dp_list_add(w, id, DP_LIST_WAIT);
 }
 
-/* A re-INVITE's new address (RFC 3264 section 8.3.1) and direction. */
+/* A re-INVITE's new address (RFC 3264 section 8.3.1) and direction.  now
+ * is read after the command was taken, not at the start of the round: a
+ * resumed stream's timestamp must cover the whole hold.
+ */
 static void
 dp_cmd_update(struct dp_worker *w, const struct dp_cmd *c, uint64_t now)
 {
@@ -657,7 +660,7 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
 		else if (cmd.type == DP_CMD_UPDATE)
-			dp_cmd_update(w, &cmd, now);
+			dp_cmd_update(w, &cmd, rte_rdtsc());
 	}
 }
 
