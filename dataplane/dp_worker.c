@@ -85,7 +85,7 @@ dp_tx_flush(struct dp_worker *w)
 #ifdef DP_MEASURE
 	uint64_t t = rte_rdtsc();
 #endif
-	sent = rte_eth_tx_burst(w->cfg.port_id, 0, w->txbuf, w->ntx);
+	sent = rte_eth_tx_burst(w->cfg.port_id, w->txq, w->txbuf, w->ntx);
 #ifdef DP_MEASURE
 	dp_measure_burst(w, sent, t);
 #endif
@@ -487,7 +487,8 @@ dp_pace(struct dp_worker *w, uint64_t now)
 static void
 dp_cmd_fail(struct dp_worker *w, uint32_t handle)
 {
-	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED };
+	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED,
+			       .lcore = w->lcore_id };
 
 	/* dp_cmds() only takes a command when the event ring has room. */
 	rte_ring_sp_enqueue_elem(w->ev_ring, &ev, sizeof(ev));
@@ -532,6 +533,7 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	s->list = DP_LIST_NONE;
 	s->p = *p;
 	s->ev.handle = p->handle;
+	s->ev.lcore = w->lcore_id;
 #ifdef DP_MEASURE
 	__atomic_store_n(&w->measure.started, w->measure.started + 1,
 			 __ATOMIC_RELAXED);
@@ -694,7 +696,10 @@ dp_worker_main(void *arg)
 #endif
 		now = rte_rdtsc();
 		dp_cmds(w, now);
-		dp_rx_poll(w, now);
+		if (w->idx == 0)
+			dp_rx_poll(w, now);
+		else
+			dp_arp_shared_poll(w);
 		dp_pace(w, now);
 		dp_tx_flush(w);
 	}
