@@ -82,7 +82,9 @@ struct dp_stream_params {
  */
 #define DP_CLOCK_RATE_MIN	1000u
 #define DP_CLOCK_RATE_MAX	1000000u
-/* delay_ms and duration_ms: a day at most. */
+/* delay_ms and duration_ms: a day at most; delay_ms also fits 2^32 RTP
+ * ticks (13 hours at 90 kHz).
+ */
 #define DP_TIME_MS_MAX		86400000u
 
 /* Queues a start on the worker with the fewest streams.  Returns 0,
@@ -179,10 +181,11 @@ dp_get_worker_stats(unsigned int i, struct dp_stats *st,
 /* Built only into the benchmark's copy of the dataplane (-DDP_MEASURE): how
  * late each RTP packet reached the port.  A packet's send error is the TSC
  * read just before the tx_burst that took it, minus its ideal time (its
- * timestamp offset on the media clock from the start).  The histogram is log-linear in TSC ticks: errors below
- * 2^DP_MEASURE_SUB ticks have a bin each, and every power of two above is
- * cut into 2^DP_MEASURE_SUB bins, so a bin is within 0.1 % of its value
- * and the bins reach any 64-bit error.
+ * timestamp offset on the media clock from the start).  The histogram is
+ * log-linear in TSC ticks: errors below 2^DP_MEASURE_SUB ticks have a bin
+ * each, and every power of two above is cut into 2^DP_MEASURE_SUB bins,
+ * so a bin is within 0.1 % of its value and the bins reach any 64-bit
+ * error.
  */
 #define DP_MEASURE_SUB		10
 #define DP_MEASURE_BINS		((64 - DP_MEASURE_SUB + 1) << DP_MEASURE_SUB)

@@ -182,8 +182,10 @@ dp_params_invalid(const struct dp_worker *w,
 	*v = p->repeat;
 	if (p->repeat == 0)
 		return "repeat";
+	/* The silence in RTP ticks must fit the stream's 32 bits. */
 	*v = p->delay_ms;
-	if (p->delay_ms > DP_TIME_MS_MAX)
+	if (p->delay_ms > DP_TIME_MS_MAX ||
+	    (uint64_t)p->delay_ms * p->plan->clock_rate / 1000 > UINT32_MAX)
 		return "delay_ms";
 	*v = p->duration_ms;
 	if (p->duration_ms > DP_TIME_MS_MAX)

@@ -349,7 +349,7 @@ dp_stream_advance(struct dp_stream *s)
 			s->flags |= DP_SF_MARK;
 	}
 	ts = pl->pkt != NULL ? pl->pkt[s->pi].ts : s->pi * pl->uni_ts;
-	s->next_off = (uint64_t)s->k * (pl->span_ts + s->delay_ts) + ts +
+	s->next_off = s->k * ((uint64_t)pl->span_ts + s->delay_ts) + ts +
 		      s->skew;
 	dp_stream_schedule(s);
 }
