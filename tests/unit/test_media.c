@@ -30,11 +30,12 @@ static int
 probe(enum media_type t, const uint8_t *f, size_t len, struct media_info *mi,
       const char **why)
 {
+	struct media_ctype mt = { .type = t };
 	struct guard_buf g;
 	int r;
 
 	*why = "";
-	r = media_probe(t, (const uint8_t *)guard_copy(&g, f, len), len, mi,
+	r = media_probe(&mt, (const uint8_t *)guard_copy(&g, f, len), len, mi,
 			why);
 	guard_free(&g);
 	return r;
@@ -55,9 +56,11 @@ static enum media_type
 tp(const char *s, size_t n)
 {
 	struct guard_buf g;
+	struct media_ctype mt;
 	enum media_type t;
 
-	t = media_type_parse(guard_copy(&g, s, n), n);
+	t = media_type_parse(guard_copy(&g, s, n), n, &mt);
+	CHECK_INT(mt.type, t);
 	guard_free(&g);
 	return t;
 }
@@ -65,6 +68,8 @@ tp(const char *s, size_t n)
 static void
 test_type_parse(void)
 {
+	struct media_ctype mt;
+
 	CHECK_INT(tp("audio/basic", 11), MEDIA_TYPE_AUDIO_BASIC);
 	CHECK_INT(tp("Audio/Basic", 11), MEDIA_TYPE_AUDIO_BASIC);
 	CHECK_INT(tp("audio/PCMU", 10), MEDIA_TYPE_AUDIO_PCMU);
@@ -74,7 +79,7 @@ test_type_parse(void)
 	CHECK_INT(tp("\taudio/basic;name=\"a.au\"", 24),
 		  MEDIA_TYPE_AUDIO_BASIC);
 	/* The length bounds the value: what lies past it is not read. */
-	CHECK_INT(media_type_parse("audio/pcmaX", 10),
+	CHECK_INT(media_type_parse("audio/pcmaX", 10, &mt),
 		  MEDIA_TYPE_AUDIO_PCMA);
 	CHECK_INT(tp("audio/pcmaX", 11), MEDIA_TYPE_UNSUPPORTED);
 	CHECK_INT(tp("audio/mpeg", 10), MEDIA_TYPE_UNSUPPORTED);
