@@ -136,14 +136,14 @@ wav_data(const struct wav_fmt *f, size_t off, uint32_t size, size_t len,
 	return 0;
 }
 
-/* A chunk id fit for a log line: anything but printable ASCII is '?'. */
+/* A chunk id fit for a log line: anything but printable ASCII is '.'. */
 static const char *
 wav_id(const uint8_t *p, char *out)
 {
 	int i;
 
 	for (i = 0; i < 4; i++)
-		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
 	out[4] = '\0';
 	return out;
 }
