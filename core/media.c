@@ -20,11 +20,6 @@
 #define AU_ENC_MULAW_8		1
 #define AU_ENC_ALAW_8		27
 
-/* RFC 3551 section 4.5.6: 10-byte frames of 10 ms; an Annex B comfort
- * noise (SID) frame is 2 bytes.
- */
-#define MEDIA_G729_FRAME	10
-#define MEDIA_G729_SID		2
 
 static _Thread_local char media_why_buf[112];
 
@@ -389,10 +384,74 @@ media_l16_probe(const struct media_ctype *mt, const uint8_t *data,
 	return 0;
 }
 
-/* Raw G.729 is a plain concatenation of 10-byte frames.  A 2-byte SID
- * frame cannot be told from the start of a speech frame by its bytes, so,
- * as in an RTP payload (RFC 3551 section 4.5.6), one may only end the
- * file: a length of 10n + 2.  Any other length is refused.
+int
+media_g192_frame(const uint8_t *p, size_t n, size_t *flen, uint8_t *out,
+		 size_t *out_len)
+{
+	uint16_t sync, bits;
+	size_t i;
+
+	if (n < MEDIA_G192_HDR)
+		return -1;
+	sync = media_le16(p);
+	bits = media_le16(p + 2);
+	if ((sync != MEDIA_G192_SYNC && sync != MEDIA_G192_SYNC_BAD) ||
+	    (bits != 0 && bits != 15 && bits != 16 && bits != 80))
+		return -1;
+	if (n - MEDIA_G192_HDR < 2u * bits)
+		return -2;
+	*flen = MEDIA_G192_HDR + 2u * bits;
+	memset(out, 0, MEDIA_G729_FRAME);
+	for (i = 0; i < bits; i++) {
+		uint16_t w = media_le16(p + MEDIA_G192_HDR + 2 * i);
+
+		if (w != MEDIA_G192_BIT1 && w != MEDIA_G192_BIT0)
+			return -1;
+		if (w == MEDIA_G192_BIT1)
+			out[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	}
+	/* An erased frame sends nothing, as an untransmitted one. */
+	*out_len = sync == MEDIA_G192_SYNC_BAD || bits == 0 ? 0 :
+		   bits == 80 ? MEDIA_G729_FRAME : MEDIA_G729_SID;
+	return 0;
+}
+
+/* A file that opens with a G.192 frame header is G.192: 1 when its
+ * frames in the bytes at hand all read as G.729 (the planner reads the
+ * rest), -1 with *why when one does not, 0 for a file that does not open
+ * so.
+ */
+static int
+media_g729_g192(const uint8_t *data, size_t avail, size_t len,
+		const char **why)
+{
+	uint8_t frame[MEDIA_G729_FRAME];
+	size_t off = 0, flen, n;
+	int r;
+
+	if (media_g192_frame(data, avail < MEDIA_G192_HDR ? avail :
+			     MEDIA_G192_HDR, &flen, frame, &n) == -1)
+		return 0;
+	while (off < avail) {
+		r = media_g192_frame(data + off, avail - off, &flen, frame, &n);
+		if (r == -2 && avail < len)
+			return 1;
+		if (r < 0)
+			return media_why(why, "g729: G.192 frame at offset %zu "
+					 "%s", off, r == -2 ? "cut short" :
+					 "is not a G.729 frame");
+		off += flen;
+	}
+	return 1;
+}
+
+/* Raw G.729 comes two ways.  A plain concatenation of 10-byte frames:
+ * a 2-byte SID frame cannot be told from the start of a speech frame by
+ * its bytes, so, as in an RTP payload (RFC 3551 section 4.5.6), one may
+ * only end the file (a length of 10n + 2).  Or the ITU-T G.192 serial
+ * bitstream the G.729 reference coder writes (little-endian words),
+ * whose frame headers tell speech, SID and untransmitted frames apart
+ * anywhere in the file.
  */
 static int
 media_g729_probe(const struct media_ctype *mt, const uint8_t *data,
@@ -400,10 +459,18 @@ media_g729_probe(const struct media_ctype *mt, const uint8_t *data,
 		 const char **why)
 {
 	size_t rem = len % MEDIA_G729_FRAME;
+	int g192;
 
 	(void)mt;
-	(void)data;
-	(void)avail;
+	g192 = media_g729_g192(data, avail, len, why);
+	if (g192 < 0)
+		return -1;
+	if (g192 == 1) {
+		media_info_set(mi, MEDIA_CODEC_G729, 0, len, MEDIA_G711_RATE,
+			       1);
+		mi->framing = MEDIA_FRAMING_G192;
+		return 0;
+	}
 	if (rem != 0 && rem != MEDIA_G729_SID)
 		return media_why(why, "g729: %zu bytes are not 10-byte frames "
 				 "with at most one 2-byte SID frame at the "

@@ -63,11 +63,18 @@ struct media_info {
 				 * 16000 on an RTP clock of 8000) */
 	uint8_t channels;	/* interleaved in the payload */
 	uint8_t bits;		/* per sample: 8 G.711, 16 PCM, 0 coded */
-	uint8_t sid_bytes;	/* G.729: a trailing Annex B SID frame, 0
-				 * or 2 bytes, counted in data_len */
+	uint8_t sid_bytes;	/* G.729 raw: a trailing Annex B SID
+				 * frame, 0 or 2 bytes, in data_len */
+	uint8_t framing;	/* MEDIA_FRAMING_*: how coded frames are
+				 * delimited */
 	uint16_t format_tag;	/* WAV: the format tag (for EXTENSIBLE, its
 				 * SubFormat's); 0 for other containers */
 };
+
+/* How the frames of a coded payload are told apart. */
+#define MEDIA_FRAMING_RAW	0	/* by their fixed length */
+#define MEDIA_FRAMING_G192	1	/* ITU-T G.192 serial bitstream: sync
+					 * word, length, one word per bit */
 
 /* Maps a content-type value (case-insensitive, RFC 2045 parameters) to a
  * media type and fills mt.  A type anncd does not know, a malformed

@@ -110,10 +110,12 @@ static unsigned int
 plan_fmts_g729(const struct media_info *mi, struct media_fmt *out,
 	       unsigned int max)
 {
+	int g192 = mi->framing == MEDIA_FRAMING_G192;
 	unsigned int n = plan_fmt_add(out, 0, max, MEDIA_CODEC_G729, 8000, 1,
-				      0);
+				      g192);
 
-	if (n == 1 && mi->sid_bytes != 0) {
+	/* G.192 may hold SID frames anywhere: flagged without reading all. */
+	if (n == 1 && (mi->sid_bytes != 0 || g192)) {
 		/* Room for the SID frame that ends the last packet. */
 		out[0].flags |= MEDIA_FMT_G729_SID;
 		out[0].max_frame_ms = (MEDIA_PLAN_MAX_PAYLOAD - PLAN_G729_SID) /
@@ -295,6 +297,123 @@ plan_convert_into(struct content *nc, const struct content *c,
 	return content_append(nc, obuf, o);
 }
 
+/* The packets of a G.192 stream as they are found: a packet holds up
+ * to k consecutive frames, a SID frame ends one (RFC 3551 section
+ * 4.5.6), an untransmitted frame ends one and marks the next as the
+ * first of a talkspurt (RFC 3551 section 4.1).
+ */
+struct plan_g192 {
+	struct media_pkt *pkt;
+	uint32_t npkts, cap;
+	uint32_t k;			/* frames per packet */
+	uint32_t in_pkt;		/* frames in the open packet, 0: none */
+	uint32_t frame;			/* index of the next frame */
+	int gap;			/* frames were left out since the last
+					 * packet */
+};
+
+static int
+plan_g192_add(struct plan_g192 *g, uint32_t off, size_t n)
+{
+	struct media_pkt *p;
+
+	if (n == 0) {
+		g->in_pkt = 0;
+		g->gap = g->npkts != 0;
+		return 0;
+	}
+	if (g->in_pkt == 0 || g->in_pkt == g->k) {
+		if (g->npkts == g->cap) {
+			uint32_t cap = g->cap ? g->cap * 2 : 64;
+
+			p = realloc(g->pkt, cap * sizeof(*p));
+			if (p == NULL)
+				return -ENOMEM;
+			g->pkt = p;
+			g->cap = cap;
+		}
+		p = &g->pkt[g->npkts++];
+		memset(p, 0, sizeof(*p));
+		p->off = off;
+		p->ts = g->frame * 80;
+		p->flags = g->gap ? MEDIA_PKT_MARKER : 0;
+		g->gap = 0;
+		g->in_pkt = 0;
+	}
+	g->pkt[g->npkts - 1].len += (uint16_t)n;
+	g->in_pkt = n == PLAN_G729_SID ? g->k : g->in_pkt + 1;
+	return 0;
+}
+
+/* Reads the G.192 frames of the payload, appends each one sent to nc
+ * and lists its packet.  0, or -1 with *why.
+ */
+static int
+plan_g192_walk(struct plan_g192 *g, struct content *nc,
+	       const struct content *c, const struct media_info *mi,
+	       const char **why)
+{
+	uint8_t buf[MEDIA_G192_MAX_FRAME], frame[PLAN_G729_FRAME];
+	size_t pos = 0, got, flen, n;
+	int r;
+
+	while (pos < mi->data_len) {
+		got = content_peek(c, mi->data_offset + pos, buf,
+				   mi->data_len - pos < sizeof(buf) ?
+				   mi->data_len - pos : sizeof(buf));
+		r = media_g192_frame(buf, got, &flen, frame, &n);
+		if (r < 0)
+			return media_why(why, "g729: G.192 frame at offset %zu "
+					 "%s", pos, r == -2 ? "cut short" :
+					 "is not a G.729 frame");
+		if (nc->len > UINT32_MAX - n ||
+		    plan_g192_add(g, (uint32_t)nc->len, n) != 0 ||
+		    content_append(nc, frame, n) != 0)
+			return media_why(why, "plan: out of memory");
+		g->frame++;
+		pos += flen;
+	}
+	if (g->npkts == 0)
+		return media_why(why, "g729: G.192 stream of %u frames sends "
+				 "none", g->frame);
+	return 0;
+}
+
+/* G.729 in G.192: the frames packed into a content of their own and an
+ * explicit list of packets, gaps where nothing was transmitted.
+ */
+static int
+plan_g192(struct content *c, const struct media_info *mi, unsigned int ms,
+	  struct media_plan **out, const char **why)
+{
+	struct plan_g192 g = { .k = ms / PLAN_G729_FRAME };
+	struct content *nc = content_new(mi->data_len / 8);
+	struct media_plan *pl = NULL;
+	int rc = -1;
+
+	if (nc == NULL) {
+		media_why(why, "plan: no memory for the G.729 frames");
+		goto out;
+	}
+	if (plan_g192_walk(&g, nc, c, mi, why) < 0)
+		goto out;
+	pl = plan_new(nc, 0, 8000, g.npkts, 0);
+	if (pl == NULL) {
+		media_why(why, "plan: out of memory");
+		goto out;
+	}
+	pl->pkt = g.pkt;
+	pl->span_ts = g.frame * 80;
+	g.pkt = NULL;
+	nc = NULL;
+	*out = pl;
+	rc = 0;
+out:
+	free(g.pkt);
+	content_put(nc);
+	return rc;
+}
+
 /* A converted copy of the payload, once, held by the plan alone. */
 static int
 plan_convert(struct content *c, const struct media_info *mi,
@@ -306,6 +425,9 @@ plan_convert(struct content *c, const struct media_info *mi,
 	uint8_t *obuf = NULL;
 	int rc = -1;
 
+	if (mi->framing == MEDIA_FRAMING_G192 &&
+	    fmt->codec == MEDIA_CODEC_G729)
+		return plan_g192(c, mi, ms, out, why);
 	if (media_pcm_conv_init(&cv, mi->codec, mi->sample_rate, mi->channels,
 				(enum media_codec)fmt->codec, fmt->clock_rate,
 				fmt->channels) != 0)

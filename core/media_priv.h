@@ -14,6 +14,32 @@
 #define MEDIA_G711_RATE		8000
 #define MEDIA_G711_BYTES_PER_MS	8
 
+/* RFC 3551 section 4.5.6: 10-byte frames of 10 ms; an Annex B comfort
+ * noise (SID) frame is 2 bytes (15 bits and a zero).
+ */
+#define MEDIA_G729_FRAME	10
+#define MEDIA_G729_SID		2
+
+/* ITU-T G.192 serial bitstream: per frame a sync word (good or erased),
+ * the number of bits, then one 16-bit word per bit; G.729 Annex B
+ * frames have 80 bits (speech), 15 or 16 (SID) or 0 (not transmitted).
+ */
+#define MEDIA_G192_HDR		4
+#define MEDIA_G192_SYNC		0x6b21
+#define MEDIA_G192_SYNC_BAD	0x6b20
+#define MEDIA_G192_BIT0		0x007f
+#define MEDIA_G192_BIT1		0x0081
+#define MEDIA_G192_MAX_FRAME	(MEDIA_G192_HDR + 2 * 80)
+
+/* Reads the G.192 frame at p (n bytes there): its length in the file
+ * and the frame packed MSB first into out (10 bytes of room), out_len
+ * 10 (speech), 2 (SID) or 0 (nothing to send).  0, -1 when it is not a
+ * G.729 frame in G.192, -2 when it runs past n.
+ */
+int
+media_g192_frame(const uint8_t *p, size_t n, size_t *flen, uint8_t *out,
+		 size_t *out_len);
+
 /* A container probe: data holds the first avail of the content's len
  * bytes.  Fills mi or returns -1 with *why (media_why()).
  */

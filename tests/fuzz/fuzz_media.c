@@ -28,7 +28,8 @@ check_info(const struct media_info *mi, size_t size)
 	FUZZ_CHECK(mi->channels == 1 || mi->channels == 2);
 	if (mi->bits == 16)
 		FUZZ_CHECK(mi->data_len % (2u * mi->channels) == 0);
-	if (mi->codec == MEDIA_CODEC_G729)
+	if (mi->codec == MEDIA_CODEC_G729 &&
+	    mi->framing == MEDIA_FRAMING_RAW)
 		FUZZ_CHECK(mi->data_len % 10 == mi->sid_bytes);
 }
 

@@ -9,6 +9,7 @@
 #include "tests/unit/check.h"
 #include "tests/unit/guard.h"
 #include "tests/unit/bytes.h"
+#include "tests/unit/g192.h"
 
 #define AU_LEN	(24 + 80)
 
@@ -325,6 +326,49 @@ test_g729_g722(void)
 	CHECK_STRN(why, strlen(why), "g722: empty content");
 }
 
+/* G.192: speech, SID, untransmitted, erased frames in any order. */
+static void
+test_g192(void)
+{
+	static const uint8_t sp[10] = { 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	static const uint8_t sid[2] = { 0xaa, 0xaa };
+	static uint8_t f[4 * 164 + 2 * 34 + 8];
+	struct media_info mi;
+	const char *why;
+	size_t n = 0, bad;
+
+	n = g192_put(f, n, 0x6b21, sp, 80);
+	n = g192_put(f, n, 0x6b21, sid, 15);
+	n = g192_put(f, n, 0x6b21, NULL, 0);
+	n = g192_put(f, n, 0x6b20, sp, 80);
+	n = g192_put(f, n, 0x6b21, sid, 16);
+	bad = n;
+	n = g192_put(f, n, 0x6b21, sp, 80);
+	CHECK_INT(n, 3 * 164 + 34 + 4 + 36);
+	CHECK_INT(probe(MEDIA_TYPE_AUDIO_G729, f, n, &mi, &why), 0);
+	CHECK_INT(mi.codec, MEDIA_CODEC_G729);
+	CHECK_INT(mi.framing, MEDIA_FRAMING_G192);
+	CHECK_INT(mi.data_offset, 0);
+	CHECK_INT(mi.data_len, n);
+
+	CHECK_INT(probe(MEDIA_TYPE_AUDIO_G729, f, n - 1, &mi, &why), -1);
+	CHECK_STRN(why, strlen(why), "g729: G.192 frame at offset 402 cut "
+		   "short");
+	f[bad + 4 + 2 * 7] = 0x80;
+	CHECK_INT(probe(MEDIA_TYPE_AUDIO_G729, f, n, &mi, &why), -1);
+	CHECK_STRN(why, strlen(why), "g729: G.192 frame at offset 402 is not "
+		   "a G.729 frame");
+	f[bad + 4 + 2 * 7] = 0x7f;
+	f[bad + 2] = 79;	/* no G.729 frame has 79 bits */
+	CHECK_INT(probe(MEDIA_TYPE_AUDIO_G729, f, n, &mi, &why), -1);
+	CHECK_STRN(why, strlen(why), "g729: G.192 frame at offset 402 is not "
+		   "a G.729 frame");
+	/* A file that does not open with a G.192 header is plain. */
+	f[0] = 0x22;
+	CHECK_INT(probe(MEDIA_TYPE_AUDIO_G729, f, 40, &mi, &why), 0);
+	CHECK_INT(mi.framing, MEDIA_FRAMING_RAW);
+}
+
 static void
 test_codecs(void)
 {
@@ -351,6 +395,7 @@ main(void)
 	test_type_params();
 	test_l16();
 	test_g729_g722();
+	test_g192();
 	test_au_good();
 	test_au_bad();
 	test_raw();

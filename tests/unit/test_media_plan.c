@@ -20,6 +20,7 @@
 #include "core/media_pcm.h"
 #include "core/media_plan.h"
 #include "tests/unit/check.h"
+#include "tests/unit/g192.h"
 
 #define MAX_FMTS	8
 
@@ -115,6 +116,11 @@ test_fmts(void)
 	CHECK_INT(media_fmts(&mi, f, MAX_FMTS), 1);
 	CHECK_INT(f[0].flags, MEDIA_FMT_G729_SID);
 	CHECK_INT(f[0].max_frame_ms, 1450);
+	mi.sid_bytes = 0;
+	mi.framing = MEDIA_FRAMING_G192;	/* repacked at ingest */
+	CHECK_INT(media_fmts(&mi, f, MAX_FMTS), 1);
+	check_fmt(&f[0], "G729", 8000, 1, 18, 1, 1450);
+	CHECK_INT(f[0].flags, MEDIA_FMT_G729_SID);
 
 	mi.codec = MEDIA_CODEC_NONE;
 	CHECK_INT(media_fmts(&mi, f, MAX_FMTS), 0);
@@ -268,6 +274,66 @@ test_g729_sid(void)
 	CHECK_INT(content_live(), 0);
 }
 
+/* G.192 with DTX: speech x3, SID, two frames not sent, SID, one not
+ * sent, speech x3; packets of two frames, a SID ending a packet, a
+ * marker after each gap.
+ */
+static void
+test_g192(void)
+{
+	static const uint8_t sp[10] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
+	static const uint8_t sid[2] = { 0xab, 0xcd };
+	static const struct {
+		uint32_t off, len, ts, flags;
+	} want[] = {
+		{ 0, 20, 0, 0 },
+		{ 20, 12, 160, 0 },
+		{ 32, 2, 480, MEDIA_PKT_MARKER },
+		{ 34, 20, 640, MEDIA_PKT_MARKER },
+		{ 54, 10, 800, 0 },
+	};
+	static uint8_t f[6 * 164 + 2 * 34 + 3 * 4];
+	struct media_plan *pl;
+	struct content *c;
+	uint32_t i, len, ts, fl;
+	size_t n = 0, off;
+	uint8_t b[10];
+
+	for (i = 0; i < 3; i++)
+		n = g192_put(f, n, 0x6b21, sp, 80);
+	n = g192_put(f, n, 0x6b21, sid, 15);
+	n = g192_put(f, n, 0x6b21, NULL, 0);
+	n = g192_put(f, n, 0x6b20, sp, 80);	/* erased: not sent */
+	n = g192_put(f, n, 0x6b21, sid, 15);
+	n = g192_put(f, n, 0x6b21, NULL, 0);
+	for (i = 0; i < 3; i++)
+		n = g192_put(f, n, 0x6b21, sp, 80);
+	c = probed("audio/G729", f, n);
+	pl = c != NULL ? plan(c, 0, 20, 0) : NULL;
+	if (pl != NULL) {
+		CHECK(pl->pkt != NULL && pl->content != c);
+		CHECK_INT(pl->npkts, 5);
+		CHECK_INT(pl->span_ts, 11 * 80);
+		CHECK_INT(pl->content->len, 6 * 10 + 2 * 2);
+		for (i = 0; i < 5 && i < pl->npkts; i++) {
+			media_plan_packet(pl, i, &off, &len, &ts, &fl);
+			CHECK_INT(off, want[i].off);
+			CHECK_INT(len, want[i].len);
+			CHECK_INT(ts, want[i].ts);
+			CHECK_INT(fl, want[i].flags);
+		}
+		/* The bits packed MSB first; 15 SID bits and a zero. */
+		CHECK_INT(content_peek(pl->content, 20, b, 10), 10);
+		CHECK(memcmp(b, sp, 10) == 0);
+		CHECK_INT(content_peek(pl->content, 30, b, 2), 2);
+		CHECK_INT(b[0], 0xab);
+		CHECK_INT(b[1], 0xcc);
+	}
+	media_plan_free(pl);
+	content_put(c);
+	CHECK_INT(content_live(), 0);
+}
+
 static void
 put16le(uint8_t *p, int v)
 {
@@ -346,6 +412,7 @@ main(int argc, char **argv)
 	test_uniform();
 	test_ptime();
 	test_g729_sid();
+	test_g192();
 	test_convert();
 
 	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
