@@ -226,14 +226,14 @@ static int
 pcm_dec2_push(struct media_pcm_conv *cv, float s, int *y)
 {
 	float acc = 0.0f;
-	int k;
+	uint32_t k;
 
 	cv->z[cv->zn++ & DEC2_MASK] = s;
 	if (cv->zn < MEDIA_PCM_DEC2_TAPS ||
 	    ((cv->zn - MEDIA_PCM_DEC2_TAPS) & 1) != 0)
 		return 0;
 	for (k = 0; k < MEDIA_PCM_DEC2_TAPS; k++)
-		acc += dec2_h[k] * cv->z[(cv->zn - 1 - (uint32_t)k) & DEC2_MASK];
+		acc += dec2_h[k] * cv->z[(cv->zn - 1 - k) & DEC2_MASK];
 	*y = (int)lrintf(acc);
 	cv->n_out++;
 	return 1;

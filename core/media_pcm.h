@@ -37,7 +37,8 @@ struct media_pcm_conv {
 	uint8_t decimate;		/* 16 kHz in, 8 kHz out */
 	uint64_t n_in;			/* samples fed to the filter */
 	uint64_t n_out;			/* samples it gave */
-	uint32_t zn;			/* pushes into z, leading zeros too */
+	uint32_t zn;			/* pushes into z, leading zeros
+					 * included */
 	float z[MEDIA_PCM_DEC2_RING];	/* the filter's last inputs */
 };
 

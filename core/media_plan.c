@@ -15,8 +15,6 @@
 #include "core/media_plan.h"
 #include "core/media_priv.h"
 
-#define PLAN_G729_FRAME		10	/* bytes and ms (RFC 3551 4.5.6) */
-#define PLAN_G729_SID		2
 /* Input read per conversion step; a multiple of every sample frame. */
 #define PLAN_CONV_BLOCK		4096
 
@@ -33,7 +31,7 @@ plan_fmt_bytes_per_ms(const struct media_fmt *f)
 	case MEDIA_CODEC_G722:
 		return 8;
 	case MEDIA_CODEC_G729:
-		return PLAN_G729_FRAME / 10;
+		return MEDIA_G729_FRAME / 10;
 	default:
 		return 0;
 	}
@@ -62,7 +60,7 @@ plan_fmt_add(struct media_fmt *out, unsigned int n, unsigned int max,
 	if (c != MEDIA_CODEC_G722 && c != MEDIA_CODEC_G729 &&
 	    (clock != 8000 || ch != 1))
 		f->static_pt = -1;
-	f->frame_ms = c == MEDIA_CODEC_G729 ? PLAN_G729_FRAME : 1;
+	f->frame_ms = c == MEDIA_CODEC_G729 ? MEDIA_G729_FRAME : 1;
 	f->conversion = conversion;
 	frame_bytes = plan_fmt_bytes_per_ms(f) * f->frame_ms;
 	f->max_frame_ms = (uint16_t)(room / frame_bytes * f->frame_ms);
@@ -118,8 +116,8 @@ plan_fmts_g729(const struct media_info *mi, struct media_fmt *out,
 	if (n == 1 && (mi->sid_bytes != 0 || g192)) {
 		/* Room for the SID frame that ends the last packet. */
 		out[0].flags |= MEDIA_FMT_G729_SID;
-		out[0].max_frame_ms = (MEDIA_PLAN_MAX_PAYLOAD - PLAN_G729_SID) /
-				      PLAN_G729_FRAME * PLAN_G729_FRAME;
+		out[0].max_frame_ms = (MEDIA_PLAN_MAX_PAYLOAD - MEDIA_G729_SID) /
+				      MEDIA_G729_FRAME * MEDIA_G729_FRAME;
 	}
 	return n;
 }
@@ -223,7 +221,7 @@ static int
 plan_g729_sid(struct content *c, const struct media_info *mi,
 	      unsigned int ms, struct media_plan **out, const char **why)
 {
-	uint32_t k = ms / PLAN_G729_FRAME, i, nf, first, n;
+	uint32_t k = ms / MEDIA_G729_FRAME, i, nf, first, n;
 	uint32_t npkts, off = (uint32_t)mi->data_offset;
 	struct media_pkt *p;
 	struct media_plan *pl;
@@ -231,7 +229,7 @@ plan_g729_sid(struct content *c, const struct media_info *mi,
 	if (mi->data_offset + mi->data_len > UINT32_MAX)
 		return media_why(why, "plan: payload of %zu bytes not "
 				 "plannable", mi->data_len);
-	nf = (uint32_t)(mi->data_len / PLAN_G729_FRAME) + 1;
+	nf = (uint32_t)(mi->data_len / MEDIA_G729_FRAME) + 1;
 	npkts = (nf + k - 1) / k;
 	pl = plan_new(c, 1, 8000, npkts, npkts);
 	if (pl == NULL)
@@ -240,10 +238,10 @@ plan_g729_sid(struct content *c, const struct media_info *mi,
 	for (i = 0; i < npkts; i++) {
 		first = i * k;
 		n = nf - first < k ? nf - first : k;
-		p[i].off = off + first * PLAN_G729_FRAME;
-		p[i].len = (uint16_t)(n * PLAN_G729_FRAME);
+		p[i].off = off + first * MEDIA_G729_FRAME;
+		p[i].len = (uint16_t)(n * MEDIA_G729_FRAME);
 		if (first + n == nf)
-			p[i].len -= PLAN_G729_FRAME - PLAN_G729_SID;
+			p[i].len -= MEDIA_G729_FRAME - MEDIA_G729_SID;
 		p[i].ts = first * 80;
 	}
 	pl->span_ts = nf * 80;
@@ -341,7 +339,7 @@ plan_g192_add(struct plan_g192 *g, uint32_t off, size_t n)
 		g->in_pkt = 0;
 	}
 	g->pkt[g->npkts - 1].len += (uint16_t)n;
-	g->in_pkt = n == PLAN_G729_SID ? g->k : g->in_pkt + 1;
+	g->in_pkt = n == MEDIA_G729_SID ? g->k : g->in_pkt + 1;
 	return 0;
 }
 
@@ -353,7 +351,7 @@ plan_g192_walk(struct plan_g192 *g, struct content *nc,
 	       const struct content *c, const struct media_info *mi,
 	       const char **why)
 {
-	uint8_t buf[MEDIA_G192_MAX_FRAME], frame[PLAN_G729_FRAME];
+	uint8_t buf[MEDIA_G192_MAX_FRAME], frame[MEDIA_G729_FRAME];
 	size_t pos = 0, got, flen, n;
 	int r;
 
@@ -386,7 +384,7 @@ static int
 plan_g192(struct content *c, const struct media_info *mi, unsigned int ms,
 	  struct media_plan **out, const char **why)
 {
-	struct plan_g192 g = { .k = ms / PLAN_G729_FRAME };
+	struct plan_g192 g = { .k = ms / MEDIA_G729_FRAME };
 	struct content *nc = content_new(mi->data_len / 8);
 	struct media_plan *pl = NULL;
 	int rc = -1;

@@ -212,7 +212,7 @@ test_ptime(void)
 	if (pl != NULL)
 		CHECK_INT(pl->uni_len, 40);
 	media_plan_free(pl);
-	pl = plan(c, 0, 3, 0);			/* never under one frame */
+	pl = plan(c, 0, 3, 0);		/* never under one frame */
 	if (pl != NULL)
 		CHECK_INT(pl->uni_len, 10);
 	media_plan_free(pl);

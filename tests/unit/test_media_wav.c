@@ -158,6 +158,15 @@ test_fmt_sizes(void)
 	CHECK_INT(probe_n(&w, w.n, w.n, 0xfffe, &mi, &why), 0);
 	check_bad(&w, w.n, 6, "wav: content-type codec=6 but format tag 7");
 
+}
+
+static void
+test_fmt_ext(void)
+{
+	struct media_info mi;
+	const char *why;
+	struct wav w;
+
 	wav_start(&w);
 	wav_fmt(&w, 40, 0xfffe, 2, 16000, 16, 1);
 	wav_chunk(&w, "data", 640, NULL, 640, 0x22);
@@ -405,6 +414,7 @@ int
 main(void)
 {
 	test_fmt_sizes();
+	test_fmt_ext();
 	test_other_chunks();
 	test_data_sizes();
 	test_refused();
