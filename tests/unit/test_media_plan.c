@@ -292,7 +292,7 @@ test_g192(void)
 		{ 34, 20, 640, MEDIA_PKT_MARKER },
 		{ 54, 10, 800, 0 },
 	};
-	static uint8_t f[6 * 164 + 2 * 34 + 3 * 4];
+	static uint8_t f[7 * 164 + 2 * 34 + 2 * 4];
 	struct media_plan *pl;
 	struct content *c;
 	uint32_t i, len, ts, fl;
@@ -308,6 +308,7 @@ test_g192(void)
 	n = g192_put(f, n, 0x6b21, NULL, 0);
 	for (i = 0; i < 3; i++)
 		n = g192_put(f, n, 0x6b21, sp, 80);
+	CHECK_INT(n, sizeof(f));
 	c = probed("audio/G729", f, n);
 	pl = c != NULL ? plan(c, 0, 20, 0) : NULL;
 	if (pl != NULL) {
