@@ -221,20 +221,35 @@ pcm_write(enum media_codec c, int s, uint8_t *o)
 
 /* One sample into the filter; every second one (counted from the
  * centred start) completes an output.  Returns 1 and *y when it does.
+ * The taps are symmetric, so each pair of inputs the same distance from
+ * the centre is summed before its one multiplication; four running sums
+ * keep the additions independent.
  */
 static int
 pcm_dec2_push(struct media_pcm_conv *cv, float s, int *y)
 {
-	float acc = 0.0f;
-	uint32_t k;
+	uint32_t at = cv->zn++ & DEC2_MASK;
+	const float *w, *h = dec2_h;
+	float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+	const int last = MEDIA_PCM_DEC2_TAPS - 1;
+	int k;
 
-	cv->z[cv->zn++ & DEC2_MASK] = s;
+	cv->z[at] = s;
+	cv->z[at + MEDIA_PCM_DEC2_RING] = s;
 	if (cv->zn < MEDIA_PCM_DEC2_TAPS ||
 	    ((cv->zn - MEDIA_PCM_DEC2_TAPS) & 1) != 0)
 		return 0;
-	for (k = 0; k < MEDIA_PCM_DEC2_TAPS; k++)
-		acc += dec2_h[k] * cv->z[(cv->zn - 1 - k) & DEC2_MASK];
-	*y = (int)lrintf(acc);
+	w = &cv->z[(cv->zn - MEDIA_PCM_DEC2_TAPS) & DEC2_MASK];
+	for (k = 0; k + 4 <= DEC2_HALF; k += 4) {
+		a0 += h[k] * (w[k] + w[last - k]);
+		a1 += h[k + 1] * (w[k + 1] + w[last - k - 1]);
+		a2 += h[k + 2] * (w[k + 2] + w[last - k - 2]);
+		a3 += h[k + 3] * (w[k + 3] + w[last - k - 3]);
+	}
+	for (; k < DEC2_HALF; k++)
+		a0 += h[k] * (w[k] + w[last - k]);
+	a1 += h[DEC2_HALF] * w[DEC2_HALF];
+	*y = (int)lrintf((a0 + a1) + (a2 + a3));
 	cv->n_out++;
 	return 1;
 }

@@ -39,7 +39,10 @@ struct media_pcm_conv {
 	uint64_t n_out;			/* samples it gave */
 	uint32_t zn;			/* pushes into z, leading zeros
 					 * included */
-	float z[MEDIA_PCM_DEC2_RING];	/* the filter's last inputs */
+	float z[2 * MEDIA_PCM_DEC2_RING];	/* the filter's last inputs,
+						 * each written twice so that
+						 * the last taps' worth lies
+						 * in one run */
 };
 
 /* 0, or -EINVAL when the conversion is not one of those above: stereo
