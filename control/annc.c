@@ -452,6 +452,7 @@ struct invite_req {
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
+	struct media_ctype mt;		/* type with its parameters */
 	int base64;
 	const struct config_imap_server *server;
 	const struct config_cred *cred;
@@ -472,7 +473,7 @@ check_content_type(struct invite_req *r, char *reason, size_t cap)
 		snprintf(reason, cap, "Bad content-type parameter");
 		return 400;
 	}
-	r->type = media_type_parse(r->ctype, (size_t)n);
+	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
 	if (r->type == MEDIA_TYPE_UNSUPPORTED) {
 		snprintf(reason, cap, "Unsupported content-type %s", r->ctype);
 		return 415;
@@ -794,7 +795,7 @@ call_answer(struct call *c)
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
-	enum media_type type;
+	struct media_ctype mt;
 	char ctype[64];
 };
 
@@ -802,9 +803,9 @@ struct annc_fetch {
  * same probe of the part.
  */
 static uint32_t
-req_form(enum media_type type, int base64)
+req_form(const struct media_ctype *mt, int base64)
 {
-	return (uint32_t)type | (uint32_t)(base64 != 0) << 8;
+	return media_ctype_form(mt) | (uint32_t)(base64 != 0) << 31;
 }
 
 /* What the server said about the URL or the part (NIL, NO, a bad
@@ -827,7 +828,7 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
 {
 	const char *why = "unplayable";
 
-	if (content_probe(ct, f->type, &why) < 0) {
+	if (content_probe(ct, &f->mt, &why) < 0) {
 		snprintf(reason, cap, "Unplayable %s: %s", f->ctype, why);
 		*code = 415;
 		return -1;
@@ -911,7 +912,7 @@ entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 	if (f == NULL)
 		return -ENOMEM;
 	f->entry = e;
-	f->type = r->type;
+	f->mt = r->mt;
 	memcpy(f->ctype, r->ctype, sizeof(f->ctype));
 	fetch_log_id(c, &r->url, log_id, sizeof(log_id));
 	memset(&fr, 0, sizeof(fr));
@@ -964,7 +965,7 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
-	uint32_t form = req_form(r->type, r->base64);
+	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
 	int rc;
 
