@@ -10,6 +10,7 @@ original attachment, and replayed to ffmpeg's own RTP receiver.
   rtp_media.py cmpframes FMT WANT GOT   same frames in the same order?
   rtp_media.py cmppcm WANT GOT [--snr DB]
   rtp_media.py replay DUMP CALLER_PORT BASE_PORT OUTDIR OFFER...
+  rtp_media.py record PORT DUMP         what arrives on 127.0.0.1:PORT
 
 DUMP holds tshark's "-T fields -e udp.dstport -e udp.payload" lines for
 the datagrams from anncd's media address, in capture order.  An OFFER is
@@ -558,10 +559,31 @@ def replay_send(dump, cport, base, nstreams, ff):
     s.close()
 
 
+def cmd_record(args):
+    """Receives RTP on 127.0.0.1:PORT into a dump until 1 s passes
+    without a packet (at most 30 s): the checker's own check, on the
+    packets of ffmpeg's RTP muxer."""
+    port, out = int(args[0]), args[1]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind(("127.0.0.1", port))
+    print("listening", flush=True)
+    s.settimeout(30)
+    end = time.monotonic() + 30
+    with open(out, "w") as f:
+        while time.monotonic() < end:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            f.write("%d %s\n" % (port, d.hex()))
+            s.settimeout(1)
+
+
 def main():
     cmds = {"analyze": cmd_analyze, "frames": cmd_frames,
             "cmpframes": cmd_cmpframes, "cmppcm": cmd_cmppcm,
-            "replay": cmd_replay}
+            "replay": cmd_replay, "record": cmd_record}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write(__doc__)
         sys.exit(2)
