@@ -114,6 +114,14 @@ struct dp_stats {
 	uint64_t tx_rtcp_deferred;	/* put off: no TX room or no mbuf */
 	uint64_t rx_rtcp;		/* RTCP to us, counted and dropped */
 	uint64_t rx_rtcp_bad;		/* to an RTCP port, but not RTCP */
+	/* The worker polls without pause, so its CPU time says nothing of
+	 * its load: these TSC ticks do.  busy_tsc sums the rounds that
+	 * took a command or a frame or handed packets to the port;
+	 * tx_burst_tsc the part of them spent inside the port's
+	 * tx_burst (with net_af_packet, the kernel's send).
+	 */
+	uint64_t busy_tsc;
+	uint64_t tx_burst_tsc;
 };
 
 void

@@ -76,14 +76,13 @@ static void
 dp_tx_flush(struct dp_worker *w)
 {
 	uint16_t i, sent;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t;
 
 	if (w->ntx == 0)
 		return;
-#ifdef DP_MEASURE
-	uint64_t t = rte_rdtsc();
-#endif
+	t = rte_rdtsc();
 	sent = rte_eth_tx_burst(w->cfg.port_id, 0, w->txbuf, w->ntx);
+	DP_STAT_ADD(w, tx_burst_tsc, rte_rdtsc() - t);
 #ifdef DP_MEASURE
 	dp_measure_burst(w, sent, t);
 #endif
@@ -475,9 +474,10 @@ dp_cmd_stop(struct dp_worker *w, uint32_t handle, uint64_t now)
 }
 
 /* A command is taken only while the event ring has room for the event it
- * may cause; otherwise it waits on its own ring (backpressure).
+ * may cause; otherwise it waits on its own ring (backpressure).  Returns
+ * the commands taken.
  */
-static void
+static unsigned int
 dp_cmds(struct dp_worker *w, uint64_t now)
 {
 	struct dp_cmd cmd;
@@ -485,15 +485,16 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 
 	for (k = 0; k < DP_CMD_BURST; k++) {
 		if (rte_ring_free_count(w->ev_ring) == 0)
-			return;
+			break;
 		if (rte_ring_sc_dequeue_elem(w->cmd_ring, &cmd,
 					     sizeof(cmd)) != 0)
-			return;
+			break;
 		if (cmd.type == DP_CMD_START)
 			dp_cmd_start(w, &cmd.p, now);
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
 	}
+	return k;
 }
 
 /* Gives the port a bounded number of chances to take the last packets,
@@ -518,6 +519,7 @@ dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	uint64_t now;
+	unsigned int work;
 
 	w->wheel.cur = rte_rdtsc() >> w->wheel.shift;
 	while (!__atomic_load_n(&w->quit, __ATOMIC_ACQUIRE)) {
@@ -525,10 +527,14 @@ dp_worker_main(void *arg)
 		dp_measure_stall_now(w);
 #endif
 		now = rte_rdtsc();
-		dp_cmds(w, now);
-		dp_rx_poll(w, now);
+		work = dp_cmds(w, now);
+		work += dp_rx_poll(w, now);
 		dp_pace(w, now);
+		work += w->ntx;
 		dp_tx_flush(w);
+		/* Idle rounds cost a poll each and are left out. */
+		if (work != 0)
+			DP_STAT_ADD(w, busy_tsc, rte_rdtsc() - now);
 	}
 	dp_tx_drain(w);
 	return 0;
