@@ -148,9 +148,10 @@ log_dp_counters(void)
 	dp_get_stats(&st);
 	LOG_AT(LOGL_INFO, "dp", "counters tx_packets=%" PRIu64
 	       " rtcp_sr=%" PRIu64 " rtcp_bye=%" PRIu64 " busy_tsc=%" PRIu64
-	       " tx_burst_tsc=%" PRIu64 " tsc_hz=%" PRIu64,
-	       st.tx_packets, st.tx_rtcp_sr, st.tx_rtcp_bye, st.busy_tsc,
-	       st.tx_burst_tsc, clock_tsc_hz());
+	       " tx_burst_tsc=%" PRIu64 " busy_long_tsc=%" PRIu64
+	       " tsc_hz=%" PRIu64, st.tx_packets, st.tx_rtcp_sr,
+	       st.tx_rtcp_bye, st.busy_tsc, st.tx_burst_tsc, st.busy_long_tsc,
+	       clock_tsc_hz());
 }
 
 static void

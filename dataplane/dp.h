@@ -150,10 +150,13 @@ struct dp_stats {
 	 * its load: these TSC ticks do.  busy_tsc sums the rounds that
 	 * took a command or a frame or handed packets to the port;
 	 * tx_burst_tsc the part of them spent inside the port's
-	 * tx_burst (with net_af_packet, the kernel's send).
+	 * tx_burst (with net_af_packet, the kernel's send).  The TSC runs
+	 * on while the thread is preempted, so busy_long_tsc sums the busy
+	 * rounds longer than DP_BUSY_LONG_NS: mostly such preemptions.
 	 */
 	uint64_t busy_tsc;
 	uint64_t tx_burst_tsc;
+	uint64_t busy_long_tsc;
 };
 
 void

@@ -17,6 +17,11 @@
 #include "core/clock.h"
 #include "dataplane/dp_priv.h"
 
+/* A busy round longer than this was most likely preempted: a catch-up
+ * round of DP_PACE_BUDGET visits takes under a millisecond.
+ */
+#define DP_BUSY_LONG_NS		2000000
+
 /* Rounds the worker spends handing its last packets to the port at exit. */
 #define DP_EXIT_TX_TRIES	10000
 
@@ -683,7 +688,8 @@ int
 dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	uint64_t now;
+	const uint64_t long_round = clock_ns_to_tsc(DP_BUSY_LONG_NS);
+	uint64_t now, d;
 	unsigned int work;
 
 	w->wheel.cur = rte_rdtsc() >> w->wheel.shift;
@@ -698,8 +704,12 @@ dp_worker_main(void *arg)
 		work += w->ntx;
 		dp_tx_flush(w);
 		/* Idle rounds cost a poll each and are left out. */
-		if (work != 0)
-			DP_STAT_ADD(w, busy_tsc, rte_rdtsc() - now);
+		if (work == 0)
+			continue;
+		d = rte_rdtsc() - now;
+		DP_STAT_ADD(w, busy_tsc, d);
+		if (d > long_round)
+			DP_STAT_ADD(w, busy_long_tsc, d);
 	}
 	dp_tx_drain(w);
 	return 0;

@@ -745,6 +745,7 @@ check_busy_idle(void)
 	dp_get_stats(&b);
 	CHECK(a.tx_burst_tsc > 0);
 	CHECK(a.tx_burst_tsc <= a.busy_tsc);
+	CHECK(a.busy_long_tsc <= a.busy_tsc);
 	CHECK_INT(b.busy_tsc, a.busy_tsc);
 	printf("pcap: busy %.3f ms, %.3f ms of it in tx_burst\n",
 	       (double)clock_tsc_to_ns(a.busy_tsc) / 1e6,
