@@ -156,9 +156,12 @@ anncd_deltas()
 			if (NR != 2) exit 1
 			for (k = 1; k <= 2; k++)
 				rtp[k] = v[k, "tx_packets"] - v[k, "rtcp_sr"] - v[k, "rtcp_bye"]
-			printf "sent=%d busy_s=%.6f tx_burst_s=%.6f", rtp[2] - rtp[1],
-				(v[2, "busy_tsc"] - v[1, "busy_tsc"]) / v[2, "tsc_hz"],
-				(v[2, "tx_burst_tsc"] - v[1, "tx_burst_tsc"]) / v[2, "tsc_hz"]
+			hz = v[2, "tsc_hz"]
+			printf "sent=%d busy_s=%.6f tx_burst_s=%.6f busy_long_s=%.6f",
+				rtp[2] - rtp[1],
+				(v[2, "busy_tsc"] - v[1, "busy_tsc"]) / hz,
+				(v[2, "tx_burst_tsc"] - v[1, "tx_burst_tsc"]) / hz,
+				(v[2, "busy_long_tsc"] - v[1, "busy_long_tsc"]) / hz
 		}'
 }
 
@@ -177,7 +180,7 @@ run_anncd()
 	recv_wait
 	calls_stop
 	sleep 0.2
-	dp=$(anncd_deltas || echo "sent=0 busy_s=0 tx_burst_s=0")
+	dp=$(anncd_deltas || echo "sent=0")
 	anncd_stop
 	record anncd "$n" "$2" "$dp"
 }

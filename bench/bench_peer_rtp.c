@@ -50,6 +50,15 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static double
+real_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static unsigned long
 arg_ul(const char *name, const char *v, unsigned long max)
 {
@@ -136,7 +145,7 @@ struct recv_opts {
 struct recv_state {
 	struct rstream *tab;		/* open addressing by SSRC */
 	unsigned int mask, seen;
-	int window;			/* 1 while measuring */
+	double t0, t1;			/* the window, in kernel time */
 	uint64_t packets, bad;
 	size_t gcap;
 };
@@ -172,7 +181,7 @@ rs_packet(struct recv_state *r, const uint8_t *d, size_t n, double t)
 	}
 	s = rs_find(r, (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 |
 		       (uint32_t)d[10] << 8 | d[11]);
-	if (s == NULL || !r->window)
+	if (s == NULL || t < r->t0 || t >= r->t1)
 		return;
 	seq = (uint16_t)(d[2] << 8 | d[3]);
 	r->packets++;
@@ -192,7 +201,7 @@ rs_packet(struct recv_state *r, const uint8_t *d, size_t n, double t)
 	if (ext > s->last_seq)
 		s->last_seq = ext;
 	s->packets++;
-	if (s->ngaps < r->gcap)
+	if (s->gaps != NULL && s->ngaps < r->gcap)	/* NULL: came late */
 		s->gaps[s->ngaps++] = (float)((t - s->last_t) * 1e3);
 	s->last_t = t;
 }
@@ -232,7 +241,7 @@ cmsg_time(struct msghdr *mh, double fallback)
 }
 
 /* Drains the socket for up to ms milliseconds.  Kernel timestamps are
- * CLOCK_REALTIME: only their differences are used.
+ * CLOCK_REALTIME, as is the window.
  */
 static void
 recv_drain(int fd, struct recv_state *r, int ms)
@@ -255,7 +264,7 @@ recv_drain(int fd, struct recv_state *r, int ms)
 	n = recvmmsg(fd, mm, 64, MSG_DONTWAIT, NULL);
 	for (i = 0; i < n; i++)
 		rs_packet(r, buf[i], mm[i].msg_len,
-			  cmsg_time(&mm[i].msg_hdr, now_s()));
+			  cmsg_time(&mm[i].msg_hdr, real_s()));
 }
 
 static int
@@ -337,7 +346,8 @@ recv_edge(const struct recv_opts *o, double *cpu)
 static int
 recv_run(const struct recv_opts *o)
 {
-	struct recv_state r = { .mask = 2 * PEER_MAX_STREAMS - 1 };
+	struct recv_state r = { .mask = 2 * PEER_MAX_STREAMS - 1, .t0 = 1e18,
+				.t1 = 1e18 };
 	int fd = recv_socket(o->port), rtcp = recv_socket(o->port + 1);
 	double t, all_seen = 0, cpu0 = 0, cpu1 = 0;
 	size_t i;
@@ -356,12 +366,17 @@ recv_run(const struct recv_opts *o)
 			r.tab[i].gaps = malloc(r.gcap * sizeof(float));
 	fprintf(stderr, "bench-peer-rtp: %u streams seen, measuring %.1f s\n",
 		r.seen, o->seconds);
-	r.window = 1;
+	/* The window is the packets stamped between the edges, read even
+	 * if this process runs late: it drains 200 ms past the end.
+	 */
 	recv_edge(o, &cpu0);
+	r.t0 = real_s();
+	r.t1 = r.t0 + o->seconds;
 	for (t = now_s() + o->seconds; now_s() < t; )
 		recv_drain(fd, &r, 20);
 	recv_edge(o, &cpu1);
-	r.window = 0;
+	for (t = now_s() + 0.2; now_s() < t; )
+		recv_drain(fd, &r, 20);
 	recv_report(&r, o, o->pid > 0 ? cpu1 - cpu0 : 0);
 	close(fd);
 	close(rtcp);
