@@ -48,6 +48,8 @@ def derive(r):
     r["spacing_held"] = (abs(r.get("gap_p50_ms", 0) - PTIME_MS) <= 1.0 and
                          0 < r.get("gap_p99_ms", 99) <= 1.5 * PTIME_MS)
     r["process_us_per_pkt"] = r["cpu_s"] / pkts * 1e6 if pkts else None
+    # how much of a CPU the sender got: anncd's worker wants a whole one
+    r["cpu_share"] = r["cpu_s"] / r["window_s"] if r.get("window_s") else 0
     if r["who"] == "anncd":
         sent = r.get("sent", 0)
         ok = sent > 0
@@ -78,7 +80,7 @@ def summarise(runs):
             s[who] = {k: med(rs, k) for k in (
                 "cpu_us_per_pkt", "process_us_per_pkt", "own_us_per_pkt",
                 "port_us_per_pkt", "short_us_per_pkt", "rate", "lost",
-                "gap_p50_ms",
+                "cpu_share", "gap_p50_ms",
                 "gap_p99_ms", "worst_stream_p99_ms", "setup_s", "load1")}
             s[who]["runs"] = len(rs)
             s[who]["rate_held"] = sum(r["rate_held"] for r in rs)
@@ -107,19 +109,20 @@ def f(v, fmt="%.2f"):
 
 def table(summary):
     print("| streams | sender | CPU us/packet | process us/packet | "
-          "rate | lost | gap p50 | gap p99 | worst stream p99 | "
-          "rate held | spacing held |")
+          "process CPUs | rate | lost | gap p50 | gap p99 | "
+          "worst stream p99 | rate held | spacing held |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-          "| --- | --- |")
+          "| ---: | --- | --- |")
     for n, s in summary.items():
         for who in WHO:
             if who not in s:
                 continue
             m = s[who]
-            print("| %d | %s | %s | %s | %s | %s | %s ms | %s ms | %s ms "
-                  "| %d of %d | %d of %d |" % (
+            print("| %d | %s | %s | %s | %s | %s | %s | %s ms | %s ms "
+                  "| %s ms | %d of %d | %d of %d |" % (
                       n, who, f(m["cpu_us_per_pkt"]),
-                      f(m["process_us_per_pkt"]), f(m["rate"], "%.3f"),
+                      f(m["process_us_per_pkt"]), f(m["cpu_share"]),
+                      f(m["rate"], "%.3f"),
                       f(m["lost"], "%d"), f(m["gap_p50_ms"]),
                       f(m["gap_p99_ms"]), f(m["worst_stream_p99_ms"]),
                       m["rate_held"], m["runs"], m["spacing_held"],
