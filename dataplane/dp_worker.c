@@ -88,7 +88,7 @@ dp_tx_flush(struct dp_worker *w)
 	if (w->ntx == 0)
 		return;
 	t = rte_rdtsc();
-	sent = rte_eth_tx_burst(w->cfg.port_id, 0, w->txbuf, w->ntx);
+	sent = rte_eth_tx_burst(w->cfg.port_id, w->txq, w->txbuf, w->ntx);
 	DP_STAT_ADD(w, tx_burst_tsc, rte_rdtsc() - t);
 #ifdef DP_MEASURE
 	dp_measure_burst(w, sent, t);
@@ -353,7 +353,7 @@ dp_stream_advance(struct dp_stream *s)
 			s->flags |= DP_SF_MARK;
 	}
 	ts = pl->pkt != NULL ? pl->pkt[s->pi].ts : s->pi * pl->uni_ts;
-	s->next_off = (uint64_t)s->k * (pl->span_ts + s->delay_ts) + ts +
+	s->next_off = s->k * ((uint64_t)pl->span_ts + s->delay_ts) + ts +
 		      s->skew;
 	dp_stream_schedule(s);
 }
@@ -491,7 +491,8 @@ dp_pace(struct dp_worker *w, uint64_t now)
 static void
 dp_cmd_fail(struct dp_worker *w, uint32_t handle)
 {
-	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED };
+	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED,
+			       .lcore = w->lcore_id };
 
 	/* dp_cmds() only takes a command when the event ring has room. */
 	rte_ring_sp_enqueue_elem(w->ev_ring, &ev, sizeof(ev));
@@ -536,6 +537,7 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	s->list = DP_LIST_NONE;
 	s->p = *p;
 	s->ev.handle = p->handle;
+	s->ev.lcore = w->lcore_id;
 #ifdef DP_MEASURE
 	__atomic_store_n(&w->measure.started, w->measure.started + 1,
 			 __ATOMIC_RELAXED);
@@ -607,7 +609,10 @@ dp_stream_rearp(struct dp_worker *w, uint32_t id, uint64_t now)
 	dp_list_add(w, id, DP_LIST_WAIT);
 }
 
-/* A re-INVITE's new address (RFC 3264 section 8.3.1) and direction. */
+/* A re-INVITE's new address (RFC 3264 section 8.3.1) and direction.  now
+ * is read after the command was taken, not at the start of the round: a
+ * resumed stream's timestamp must cover the whole hold.
+ */
 static void
 dp_cmd_update(struct dp_worker *w, const struct dp_cmd *c, uint64_t now)
 {
@@ -662,7 +667,7 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
 		else if (cmd.type == DP_CMD_UPDATE)
-			dp_cmd_update(w, &cmd, now);
+			dp_cmd_update(w, &cmd, rte_rdtsc());
 	}
 	return k;
 }
@@ -699,7 +704,10 @@ dp_worker_main(void *arg)
 #endif
 		now = rte_rdtsc();
 		work = dp_cmds(w, now);
-		work += dp_rx_poll(w, now);
+		if (w->idx == 0)
+			work += dp_rx_poll(w, now);
+		else
+			dp_arp_shared_poll(w);
 		dp_pace(w, now);
 		work += w->ntx;
 		dp_tx_flush(w);

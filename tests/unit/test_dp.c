@@ -666,6 +666,9 @@ check_invalid_params(struct content *c)
 	e.p.repeat = 1;
 	e.p.delay_ms = DP_TIME_MS_MAX + 1;
 	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	/* 160 kHz: one tick past 2^32 - 1 of silence. */
+	e.p.delay_ms = (uint32_t)(((1ull << 32) * 1000 + 159999) / 160000);
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
 	e.p.delay_ms = 0;
 	e.p.duration_ms = DP_TIME_MS_MAX + 1;
 	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
