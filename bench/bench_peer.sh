@@ -35,6 +35,8 @@ WAIT=40			# bound on the calls' set-up, seconds
 ANNC_S=45		# the announcement: longer than set-up and window
 JSON=
 RECV_PORT=30000		# the callers' one RTP port
+RTP_PORTS=40000-47999	# anncd's source ports, one even one per call
+MAX_STREAMS=4000
 NG_PORT=2223		# rtpengine's control, on the server's loopback
 RTP=$BUILD/bench/bench-peer-rtp
 # The callers' programs stay on the first CPU, where anncd's control plane
@@ -57,6 +59,8 @@ note()
 
 parse_args()
 {
+	local n
+
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--streams) STREAMS=$2; shift 2 ;;
@@ -69,6 +73,13 @@ parse_args()
 	[[ $REPS =~ ^[1-9][0-9]?$ ]] || usage
 	[[ $WINDOW =~ ^[1-9][0-9]?$ ]] || usage
 	[[ $STREAMS =~ ^[0-9\ ]+$ ]] || usage
+	for n in $STREAMS; do
+		# anncd takes one even RTP port of RTP_PORTS per call
+		if [ "$n" -lt 1 ] || [ "$n" -gt "$MAX_STREAMS" ]; then
+			note "--streams: $n is not within 1-$MAX_STREAMS"
+			exit 2
+		fi
+	done
 }
 
 # A pawn-ticket URL for the attachment, made by its owner with curl.
@@ -172,8 +183,9 @@ run_anncd()
 	ANNCD_LOG=$WORK/anncd-$n-$2.log
 	: >"$ANNCD_LOG"
 	ANNCD_STARTS=0
+	ANNCD_RTP_PORTS=$RTP_PORTS
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--rtp-ports 40000-47999 --max-calls $((n + 16)) || exit 1
+		--max-calls $((n + 16)) || exit 1
 	recv_start "$n" "$ANNCD_PID" --usr1
 	calls_start "$RIG_UA" sip "$n" --server "$RIG_SIP_IP:$ANNCD_SIP_PORT" \
 		--play-url "$URL"

@@ -378,6 +378,9 @@ recv_run(const struct recv_opts *o)
 	for (t = now_s() + 0.2; now_s() < t; )
 		recv_drain(fd, &r, 20);
 	recv_report(&r, o, o->pid > 0 ? cpu1 - cpu0 : 0);
+	for (i = 0; i <= r.mask; i++)
+		free(r.tab[i].gaps);
+	free(r.tab);
 	close(fd);
 	close(rtcp);
 	return r.seen >= o->streams ? 0 : 1;
