@@ -138,9 +138,9 @@ log_startup(const struct anncd_config *cfg)
 	}
 }
 
-/* The worker's counters on SIGUSR1, beside the cache's: packets sent and
- * the TSC ticks its busy rounds took, from which a benchmark reads the
- * dataplane's cost per packet between two such lines.
+/* The workers' counters, summed, on SIGUSR1 beside the cache's: packets
+ * sent and the TSC ticks their busy rounds took, from which a benchmark
+ * reads the dataplane's cost per packet between two such lines.
  */
 static void
 log_dp_counters(void)

@@ -17,8 +17,9 @@
 #include "core/clock.h"
 #include "dataplane/dp_priv.h"
 
-/* A busy round longer than this was most likely preempted: a catch-up
- * round of DP_PACE_BUDGET visits takes under a millisecond.
+/* A busy round longer than this was most likely preempted: only a round
+ * catching up after a stall of tens of milliseconds on a port that sends
+ * through the kernel (af_packet) does that much work.
  */
 #define DP_BUSY_LONG_NS		2000000
 
