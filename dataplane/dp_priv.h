@@ -305,7 +305,7 @@ dp_arp_lookup(const struct dp_worker *w, uint32_t ip, uint64_t now,
 	      struct rte_ether_addr *mac);
 int
 dp_arp_request(struct dp_worker *w, uint32_t ip);
-void
+unsigned int
 dp_rx_poll(struct dp_worker *w, uint64_t now);
 void
 dp_arp_shared_poll(struct dp_worker *w);
