@@ -262,6 +262,9 @@ plan_as_is(struct content *c, const struct media_info *mi,
 				 mi->clock_rate, mi->channels,
 				 fmt->name ? fmt->name : "?",
 				 fmt->clock_rate, fmt->channels);
+	if (mi->framing != MEDIA_FRAMING_RAW)
+		return media_why(why, "plan: G.192 frames are repacked, not "
+				 "sent as they are");
 	if (mi->codec == MEDIA_CODEC_G729 && mi->sid_bytes != 0)
 		return plan_g729_sid(c, mi, ms, out, why);
 	return plan_uniform(c, 1, fmt, ms, mi->data_offset, mi->data_len,
