@@ -24,6 +24,7 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
@@ -447,6 +448,7 @@ call_send_bye(struct call *c, const char *why)
 struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
+	char extra[64];			/* header lines for a refusal */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
@@ -637,6 +639,11 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 	if (!sip_str_eq(uri.user, "annc")) {
 		snprintf(reason, cap, "No such service");
 		return 404;
+	}
+	code = sip_uas_check_body(m, &why, r->extra, sizeof(r->extra));
+	if (code != 0) {
+		snprintf(reason, cap, "%s", why);
+		return code;
 	}
 	if (m->contact_uri.n == 0) {
 		snprintf(reason, cap, "Missing Contact");
@@ -1029,9 +1036,11 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
+		if (code == 503)
+			snprintf(r.extra, sizeof(r.extra), "Retry-After: 5\r\n");
 		sip_respond(m, src, code ? code : 500,
 			    code ? reason : "Server Internal Error",
-			    code == 503 ? "Retry-After: 5\r\n" : NULL);
+			    r.extra[0] ? r.extra : NULL);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
@@ -1133,16 +1142,50 @@ on_response(const struct sip_msg *m)
 	call_close(c);
 }
 
-static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
-	   const char *buf, size_t len)
+/* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not
+ * serve, 501 for one it does not know.  Returns 1 when refused.
+ */
+static int
+method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 {
+	static const char *const served[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
+	};
 	static const char *const not_allowed[] = {
 		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
 		"REFER", "INFO", "UPDATE", "PRACK",
 	};
 	unsigned int i;
 
+	for (i = 0; i < sizeof(served) / sizeof(*served); i++)
+		if (sip_str_eq(m->method, served[i]))
+			return 0;
+	for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
+		if (sip_str_eq(m->method, not_allowed[i])) {
+			sip_respond(m, src, 405, "Method Not Allowed",
+				    CALL_ALLOW);
+			return 1;
+		}
+	sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
+	return 1;
+}
+
+static void
+on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+	   const char *buf, size_t len)
+{
+	char extra[256];
+	const char *reason;
+	int code;
+
+	if (method_refused(m, src))
+		return;
+	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
+	if (code != 0) {
+		if (!sip_str_eq(m->method, "ACK"))
+			sip_respond(m, src, code, reason, extra);
+		return;
+	}
 	if (sip_str_eq(m->method, "INVITE"))
 		on_invite(m, src, buf, len);
 	else if (sip_str_eq(m->method, "ACK"))
@@ -1151,18 +1194,10 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 		on_bye(m, src);
 	else if (sip_str_eq(m->method, "CANCEL"))
 		on_cancel(m, src);
-	else if (sip_str_eq(m->method, "OPTIONS"))
+	else
 		sip_respond(m, src, 200, "OK", CALL_ALLOW
-			    "Accept: application/sdp\r\n");
-	else {
-		for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
-			if (sip_str_eq(m->method, not_allowed[i])) {
-				sip_respond(m, src, 405, "Method Not Allowed",
-					    CALL_ALLOW);
-				return;
-			}
-		sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
-	}
+			    "Accept: " SIP_UAS_ACCEPT "\r\n"
+			    "Supported: " SIP_UAS_SUPPORTED "\r\n");
 }
 
 /* ---- SIP input ---- */
@@ -1196,9 +1231,9 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
 			ntohs(src->sin_port), why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
-		    m.from.n > 0 && m.to.n > 0 && m.cseq_method.n > 0 &&
+		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
-			sip_respond(&m, src, 400, why, NULL);
+			sip_respond(&m, src, m.fail_code, why, NULL);
 		return;
 	}
 	if (m.is_request)
