@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/media.h"
+#include "core/media_framed.h"
 
 /* G.711 is one byte per sample at 8000 Hz (RFC 3551 section 4.5.14). */
 #define MEDIA_G711_RATE		8000
@@ -32,6 +33,10 @@ static const struct {
 	{ "audio/basic", MEDIA_TYPE_AUDIO_BASIC },
 	{ "audio/pcmu", MEDIA_TYPE_AUDIO_PCMU },
 	{ "audio/pcma", MEDIA_TYPE_AUDIO_PCMA },
+	{ "audio/amr", MEDIA_TYPE_AUDIO_AMR },
+	{ "audio/amr-wb", MEDIA_TYPE_AUDIO_AMR_WB },
+	{ "audio/mpeg", MEDIA_TYPE_AUDIO_MPEG },
+	{ "video/mpeg", MEDIA_TYPE_VIDEO_MPEG },
 };
 
 enum media_type
@@ -195,6 +200,11 @@ media_probe_prefix(enum media_type type, const uint8_t *data, size_t avail,
 		media_g711(mi, type == MEDIA_TYPE_AUDIO_PCMU ?
 			   MEDIA_CODEC_PCMU : MEDIA_CODEC_PCMA, 0, len);
 		return 0;
+	case MEDIA_TYPE_AUDIO_AMR:
+	case MEDIA_TYPE_AUDIO_AMR_WB:
+	case MEDIA_TYPE_AUDIO_MPEG:
+	case MEDIA_TYPE_VIDEO_MPEG:
+		return media_framed_probe(type, data, avail, len, mi, why);
 	default:
 		*why = "unsupported media type";
 		return -1;
@@ -209,6 +219,10 @@ media_codec_static_pt(enum media_codec c)
 		return 0;
 	case MEDIA_CODEC_PCMA:
 		return 8;
+	case MEDIA_CODEC_MPA:
+		return 14;
+	case MEDIA_CODEC_MPV:
+		return 32;
 	default:
 		return -1;
 	}
@@ -222,6 +236,14 @@ media_codec_name(enum media_codec c)
 		return "PCMU";
 	case MEDIA_CODEC_PCMA:
 		return "PCMA";
+	case MEDIA_CODEC_AMR:
+		return "AMR";
+	case MEDIA_CODEC_AMR_WB:
+		return "AMR-WB";
+	case MEDIA_CODEC_MPA:
+		return "MPA";
+	case MEDIA_CODEC_MPV:
+		return "MPV";
 	default:
 		return NULL;
 	}

@@ -46,6 +46,9 @@ struct media_info {
 	uint32_t bytes_per_ms;	/* payload bytes per ms of audio */
 	size_t data_offset;	/* first payload byte in the decoded content */
 	size_t data_len;	/* payload bytes */
+	uint32_t sample_rate;	/* the codec's own rate where the RTP clock
+				 * differs (MPEG audio: 90 kHz clock), else 0 */
+	uint32_t flags;		/* MEDIA_INFO_* (core/media_framed.h) */
 };
 
 /* Maps a content-type value (case-insensitive, parameters after ';'
