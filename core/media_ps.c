@@ -155,6 +155,8 @@ ps_es_put(struct media_ps_es *es, const uint8_t *p, size_t n)
 	size_t cap = es->cap ? es->cap : PS_ES_FIRST_CAP;
 	uint8_t *b;
 
+	if (n == 0)
+		return 0;
 	if (es->len + n > es->cap) {
 		while (cap < es->len + n)
 			cap *= 2;
