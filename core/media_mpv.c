@@ -280,9 +280,11 @@ mpv_first_slice(struct mpv_state *s, size_t off, struct media_out *o,
 	return 0;
 }
 
-/* A slice joins the open packet if it fits, else opens its own, and is
- * cut in fragments when it fits in none: B on the first, E on the last
- * (RFC 2250 section 3.1).
+/* A slice joins the open packet if it fits and that packet holds whole
+ * slices only, else opens its own, and is cut in fragments when it fits
+ * in none: B on the first, E on the last (RFC 2250 section 3.1: a slice
+ * begins a packet or follows whole slices).  A packet that holds only
+ * the picture's headers so far takes the slice, or its first fragment.
  */
 static int
 mpv_slice(struct mpv_state *s, size_t off, size_t end, struct media_out *o)
@@ -290,7 +292,7 @@ mpv_slice(struct mpv_state *s, size_t off, size_t end, struct media_out *o)
 	size_t len = end - off, k;
 	int fresh = s->pkt_flags & MPV_H_E ? 0 : 1;
 
-	if (len > mpv_room(s, o) && !fresh) {
+	if (!fresh && (len > mpv_room(s, o) || !(s->pkt_flags & MPV_H_B))) {
 		if (mpv_close(s, o, 0) != 0 || mpv_open(s, o, MPV_H_B) != 0)
 			return -1;
 	}

@@ -39,7 +39,7 @@ ps_unit_len(const uint8_t *d, size_t n, size_t off, const char **why)
 {
 	size_t left = n - off, len;
 
-	if (left < PS_PES_HDR || d[off] || d[off + 1] || d[off + 2] != 1 ||
+	if (left < 4 || d[off] || d[off + 1] || d[off + 2] != 1 ||
 	    d[off + 3] < PS_SC_END) {
 		snprintf(ps_why, sizeof(ps_why),
 			 "ps: no pack or packet start code at offset %zu", off);
@@ -47,7 +47,9 @@ ps_unit_len(const uint8_t *d, size_t n, size_t off, const char **why)
 	}
 	if (d[off + 3] == PS_SC_END)
 		return 4;
-	if (d[off + 3] != PS_SC_PACK)
+	if (left < PS_PES_HDR)
+		len = PS_PES_HDR;
+	else if (d[off + 3] != PS_SC_PACK)
 		len = PS_PES_HDR + ((size_t)d[off + 4] << 8 | d[off + 5]);
 	else if ((d[off + 4] & 0xc0) == 0x40)
 		len = left < PS_PACK2_LEN ? PS_PACK2_LEN + 7 :
