@@ -123,13 +123,8 @@ vhdr(const struct media_out *o, uint32_t i)
  * I picture that has no sequence header of its own.
  */
 static void
-test_gop(void)
+build_gop(void)
 {
-	struct media_out o;
-	const char *why;
-	size_t seq_len = 12;
-	uint32_t h;
-
 	elen = 0;
 	seq(3);					/* 25 frame/s */
 	gop();
@@ -147,6 +142,17 @@ test_gop(void)
 	pic(0, 1, 0, 0);
 	slice(1, 100);
 	sc(0xb7);
+}
+
+static void
+test_gop(void)
+{
+	struct media_out o;
+	const char *why;
+	size_t seq_len = 12;
+	uint32_t h;
+
+	build_gop();
 	CHECK_INT(cut(&o, &why), 0);
 	CHECK_INT(o.npkts, 6);
 
