@@ -144,6 +144,8 @@ media_amr_probe(enum media_type type, const uint8_t *data, size_t avail,
 
 	mi->codec = wb ? MEDIA_CODEC_AMR_WB : MEDIA_CODEC_AMR;
 	mi->clock_rate = wb ? 16000 : 8000;
+	mi->sample_rate = mi->clock_rate;
+	mi->channels = 1;
 	mi->bytes_per_ms = n ? (uint32_t)(bytes / n / AMR_FRAME_MS) + 1 : 1;
 	mi->data_offset = hlen;
 	mi->data_len = len - hlen;

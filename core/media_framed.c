@@ -78,9 +78,12 @@ media_out_free(struct media_out *o)
 }
 
 int
-media_framed_probe(enum media_type type, const uint8_t *data, size_t avail,
-		   size_t len, struct media_info *mi, const char **why)
+media_framed_probe(const struct media_ctype *mt, const uint8_t *data,
+		   size_t avail, size_t len, struct media_info *mi,
+		   const char **why)
 {
+	enum media_type type = mt->type;
+
 	memset(mi, 0, sizeof(*mi));
 	if (avail > len)
 		avail = len;

@@ -139,15 +139,23 @@ media_ps_demux(const uint8_t *data, size_t len, uint8_t sid,
 	       struct media_ps_es *es, const char **why);
 
 /* Where media_probe_prefix(), media_fmts() and media_plan_build() hand
- * the framed formats over.  media_framed_plan() allocates the plan and its
- * packets in one block (free(plan) after content_put(plan->content)).
+ * the framed formats over (one line each in their tables).
+ * media_framed_build() takes ptime_ms already in whole frames
+ * (media_plan_build() rounds and caps it); media_framed_plan() rounds it
+ * down to frames itself and caps it by maxptime_ms.  The plan holds a
+ * new content of its own; media_plan_free() releases both.
  */
 int
-media_framed_probe(enum media_type type, const uint8_t *data, size_t avail,
-		   size_t len, struct media_info *mi, const char **why);
+media_framed_probe(const struct media_ctype *mt, const uint8_t *data,
+		   size_t avail, size_t len, struct media_info *mi,
+		   const char **why);
 unsigned int
 media_framed_fmts(const struct media_info *mi, struct media_fmt *out,
 		  unsigned int max);
+int
+media_framed_build(struct content *c, const struct media_info *mi,
+		   const struct media_fmt *fmt, unsigned int ptime_ms,
+		   struct media_plan **out, const char **why);
 int
 media_framed_plan(struct content *c, const struct media_info *mi,
 		  const struct media_fmt *fmt, unsigned int ptime_ms,

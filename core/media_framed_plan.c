@@ -87,30 +87,28 @@ framed_cut(const uint8_t *d, const struct media_info *mi,
 }
 
 /* The packets and their payload bytes, moved into a new content and a
- * plan allocated with its packet table in one block.
+ * plan that holds it and the packet table (media_plan_free() frees
+ * both).
  */
 static int
 framed_commit(struct media_out *o, uint32_t clock, struct media_plan **out,
 	      const char **why)
 {
-	struct media_plan *pl;
-	struct content *nc;
+	struct media_plan *pl = calloc(1, sizeof(*pl));
+	struct content *nc = pl != NULL ? content_new(o->len) : NULL;
 
-	pl = malloc(sizeof(*pl) + (size_t)o->npkts * sizeof(o->pkt[0]));
-	nc = pl != NULL ? content_new(o->len) : NULL;
 	if (nc == NULL || content_append(nc, o->buf, o->len) != 0) {
 		content_put(nc);
 		free(pl);
 		*why = "out of memory for the packet plan";
 		return -1;
 	}
-	memset(pl, 0, sizeof(*pl));
-	memcpy(pl + 1, o->pkt, (size_t)o->npkts * sizeof(o->pkt[0]));
 	pl->content = nc;
 	pl->npkts = o->npkts;
 	pl->clock_rate = clock;
 	pl->span_ts = o->span_ts;
-	pl->pkt = (const struct media_pkt *)(pl + 1);
+	pl->pkt = o->pkt;
+	o->pkt = NULL;
 	*out = pl;
 	return 0;
 }
@@ -141,4 +139,12 @@ media_framed_plan(struct content *c, const struct media_info *mi,
 		r = framed_commit(&o, fmt->clock_rate, out, why);
 	media_out_free(&o);
 	return r;
+}
+
+int
+media_framed_build(struct content *c, const struct media_info *mi,
+		   const struct media_fmt *fmt, unsigned int ptime_ms,
+		   struct media_plan **out, const char **why)
+{
+	return media_framed_plan(c, mi, fmt, ptime_ms, 0, out, why);
 }

@@ -312,6 +312,7 @@ media_mpa_probe(const uint8_t *data, size_t avail, size_t len,
 	mi->codec = MEDIA_CODEC_MPA;
 	mi->clock_rate = MPA_CLOCK;
 	mi->sample_rate = s.first.rate;
+	mi->channels = s.first.channels;
 	mi->bytes_per_ms = s.first.kbps / 8 ? s.first.kbps / 8 : 1;
 	mi->data_offset = start;
 	mi->data_len = len - start;

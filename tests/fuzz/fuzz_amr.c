@@ -7,8 +7,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum media_type types[] = {
-		MEDIA_TYPE_AUDIO_AMR, MEDIA_TYPE_AUDIO_AMR_WB,
+	static const struct media_ctype types[] = {
+		{ MEDIA_TYPE_AUDIO_AMR }, { MEDIA_TYPE_AUDIO_AMR_WB },
 	};
 	char *buf = fuzz_copy(data, size);
 	const uint8_t *p = (const uint8_t *)buf;
@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t t = 0; t < 2; t++) {
 		why = NULL;
-		if (media_framed_probe(types[t], p, size, size, &mi, &why)) {
+		if (media_framed_probe(&types[t], p, size, size, &mi, &why)) {
 			FUZZ_CHECK(why != NULL);
 			continue;
 		}

@@ -11,9 +11,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct media_out o = { 0 };
 	struct media_info mi;
 	const char *why = NULL;
+	const struct media_ctype mt = { MEDIA_TYPE_AUDIO_MPEG };
 
 	/* half the input as the first chunk: what lies past is not read */
-	if (media_framed_probe(MEDIA_TYPE_AUDIO_MPEG, p, size / 2, size, &mi,
+	if (media_framed_probe(&mt, p, size / 2, size, &mi,
 			       &why) != 0)
 		FUZZ_CHECK(why != NULL);
 	if (media_mpa_packetize(p, size, 0, &o, &why) == 0) {

@@ -12,8 +12,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct media_out o = { 0 };
 	struct media_info mi;
 	const char *why = NULL;
+	const struct media_ctype mt = { MEDIA_TYPE_VIDEO_MPEG };
 
-	if (media_framed_probe(MEDIA_TYPE_VIDEO_MPEG, p, size, size, &mi,
+	if (media_framed_probe(&mt, p, size, size, &mi,
 			       &why) != 0)
 		FUZZ_CHECK(why != NULL);
 	if (media_mpv_packetize(p, size, 0, &o, &why) == 0) {

@@ -72,6 +72,7 @@ main(int argc, char **argv)
 	struct media_fmt fmts[DUMP_MAX_FMTS];
 	struct media_out o = { 0 };
 	struct media_info mi;
+	struct media_ctype mt;
 	const char *why = "";
 	unsigned int nf, idx;
 	size_t len;
@@ -83,8 +84,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	d = read_file(argv[3], &len);
-	if (media_probe(media_type_parse(argv[1], strlen(argv[1])), d, len,
-			&mi, &why) != 0) {
+	media_type_parse(argv[1], strlen(argv[1]), &mt);
+	if (media_probe(&mt, d, len, &mi, &why) != 0) {
 		printf("refused %s\n", why);
 		return 1;
 	}

@@ -54,13 +54,14 @@ static int
 probe(const struct amr_file *f, size_t avail, struct media_info *mi,
       const char **why)
 {
+	struct media_ctype mt = { .type = f->wb ? MEDIA_TYPE_AUDIO_AMR_WB :
+					      MEDIA_TYPE_AUDIO_AMR };
 	struct guard_buf g;
 	const uint8_t *p = (const uint8_t *)guard_copy(&g, f->b, f->len);
 	int r;
 
 	*why = "";
-	r = media_framed_probe(f->wb ? MEDIA_TYPE_AUDIO_AMR_WB :
-			       MEDIA_TYPE_AUDIO_AMR, p, avail, f->len, mi, why);
+	r = media_framed_probe(&mt, p, avail, f->len, mi, why);
 	guard_free(&g);
 	return r;
 }

@@ -23,6 +23,8 @@
 #define NFRAMES		400		/* 166,800 bytes: three chunks */
 
 static uint8_t mp3[NFRAMES * FRAME_LEN];
+static const struct media_ctype mpeg_audio = { MEDIA_TYPE_AUDIO_MPEG };
+static const struct media_ctype mpeg_video = { MEDIA_TYPE_VIDEO_MPEG };
 
 static void
 make_mp3(void)
@@ -38,12 +40,6 @@ make_mp3(void)
 	}
 }
 
-static void
-plan_free(struct media_plan *pl)
-{
-	content_put(pl->content);
-	free(pl);
-}
 
 static void
 test_mpa(void)
@@ -58,7 +54,7 @@ test_mpa(void)
 
 	CHECK(c != NULL);
 	CHECK_INT(content_append(c, mp3, sizeof(mp3)), 0);
-	CHECK_INT(content_probe(c, MEDIA_TYPE_AUDIO_MPEG, &why), 0);
+	CHECK_INT(content_probe(c, &mpeg_audio, &why), 0);
 	CHECK_INT(c->mi.codec, MEDIA_CODEC_MPA);
 	CHECK_INT(media_framed_fmts(&c->mi, fmt, 4), 1);
 	CHECK_INT(fmt[0].static_pt, 14);
@@ -77,7 +73,14 @@ test_mpa(void)
 			     FRAME_LEN) == 0);
 		CHECK_INT(ts, ((uint64_t)i * 1152 * 90000 + 22050) / 44100);
 	}
-	plan_free(pl);
+	media_plan_free(pl);
+
+	/* the same through the dispatch every format goes through */
+	CHECK_INT(media_fmts(&c->mi, fmt, 4), 1);
+	CHECK_INT(media_plan_build(c, &c->mi, &fmt[0], 20, 0, &pl, &why), 0);
+	CHECK_INT(pl->npkts, NFRAMES);
+	CHECK_INT(pl->pkt[NFRAMES - 1].ts, 938057);
+	media_plan_free(pl);
 
 	/* AMR sent from MPEG audio: no */
 	fmt[0].codec = MEDIA_CODEC_AMR;
@@ -136,7 +139,7 @@ test_ps(void)
 	n += ps_packet(ps + n, 0xc0, 90000, mp3, 2 * FRAME_LEN);
 	CHECK(c != NULL);
 	CHECK_INT(content_append(c, ps, n), 0);
-	CHECK_INT(content_probe(c, MEDIA_TYPE_VIDEO_MPEG, &why), 0);
+	CHECK_INT(content_probe(c, &mpeg_video, &why), 0);
 	CHECK_INT(c->mi.flags, MEDIA_INFO_MPEG_PS | MEDIA_INFO_PS_AUDIO);
 	CHECK_INT(media_framed_fmts(&c->mi, fmt, 4), 2);
 	CHECK_INT(fmt[0].codec, MEDIA_CODEC_MPV);
@@ -154,8 +157,8 @@ test_ps(void)
 	CHECK_INT(pa->npkts, 2);
 	CHECK_INT(pa->pkt[0].ts, 0);
 	CHECK_INT(pa->pkt[1].ts, 2351);
-	plan_free(pv);
-	plan_free(pa);
+	media_plan_free(pv);
+	media_plan_free(pa);
 	content_put(c);
 }
 
