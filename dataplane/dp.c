@@ -413,6 +413,16 @@ dp_stream_stop(uint32_t handle)
 	return 0;
 }
 
+int
+dp_cmd_post(struct dp_cmd *cmd)
+{
+	if (!dp_running)
+		return -ENODEV;
+	if (rte_ring_sp_enqueue_elem(dp_w.cmd_ring, cmd, sizeof(*cmd)) != 0)
+		return -ENOBUFS;
+	return 0;
+}
+
 unsigned int
 dp_poll_events(struct dp_event *ev, unsigned int max)
 {

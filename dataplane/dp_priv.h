@@ -66,12 +66,17 @@ struct dp_rtp_frame {
 enum dp_cmd_type {
 	DP_CMD_START = 1,
 	DP_CMD_STOP,
+	DP_CMD_DECODE,			/* dp_decode.c */
+	DP_CMD_DECODE_CANCEL,
 };
 
 struct dp_cmd {
 	uint32_t type;
 	uint32_t handle;		/* for a stop */
-	struct dp_stream_params p;	/* for a start */
+	union {
+		struct dp_stream_params p;	/* for a start */
+		struct dp_decode_job *job;	/* for a decode */
+	};
 };
 
 enum dp_stream_state {
@@ -163,6 +168,8 @@ struct dp_worker {
 	uint16_t rtcp_sdes_len;
 	uint16_t rtcp_bye_len;
 
+	struct dp_decode_job *dec_head, *dec_tail;	/* dp_decode.c */
+
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[DP_TXBUF];
 	uint16_t txlen[DP_TXBUF];	/* frame bytes: the mbuf is not ours
@@ -212,9 +219,19 @@ dp_tx_due(struct dp_worker *w, uint64_t due)
 #endif
 }
 
+/* dp.c: queues a command to the worker; 0, -ENOBUFS or -ENODEV. */
+int
+dp_cmd_post(struct dp_cmd *cmd);
+
 /* dp_worker.c */
 int
 dp_worker_main(void *arg);
+
+/* dp_decode.c */
+void
+dp_decode_cmd(struct dp_worker *w, const struct dp_cmd *cmd);
+void
+dp_decode_run(struct dp_worker *w);
 
 /* dp_rtp.c */
 void

@@ -493,6 +493,8 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 			dp_cmd_start(w, &cmd.p, now);
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
+		else
+			dp_decode_cmd(w, &cmd);
 	}
 }
 
@@ -529,6 +531,7 @@ dp_worker_main(void *arg)
 		dp_rx_poll(w, now);
 		dp_pace(w, now);
 		dp_tx_flush(w);
+		dp_decode_run(w);
 	}
 	dp_tx_drain(w);
 	return 0;
