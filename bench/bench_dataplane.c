@@ -350,8 +350,25 @@ out:
 	return mpps;
 }
 
+/* Every stream plays the same uniform plan over the shared content. */
 static void
-bench_params(struct dp_stream_params *p, uint32_t i, struct content *c)
+bench_plan(struct media_plan *pl, struct content *c)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->content = c;
+	pl->clock_rate = 8000;
+	pl->uni_off = c->mi.data_offset;
+	pl->uni_total = c->mi.data_len;
+	pl->uni_len = BENCH_PAYLOAD;
+	pl->uni_ts = BENCH_PAYLOAD;
+	pl->npkts = (uint32_t)((pl->uni_total + BENCH_PAYLOAD - 1) /
+			       BENCH_PAYLOAD);
+	pl->span_ts = (uint32_t)pl->uni_total;
+}
+
+static void
+bench_params(struct dp_stream_params *p, uint32_t i,
+	     const struct media_plan *pl)
 {
 	memset(p, 0, sizeof(*p));
 	p->handle = i;
@@ -363,10 +380,8 @@ bench_params(struct dp_stream_params *p, uint32_t i, struct content *c)
 	p->ssrc = 0x5eed0000u ^ i;
 	p->seq0 = (uint16_t)(i * 7);
 	p->ts0 = i * 1000;
-	p->content = c;
-	p->bytes_per_packet = BENCH_PAYLOAD;
-	p->ts_per_packet = BENCH_PAYLOAD;
-	p->period_ns = BENCH_PTIME_NS;
+	p->plan = pl;
+	p->repeat = 1;
 }
 
 /* Stream i is queued at i/N of the first ptime, so the worker starts them
@@ -377,6 +392,7 @@ static double
 bench_ramp(const struct bench_opts *o, struct content *c,
 	   struct dp_measure *ms)
 {
+	static struct media_plan pl;
 	struct dp_stream_params p;
 	uint64_t period = clock_ns_to_tsc(BENCH_PTIME_NS);
 	uint64_t t0 = rte_rdtsc(), deadline = t0 +
@@ -384,10 +400,11 @@ bench_ramp(const struct bench_opts *o, struct content *c,
 	uint32_t i;
 	int rc;
 
+	bench_plan(&pl, c);
 	for (i = 0; i < o->streams; i++) {
 		while (rte_rdtsc() < t0 + period * i / o->streams)
 			rte_pause();
-		bench_params(&p, i, c);
+		bench_params(&p, i, &pl);
 		while ((rc = dp_stream_start(&p)) == -ENOBUFS &&
 		       rte_rdtsc() < deadline)
 			rte_pause();

@@ -93,6 +93,7 @@ struct call {
 	int stream_active;		/* the dataplane holds the stream */
 	uint16_t rtp_port;
 	struct dp_stream_params sp;
+	struct media_plan plan;		/* what sp plays, over content */
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -662,6 +663,26 @@ port_take(void)
 	return n_free_ports ? free_ports[--n_free_ports] : 0;
 }
 
+/* G.711 content cut into packets of ptime ms, the last one shorter. */
+static void
+stream_plan_uniform(struct media_plan *pl, struct content *content,
+		    unsigned int ptime)
+{
+	const struct media_info *mi = &content->mi;
+	uint32_t len = mi->bytes_per_ms * ptime;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->content = content;
+	pl->clock_rate = mi->clock_rate;
+	pl->uni_off = mi->data_offset;
+	pl->uni_total = mi->data_len;
+	pl->uni_len = len;
+	pl->uni_ts = mi->clock_rate / 1000 * ptime;
+	pl->npkts = (uint32_t)((mi->data_len + len - 1) / len);
+	/* The last packet's duration is its share of a full one's. */
+	pl->span_ts = (uint32_t)(mi->data_len * pl->uni_ts / len);
+}
+
 /* The stream's RTP parameters: random SSRC, sequence number and timestamp
  * (RFC 3550 section 5.1), packets of ptime ms. */
 static void
@@ -669,7 +690,6 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	    unsigned int ptime)
 {
 	struct dp_stream_params *sp = &c->sp;
-	const struct media_info *mi = &c->content->mi;
 	uint32_t r[3];
 
 	random_bytes(r, sizeof(r));
@@ -685,10 +705,9 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->ssrc = r[0];
 	sp->seq0 = (uint16_t)r[1];
 	sp->ts0 = r[2];
-	sp->content = c->content;
-	sp->bytes_per_packet = mi->bytes_per_ms * ptime;
-	sp->ts_per_packet = mi->clock_rate / 1000 * ptime;
-	sp->period_ns = (uint64_t)ptime * 1000000;
+	stream_plan_uniform(&c->plan, c->content, ptime);
+	sp->plan = &c->plan;
+	sp->repeat = 1;
 }
 
 static unsigned int

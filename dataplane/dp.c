@@ -366,36 +366,102 @@ dp_port_mac(struct rte_ether_addr *mac)
 }
 
 /* Checked here, once, so that the worker never meets a packet it cannot
- * build: a payload slice fits a 16-bit buf_len and the MTU, and lies in
- * the chunks the content has.
+ * build: every payload fits a 16-bit buf_len and the MTU, and lies in the
+ * chunks the content has.  An explicit plan costs a pass over its packets.
+ * Returns NULL or what is wrong, naming the field; *v gets its value.
  */
-static int
-dp_params_valid(const struct dp_worker *w, const struct dp_stream_params *p)
+static const char *
+dp_plan_invalid(const struct dp_worker *w, const struct media_plan *pl,
+		uint64_t *v)
 {
-	const struct content *c = p->content;
-	size_t room = w->mtu - DP_UDP_RTP_LEN;
+	const struct content *c = pl->content;
+	size_t room = w->mtu - DP_UDP_RTP_LEN, off;
+	uint32_t i, len, ts, flags;
 
 	if (!w->zero_copy)
 		room = RTE_MIN(room, (size_t)RTE_MBUF_DEFAULT_DATAROOM -
 				     sizeof(struct dp_rtp_frame));
-	return c != NULL && p->bytes_per_packet > 0 &&
-	       p->bytes_per_packet <= room && p->period_ns > 0 &&
-	       c->mi.data_len > 0 && c->mi.data_offset <= c->len &&
-	       c->mi.data_len <= c->len - c->mi.data_offset &&
-	       c->mi.data_len / p->bytes_per_packet < UINT32_MAX;
+	*v = pl->clock_rate;
+	if (pl->clock_rate < DP_CLOCK_RATE_MIN ||
+	    pl->clock_rate > DP_CLOCK_RATE_MAX)
+		return "clock_rate";
+	*v = pl->npkts;
+	if (pl->npkts == 0 || (pl->pkt == NULL && (pl->uni_len == 0 ||
+	    (pl->uni_total + pl->uni_len - 1) / pl->uni_len != pl->npkts)))
+		return "npkts";
+	*v = pl->span_ts;
+	if (pl->span_ts == 0)
+		return "span_ts";
+	/* A uniform plan's packets are alike but for the last one. */
+	for (i = 0; i < pl->npkts; i++) {
+		if (pl->pkt == NULL && i == 1)
+			i = pl->npkts - 1;
+		media_plan_packet(pl, i, &off, &len, &ts, &flags);
+		*v = len;
+		if (len == 0 || len > room)
+			return "packet length";
+		*v = off;
+		if (off > c->len || len > c->len - off)
+			return "packet offset";
+	}
+	return NULL;
+}
+
+static const char *
+dp_params_invalid(const struct dp_worker *w,
+		  const struct dp_stream_params *p, uint64_t *v)
+{
+	*v = 0;
+	if (p->plan == NULL)
+		return "plan";
+	if (p->plan->content == NULL)
+		return "plan content";
+	*v = p->repeat;
+	if (p->repeat == 0)
+		return "repeat";
+	*v = p->delay_ms;
+	if (p->delay_ms > DP_TIME_MS_MAX)
+		return "delay_ms";
+	*v = p->duration_ms;
+	if (p->duration_ms > DP_TIME_MS_MAX)
+		return "duration_ms";
+	return dp_plan_invalid(w, p->plan, v);
 }
 
 int
 dp_stream_start(const struct dp_stream_params *p)
 {
 	struct dp_cmd cmd = { .type = DP_CMD_START };
+	const char *bad;
+	uint64_t v;
 
 	if (!dp_running)
 		return -ENODEV;
-	if (!dp_params_valid(&dp_w, p))
+	bad = dp_params_invalid(&dp_w, p, &v);
+	if (bad != NULL) {
+		LOG_AT(LOGL_ERR, "dp", "stream %u refused: %s %" PRIu64,
+		       p->handle, bad, v);
 		return -EINVAL;
+	}
 	cmd.handle = p->handle;
 	cmd.p = *p;
+	if (rte_ring_sp_enqueue_elem(dp_w.cmd_ring, &cmd, sizeof(cmd)) != 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+int
+dp_stream_update(uint32_t handle, uint32_t dst_ip, uint16_t dst_port,
+		 uint16_t dst_rtcp_port, int paused)
+{
+	struct dp_cmd cmd = { .type = DP_CMD_UPDATE, .handle = handle };
+
+	if (!dp_running)
+		return -ENODEV;
+	cmd.p.dst_ip = dst_ip;
+	cmd.p.dst_port = dst_port;
+	cmd.p.dst_rtcp_port = dst_rtcp_port;
+	cmd.paused = paused != 0;
 	if (rte_ring_sp_enqueue_elem(dp_w.cmd_ring, &cmd, sizeof(cmd)) != 0)
 		return -ENOBUFS;
 	return 0;

@@ -10,6 +10,7 @@
 #include <rte_ether.h>
 
 #include "core/content.h"
+#include "core/media_plan.h"
 
 struct dp_config {
 	uint16_t port_id;
@@ -42,27 +43,44 @@ dp_stop(void);
 void
 dp_port_mac(struct rte_ether_addr *mac);
 
+/* A stream plays a packet plan (core/media_plan.h) repeat times, with
+ * delay_ms of silence between play-throughs (RFC 4240 section 3.2:
+ * repeat and delay), for at most duration_ms in all.  Packet i of
+ * play-through k carries the timestamp ts0 + k * (span_ts + delay_ts) +
+ * pkt.ts, plus any time the stream spent on hold, and is due when that
+ * timestamp comes round on the media clock.
+ */
 struct dp_stream_params {
 	uint32_t handle;		/* the caller's name for the stream */
 	uint32_t dst_ip;		/* net order */
+	uint32_t ssrc;
+	uint32_t ts0;			/* first RTP timestamp */
 	uint16_t dst_port;		/* host order */
 	uint16_t src_port;		/* host order; RTCP from src_port + 1 */
 	uint16_t dst_rtcp_port;		/* host order; 0 for dst_port + 1 */
-	uint8_t pt;
-	uint32_t ssrc;
 	uint16_t seq0;			/* first RTP sequence number */
-	uint32_t ts0;			/* first RTP timestamp */
-	struct content *content;	/* held by the caller until the stream
-					 * has ended (an event came back) */
-	uint32_t bytes_per_packet;	/* payload per packet (the last one may
-					 * be shorter) */
-	uint32_t ts_per_packet;		/* RTP clock ticks per packet */
-	uint64_t period_ns;		/* packet interval (ptime) */
+	uint8_t pt;
+	uint32_t repeat;		/* play-throughs, >= 1 */
+	const struct media_plan *plan;	/* held by the caller, with its
+					 * content, until the stream's event
+					 * came back */
+	uint32_t delay_ms;		/* silence between play-throughs */
+	uint32_t duration_ms;		/* the whole stream at most; 0: no cap */
 };
+
+/* Media clocks the pacer converts with 32 fractional bits of TSC ticks per
+ * RTP tick: below the minimum that factor would overflow 64 bits on a
+ * fast TSC; every RTP clock in use (RFC 3551) lies between the two.
+ */
+#define DP_CLOCK_RATE_MIN	1000u
+#define DP_CLOCK_RATE_MAX	1000000u
+/* delay_ms and duration_ms: a day at most. */
+#define DP_TIME_MS_MAX		86400000u
 
 /* Queues a start.  Returns 0, -ENOBUFS when the command ring is full,
  * -EINVAL for parameters the port cannot carry (a packet over the MTU, an
- * empty or out-of-range payload), -ENODEV before dp_start().
+ * empty or out-of-range payload, a clock out of range, repeat 0),
+ * -ENODEV before dp_start().
  */
 int
 dp_stream_start(const struct dp_stream_params *p);
@@ -71,13 +89,26 @@ dp_stream_start(const struct dp_stream_params *p);
 int
 dp_stream_stop(uint32_t handle);
 
+/* Queues a re-INVITE's changes (RFC 3264 section 8): a new address and
+ * ports (dst_rtcp_port 0 for dst_port + 1) and hold.  A held stream sends
+ * no RTP but keeps its place in the plan; its RTP timestamp keeps running
+ * in real time, so the first packet after it resumes carries the time
+ * spent on hold, and the marker.  A new address is resolved by ARP again
+ * (the stream waits as on hold meanwhile).  Same returns as a stop; an
+ * update for no running stream is counted and ignored.
+ */
+int
+dp_stream_update(uint32_t handle, uint32_t dst_ip, uint16_t dst_port,
+		 uint16_t dst_rtcp_port, int paused);
+
 /* A stream that sent RTP has its RTCP BYE queued to the port before its
  * event goes up, so the control plane's SIP BYE follows it on the wire.
  */
 enum dp_event_type {
-	DP_EV_ENDED,		/* every packet sent */
+	DP_EV_ENDED,		/* every packet sent, or duration_ms */
 	DP_EV_STOPPED,		/* stopped on command */
-	DP_EV_FAILED,		/* could not start: table full, no ARP answer */
+	DP_EV_FAILED,		/* could not start: table full, no ARP answer
+				 * (also after a redirect) */
 	DP_EV_DECODED,		/* a decode job is over (dataplane/dp_decode.h) */
 };
 
@@ -115,7 +146,8 @@ struct dp_stats {
 	uint64_t rx_own;		/* our own frames seen on RX */
 	uint64_t tx_copied;		/* payload copied: no MULTI_SEGS */
 	uint64_t tx_dropped;		/* freed unsent when the worker quit */
-	uint64_t cmd_unknown;		/* stops for no running stream */
+	uint64_t cmd_unknown;		/* stops and updates for no running
+					 * stream */
 	uint64_t tx_split;		/* payload across two content chunks */
 	uint64_t tx_rtcp_sr;		/* compound SR + SDES sent */
 	uint64_t tx_rtcp_bye;		/* compound SR + SDES + BYE sent */
@@ -130,8 +162,8 @@ dp_get_stats(struct dp_stats *st);
 #ifdef DP_MEASURE
 /* Built only into the benchmark's copy of the dataplane (-DDP_MEASURE): how
  * late each RTP packet reached the port.  A packet's send error is the TSC
- * read just before the tx_burst that took it, minus its ideal time, start +
- * n * ptime.  The histogram is log-linear in TSC ticks: errors below
+ * read just before the tx_burst that took it, minus its ideal time (its
+ * timestamp offset on the media clock from the start).  The histogram is log-linear in TSC ticks: errors below
  * 2^DP_MEASURE_SUB ticks have a bin each, and every power of two above is
  * cut into 2^DP_MEASURE_SUB bins, so a bin is within 0.1 % of its value
  * and the bins reach any 64-bit error.

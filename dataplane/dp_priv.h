@@ -66,17 +66,20 @@ struct dp_rtp_frame {
 enum dp_cmd_type {
 	DP_CMD_START = 1,
 	DP_CMD_STOP,
+	DP_CMD_UPDATE,
 	DP_CMD_DECODE,			/* dp_decode.c */
 	DP_CMD_DECODE_CANCEL,
 };
 
 struct dp_cmd {
 	uint32_t type;
-	uint32_t handle;		/* for a stop */
+	uint32_t handle;		/* for a stop or an update */
 	union {
-		struct dp_stream_params p;	/* for a start */
+		struct dp_stream_params p;	/* for a start; an update's
+						 * address */
 		struct dp_decode_job *job;	/* for a decode */
 	};
+	uint32_t paused;		/* for an update */
 };
 
 enum dp_stream_state {
@@ -87,13 +90,19 @@ enum dp_stream_state {
 	DP_SS_DONE,			/* over; its event waits for room */
 };
 
-/* 232 bytes: the only per-stream state besides a hash bucket.  RTCP needs
- * one time more, which shares the ARP deadline's place: a stream waits for
- * ARP before it runs, never after; its sender's packet and octet counts
- * are n and ev.bytes.  A stream
- * is on at most one list: a wheel slot while it runs, the waiting list
- * while it waits for ARP or for room for its event, the free list (wnext
- * only) while FREE.
+#define DP_SF_PAUSED		0x1	/* on hold: nothing sent */
+#define DP_SF_MARK		0x2	/* the next packet carries the marker */
+#define DP_OFF_NONE		UINT64_MAX	/* no duration cap */
+
+/* 248 bytes: the only per-stream state besides a hash bucket.  The pacer
+ * works in RTP ticks from ts0 (64 bits: no wrap) and turns them into TSC
+ * ticks with a per-stream factor, so a stream's packets are due at exact
+ * media times however long it plays.  RTCP needs one time more, which
+ * shares the ARP deadline's place: a stream waiting for ARP sends no RTP,
+ * and a fresh report interval starts when it runs again; its sender's
+ * packet and octet counts are n and ev.bytes.  A stream is on at most one
+ * list: a wheel slot while it runs, the waiting list while it waits for
+ * ARP or for room for its event, the free list (wnext only) while FREE.
  */
 struct dp_stream {
 	uint32_t wnext;			/* circular list links, stream ids */
@@ -101,22 +110,49 @@ struct dp_stream {
 	uint32_t hnext;			/* handle hash chain */
 	uint16_t list;			/* wheel slot, DP_LIST_WAIT or _NONE */
 	uint8_t state;			/* enum dp_stream_state */
-	uint32_t npkts;			/* packets in the whole stream */
-	uint32_t n;			/* next packet */
-	uint64_t start_tsc;		/* packet n is due at start + n*ptime */
-	uint64_t next_tsc;
+	uint8_t flags;			/* DP_SF_* */
+	uint32_t n;			/* packets sent: the next one's seq is
+					 * seq0 + n */
+	uint32_t pi;			/* the next packet in the plan */
+	uint32_t k;			/* its play-through */
+	uint32_t delay_ts;		/* delay_ms in RTP ticks */
+	uint64_t start_tsc;		/* RTP tick 0; 0 until the first run */
+	uint64_t next_tsc;		/* the next packet is due */
+	uint64_t next_off;		/* its RTP ticks from ts0 */
+	uint64_t skew;			/* RTP ticks spent on hold or moving */
+	uint64_t end_off;		/* duration_ms in RTP ticks, or
+					 * DP_OFF_NONE */
+	uint64_t tsc_per_tick;		/* 32 fractional bits */
 	union {
 		uint64_t arp_deadline;	/* ARP: give up on the caller */
 		uint64_t rtcp_next;	/* RUN: the next sender report */
 	};
 	uint64_t arp_next;
-	struct content_chunk *const *chunks;	/* the content's */
-	size_t payload_off;		/* first payload byte, logical */
-	size_t payload_len;
+	struct content_chunk *const *chunks;	/* the plan content's */
 	struct dp_stream_params p;
 	struct dp_event ev;		/* filled as packets go out */
 	struct dp_rtp_frame tmpl;	/* headers without per-packet fields */
 };
+
+/* RTP ticks from a stream's tick 0 to TSC: a 64 x 64-bit product, exact to
+ * a TSC tick over any duration a stream can have.
+ */
+static inline uint64_t
+dp_off_tsc(const struct dp_stream *s, uint64_t off)
+{
+	return s->start_tsc +
+	       (uint64_t)((unsigned __int128)off * s->tsc_per_tick >> 32);
+}
+
+/* And back, for the rare readers (hold, redirect, sender reports). */
+static inline uint64_t
+dp_tsc_off(const struct dp_stream *s, uint64_t now)
+{
+	if (now <= s->start_tsc)
+		return 0;
+	return (uint64_t)(((unsigned __int128)(now - s->start_tsc) << 32) /
+			  s->tsc_per_tick);
+}
 
 /* Slot i holds the streams whose next packet falls in a tick that maps to
  * i; cur is the next tick to run, counted from the TSC's zero.  A tick is
@@ -238,7 +274,8 @@ void
 dp_rtp_prepare(const struct dp_worker *w, struct dp_stream *s,
 	       const struct rte_ether_addr *dst);
 struct rte_mbuf *
-dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen);
+dp_rtp_build(struct dp_worker *w, const struct dp_stream *s, size_t off,
+	     uint32_t len, int marker);
 
 /* dp_rtcp.c */
 void

@@ -36,7 +36,6 @@
 #define MIME_CR		(1681 * 78 + 76)	/* a CR past chunk 2 */
 #define WAIT_MS		20000
 #define STREAMS		4
-#define STREAM_PERIOD	1000000ull	/* ns: a packet a millisecond */
 #define STREAM_PAYLOAD	160u
 
 static const char b64_alpha[] =
@@ -373,12 +372,25 @@ stream_content(void)
 	return c;
 }
 
+/* A uniform plan of STREAM_PAYLOAD bytes a packet on a 160 kHz clock:
+ * a packet a millisecond.
+ */
 static void
 streams_start(struct content *c)
 {
+	static struct media_plan pl;
 	struct dp_stream_params p;
 	uint32_t i;
 
+	memset(&pl, 0, sizeof(pl));
+	pl.content = c;
+	pl.clock_rate = STREAM_PAYLOAD * 1000;
+	pl.uni_off = 0;
+	pl.uni_total = DATA_LEN;
+	pl.uni_len = STREAM_PAYLOAD;
+	pl.uni_ts = STREAM_PAYLOAD;
+	pl.npkts = (DATA_LEN + STREAM_PAYLOAD - 1) / STREAM_PAYLOAD;
+	pl.span_ts = DATA_LEN;
 	for (i = 0; i < STREAMS; i++) {
 		memset(&p, 0, sizeof(p));
 		p.handle = i + 1;
@@ -386,10 +398,8 @@ streams_start(struct content *c)
 		p.dst_port = (uint16_t)(50000 + 2 * i);
 		p.src_port = (uint16_t)(40000 + 2 * i);
 		p.ssrc = 0x5eed0000u + i;
-		p.content = c;
-		p.bytes_per_packet = STREAM_PAYLOAD;
-		p.ts_per_packet = STREAM_PAYLOAD;
-		p.period_ns = STREAM_PERIOD;
+		p.plan = &pl;
+		p.repeat = 1;
 		CHECK_INT(dp_stream_start(&p), 0);
 	}
 }
