@@ -24,6 +24,8 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_txn.h"
+#include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
@@ -322,6 +324,8 @@ sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
 		return;
 	}
 	sip_send(to, out, (size_t)n);
+	if (code >= 200)
+		sip_txn_record(req, to, out, (size_t)n, loop_now_ms());
 }
 
 static void
@@ -448,9 +452,11 @@ call_send_bye(struct call *c, const char *why)
 struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
+	char extra[64];			/* header lines for a refusal */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
+	struct media_ctype mt;		/* type with its parameters */
 	int base64;
 	const struct config_imap_server *server;
 	const struct config_cred *cred;
@@ -471,7 +477,7 @@ check_content_type(struct invite_req *r, char *reason, size_t cap)
 		snprintf(reason, cap, "Bad content-type parameter");
 		return 400;
 	}
-	r->type = media_type_parse(r->ctype, (size_t)n);
+	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
 	if (r->type == MEDIA_TYPE_UNSUPPORTED) {
 		snprintf(reason, cap, "Unsupported content-type %s", r->ctype);
 		return 415;
@@ -638,6 +644,11 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "No such service");
 		return 404;
 	}
+	code = sip_uas_check_body(m, &why, r->extra, sizeof(r->extra));
+	if (code != 0) {
+		snprintf(reason, cap, "%s", why);
+		return code;
+	}
 	if (m->contact_uri.n == 0) {
 		snprintf(reason, cap, "Missing Contact");
 		return 400;
@@ -790,7 +801,7 @@ call_answer(struct call *c)
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
-	enum media_type type;
+	struct media_ctype mt;
 	char ctype[64];
 	struct dp_decode_job job;
 };
@@ -799,9 +810,9 @@ struct annc_fetch {
  * same probe of the part.
  */
 static uint32_t
-req_form(enum media_type type, int base64)
+req_form(const struct media_ctype *mt, int base64)
 {
-	return (uint32_t)type | (uint32_t)(base64 != 0) << 8;
+	return media_ctype_form(mt) | (uint32_t)(base64 != 0) << 31;
 }
 
 /* What the server said about the URL or the part (NIL, NO, a bad
@@ -824,7 +835,7 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
 {
 	const char *why = "unplayable";
 
-	if (content_probe(ct, f->type, &why) < 0) {
+	if (content_probe(ct, &f->mt, &why) < 0) {
 		snprintf(reason, cap, "Unplayable %s: %s", f->ctype, why);
 		*code = 415;
 		return -1;
@@ -997,7 +1008,7 @@ entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 	if (f == NULL)
 		return -ENOMEM;
 	f->entry = e;
-	f->type = r->type;
+	f->mt = r->mt;
 	memcpy(f->ctype, r->ctype, sizeof(f->ctype));
 	fetch_log_id(c, &r->url, log_id, sizeof(log_id));
 	memset(&fr, 0, sizeof(fr));
@@ -1050,7 +1061,7 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
-	uint32_t form = req_form(r->type, r->base64);
+	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
 	int rc;
 
@@ -1101,7 +1112,12 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 
 	c = call_find(m);
 	if (c != NULL) {
-		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
+		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq &&
+		    !str_same(m->branch, c->invite.branch))
+			/* RFC 3261 section 8.2.2.2: the same request by
+			 * another path. */
+			sip_respond(m, src, 482, "Loop Detected", NULL);
+		else if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
 			on_invite_retransmission(c, m, src);
 		else
 			sip_respond(m, src, 488, "Re-INVITE not supported",
@@ -1121,9 +1137,11 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
+		if (code == 503)
+			snprintf(r.extra, sizeof(r.extra), "Retry-After: 5\r\n");
 		sip_respond(m, src, code ? code : 500,
 			    code ? reason : "Server Internal Error",
-			    code == 503 ? "Retry-After: 5\r\n" : NULL);
+			    r.extra[0] ? r.extra : NULL);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
@@ -1197,7 +1215,9 @@ on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
 {
 	struct call *c = call_find(m);
 
-	if (c == NULL) {
+	/* RFC 3261 section 9.2: a CANCEL names its INVITE by the branch of
+	 * their common top Via. */
+	if (c == NULL || !str_same(m->branch, c->invite.branch)) {
 		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
 			    NULL);
 		return;
@@ -1225,16 +1245,50 @@ on_response(const struct sip_msg *m)
 	call_close(c);
 }
 
-static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
-	   const char *buf, size_t len)
+/* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not
+ * serve, 501 for one it does not know.  Returns 1 when refused.
+ */
+static int
+method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 {
+	static const char *const served[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
+	};
 	static const char *const not_allowed[] = {
 		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
 		"REFER", "INFO", "UPDATE", "PRACK",
 	};
 	unsigned int i;
 
+	for (i = 0; i < sizeof(served) / sizeof(*served); i++)
+		if (sip_str_eq(m->method, served[i]))
+			return 0;
+	for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
+		if (sip_str_eq(m->method, not_allowed[i])) {
+			sip_respond(m, src, 405, "Method Not Allowed",
+				    CALL_ALLOW);
+			return 1;
+		}
+	sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
+	return 1;
+}
+
+static void
+on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+	   const char *buf, size_t len)
+{
+	char extra[256];
+	const char *reason;
+	int code;
+
+	if (sip_txn_absorb(m, src) || method_refused(m, src))
+		return;
+	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
+	if (code != 0) {
+		if (!sip_str_eq(m->method, "ACK"))
+			sip_respond(m, src, code, reason, extra);
+		return;
+	}
 	if (sip_str_eq(m->method, "INVITE"))
 		on_invite(m, src, buf, len);
 	else if (sip_str_eq(m->method, "ACK"))
@@ -1243,18 +1297,10 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 		on_bye(m, src);
 	else if (sip_str_eq(m->method, "CANCEL"))
 		on_cancel(m, src);
-	else if (sip_str_eq(m->method, "OPTIONS"))
+	else
 		sip_respond(m, src, 200, "OK", CALL_ALLOW
-			    "Accept: application/sdp\r\n");
-	else {
-		for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
-			if (sip_str_eq(m->method, not_allowed[i])) {
-				sip_respond(m, src, 405, "Method Not Allowed",
-					    CALL_ALLOW);
-				return;
-			}
-		sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
-	}
+			    "Accept: " SIP_UAS_ACCEPT "\r\n"
+			    "Supported: " SIP_UAS_SUPPORTED "\r\n");
 }
 
 /* ---- SIP input ---- */
@@ -1288,9 +1334,9 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
 			ntohs(src->sin_port), why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
-		    m.from.n > 0 && m.to.n > 0 && m.cseq_method.n > 0 &&
+		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
-			sip_respond(&m, src, 400, why, NULL);
+			sip_respond(&m, src, m.fail_code, why, NULL);
 		return;
 	}
 	if (m.is_request)
@@ -1397,6 +1443,7 @@ annc_tick(uint64_t now_ms)
 	unsigned int i, n;
 
 	imap_fetch_tick(now_ms);
+	sip_txn_tick(now_ms);
 	if (now_ms >= next_sweep_ms) {
 		cache_tick(now_ms, time(NULL));
 		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
@@ -1516,9 +1563,16 @@ int
 annc_init(const struct anncd_config *config)
 {
 	int rc;
+	struct sip_txn_config tc = {
+		.max = config->sip_transactions,
+		.t1_ms = config->t1_ms,
+		.t2_ms = config->t2_ms,
+	};
 
 	cfg = config;
 	rc = tables_init();
+	if (rc == 0)
+		rc = sip_txn_init(&tc, sip_send);
 	if (rc == 0)
 		rc = cache_setup();
 	if (rc < 0)
@@ -1580,6 +1634,7 @@ annc_fini(void)
 		calls[i].stream_active = 0;
 		call_free(&calls[i]);
 	}
+	sip_txn_fini();
 	cache_fini();
 }
 
@@ -1589,6 +1644,7 @@ annc_fini(void)
 void
 annc_log_counters(void)
 {
+	struct sip_txn_stats ts;
 	struct cache_stats st;
 	const uint64_t *ev = st.evictions;
 
@@ -1604,4 +1660,8 @@ annc_log_counters(void)
 	       ev[CACHE_EVICT_EXPIRED], ev[CACHE_EVICT_NEGATIVE],
 	       ev[CACHE_EVICT_TRANSIENT], st.abandoned, st.entries, st.bytes,
 	       imap_connections_opened());
+	sip_txn_get_stats(&ts);
+	LOG_AT(LOGL_INFO, "sip", "counters transactions=%u absorbed=%" PRIu64
+	       " acked=%" PRIu64 " timed_out=%" PRIu64 " stateless=%" PRIu64,
+	       ts.live, ts.absorbed, ts.acked, ts.timed_out, ts.full);
 }

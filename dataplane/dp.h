@@ -1,6 +1,7 @@
-/* The dataplane: one worker lcore that owns a DPDK port's TX queue, its
- * streams and its pacer.  The control plane talks to it only through two
- * single-producer single-consumer rings: commands down, events up.
+/* The dataplane: worker lcores that each own a TX queue of one DPDK port,
+ * their streams and their pacer; the first also reads the port's one RX
+ * queue (ARP, RTCP).  The control plane talks to each worker only through
+ * two single-producer single-consumer rings: commands down, events up.
  */
 #ifndef ANNCD_DATAPLANE_DP_H
 #define ANNCD_DATAPLANE_DP_H
@@ -12,26 +13,33 @@
 #include "core/content.h"
 #include "core/media_plan.h"
 
+/* Workers one dataplane runs at most. */
+#define DP_MAX_WORKERS		32u
+
 struct dp_config {
 	uint16_t port_id;
-	unsigned int lcore_id;		/* the worker */
+	unsigned int lcore_id;		/* the first worker */
+	unsigned int nb_workers;	/* 0 or 1: lcore_id alone; n: it and
+					 * the n - 1 enabled lcores after it,
+					 * the main one skipped */
 	uint32_t media_ip;		/* RTP source and ARP target, net order */
 	int has_nexthop;		/* send every stream to nexthop_mac */
 	struct rte_ether_addr nexthop_mac;
-	unsigned int max_streams;	/* streams the worker can hold */
+	unsigned int max_streams;	/* streams each worker can hold */
 	unsigned int nb_mbufs;		/* per pool */
 	unsigned int arp_timeout_ms;	/* give up resolving a caller */
 	uint16_t rtp_port_min;		/* our RTP ports, host order: RTCP */
 	uint16_t rtp_port_max;		/* comes in on the odd ones (0-0: any) */
 };
 
-/* Sets up the port (only the offloads it advertises), the pools and the
- * rings, and launches the worker.  Returns 0 or -errno, logging the cause.
+/* Sets up the port (only the offloads it advertises; a TX queue per
+ * worker), the pools and the rings, and launches the workers.  Returns 0
+ * or -errno, logging the cause.
  */
 int
 dp_start(const struct dp_config *cfg);
 
-/* Stops the worker and the port.  Streams still running end without an
+/* Stops the workers and the port.  Streams still running end without an
  * event; packets not yet sent are freed, so content references drop.  Any
  * mbuf the port handed to a consumer in this process (net_ring) must have
  * been freed before: the pools go too.
@@ -74,10 +82,14 @@ struct dp_stream_params {
  */
 #define DP_CLOCK_RATE_MIN	1000u
 #define DP_CLOCK_RATE_MAX	1000000u
-/* delay_ms and duration_ms: a day at most. */
+/* delay_ms and duration_ms: a day at most; delay_ms also fits 2^32 RTP
+ * ticks (13 hours at 90 kHz).
+ */
 #define DP_TIME_MS_MAX		86400000u
 
-/* Queues a start.  Returns 0, -ENOBUFS when the command ring is full,
+/* Queues a start on the worker with the fewest streams.  Returns 0,
+ * -ENOBUFS when its command ring is full or too many streams are under
+ * way, -EEXIST for a handle already under way,
  * -EINVAL for parameters the port cannot carry (a packet over the MTU, an
  * empty or out-of-range payload, a clock out of range, repeat 0),
  * -ENODEV before dp_start().
@@ -118,6 +130,7 @@ struct dp_event {
 	uint32_t handle;
 	enum dp_event_type type;
 	uint32_t packets;
+	uint32_t lcore;			/* the worker that played it */
 	uint64_t bytes;			/* payload bytes; decoded bytes */
 	union {
 		struct {
@@ -132,7 +145,9 @@ struct dp_event {
 unsigned int
 dp_poll_events(struct dp_event *ev, unsigned int max);
 
-/* Counters of the worker, read without locking (values may lag). */
+/* Counters of every worker summed, read without locking (values may
+ * lag); the RX ones are the first worker's alone.
+ */
 struct dp_stats {
 	uint64_t tx_packets;
 	uint64_t tx_bytes;
@@ -154,19 +169,42 @@ struct dp_stats {
 	uint64_t tx_rtcp_deferred;	/* put off: no TX room or no mbuf */
 	uint64_t rx_rtcp;		/* RTCP to us, counted and dropped */
 	uint64_t rx_rtcp_bad;		/* to an RTCP port, but not RTCP */
+	uint64_t arp_shared;		/* MACs the first worker passed on */
+	uint64_t arp_share_full;	/* not passed on: the ring was full */
+	/* The worker polls without pause, so its CPU time says nothing of
+	 * its load: these TSC ticks do.  busy_tsc sums the rounds that
+	 * took a command or a frame or handed packets to the port;
+	 * tx_burst_tsc the part of them spent inside the port's
+	 * tx_burst (with net_af_packet, the kernel's send).  The TSC runs
+	 * on while the thread is preempted, so busy_long_tsc sums the busy
+	 * rounds longer than DP_BUSY_LONG_NS: mostly such preemptions.
+	 */
+	uint64_t busy_tsc;
+	uint64_t tx_burst_tsc;
+	uint64_t busy_long_tsc;
 };
 
 void
 dp_get_stats(struct dp_stats *st);
 
+/* The workers running (or that ran until dp_stop()), and one's counters
+ * and lcore.  -EINVAL for i out of range.
+ */
+unsigned int
+dp_workers(void);
+int
+dp_get_worker_stats(unsigned int i, struct dp_stats *st,
+		    unsigned int *lcore);
+
 #ifdef DP_MEASURE
 /* Built only into the benchmark's copy of the dataplane (-DDP_MEASURE): how
  * late each RTP packet reached the port.  A packet's send error is the TSC
  * read just before the tx_burst that took it, minus its ideal time (its
- * timestamp offset on the media clock from the start).  The histogram is log-linear in TSC ticks: errors below
- * 2^DP_MEASURE_SUB ticks have a bin each, and every power of two above is
- * cut into 2^DP_MEASURE_SUB bins, so a bin is within 0.1 % of its value
- * and the bins reach any 64-bit error.
+ * timestamp offset on the media clock from the start).  The histogram is
+ * log-linear in TSC ticks: errors below 2^DP_MEASURE_SUB ticks have a bin
+ * each, and every power of two above is cut into 2^DP_MEASURE_SUB bins,
+ * so a bin is within 0.1 % of its value and the bins reach any 64-bit
+ * error.
  */
 #define DP_MEASURE_SUB		10
 #define DP_MEASURE_BINS		((64 - DP_MEASURE_SUB + 1) << DP_MEASURE_SUB)
@@ -180,11 +218,13 @@ struct dp_measure {
 	uint64_t err_hist[DP_MEASURE_BINS];
 };
 
-/* Copies the worker's figures, word by word (values may lag). */
+/* The workers' figures summed (err_max: the largest), read word by word
+ * (values may lag).
+ */
 void
 dp_measure_read(struct dp_measure *m);
 
-/* Makes the worker spin for ns at the start of its next round, as when
+/* Makes every worker spin for ns at the start of its next round, as when
  * the VM it runs in is not scheduled (tests of the pacer's catch-up).
  */
 void

@@ -56,6 +56,7 @@ int
 dp_decode_submit(struct dp_decode_job *j)
 {
 	struct dp_cmd cmd = { .type = DP_CMD_DECODE, .job = j };
+	int rc;
 
 	if (!dp_decode_valid(j))
 		return -EINVAL;
@@ -69,15 +70,20 @@ dp_decode_submit(struct dp_decode_job *j)
 	j->next = NULL;
 	b64_init(&j->dec);
 	/* The ring's enqueue orders these stores before the worker's loads. */
-	return dp_cmd_post(&cmd);
+	rc = dp_cmd_post(&cmd, -1);
+	if (rc < 0)
+		return rc;
+	j->worker = (unsigned int)rc;
+	return 0;
 }
 
 int
 dp_decode_cancel(struct dp_decode_job *j)
 {
 	struct dp_cmd cmd = { .type = DP_CMD_DECODE_CANCEL, .job = j };
+	int rc = dp_cmd_post(&cmd, (int)j->worker);
 
-	return dp_cmd_post(&cmd);
+	return rc < 0 ? rc : 0;
 }
 
 static int
@@ -133,16 +139,16 @@ dp_decode_cmd(struct dp_worker *w, const struct dp_cmd *cmd)
 
 /* One slice of the head job, then its event once it is over; an event
  * that finds the ring full is posted on a later round, and the jobs
- * behind wait for it.
+ * behind wait for it.  Returns 1 when there was a job: a busy round.
  */
-void
+unsigned int
 dp_decode_run(struct dp_worker *w)
 {
 	struct dp_decode_job *j = w->dec_head;
 	uint64_t t0;
 
 	if (likely(j == NULL))
-		return;
+		return 0;
 	if (!j->over) {
 		t0 = rte_rdtsc();
 		j->over = dp_decode_step(j, j->slice);
@@ -150,8 +156,9 @@ dp_decode_run(struct dp_worker *w)
 		j->rounds++;
 	}
 	if (!j->over || dp_decode_post(w, j) != 0)
-		return;
+		return 1;
 	w->dec_head = j->next;
 	if (w->dec_head == NULL)
 		w->dec_tail = NULL;
+	return 1;
 }

@@ -42,6 +42,8 @@ struct dp_decode_job {
 	uint64_t rounds;		/* slices it took */
 	uint64_t busy_tsc;		/* TSC ticks spent decoding them */
 
+	unsigned int worker;		/* dp_decode_submit() sent it there */
+
 	/* The worker's while it holds the job. */
 	int over;			/* decoded, or failed: event due */
 	size_t text_off;
@@ -58,7 +60,7 @@ dp_decode_out_max(size_t text_len)
 	return text_len / 4 * 3;
 }
 
-/* Queues the job to the worker.  0; -EINVAL for a slice outside
+/* Queues the job to the worker with the fewest streams.  0; -EINVAL for a slice outside
  * DP_DECODE_SLICE_MIN..MAX or an output content too small or not
  * reserved; -ENOBUFS when the command ring is full; -ENODEV before
  * dp_start().

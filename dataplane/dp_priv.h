@@ -1,8 +1,10 @@
 /* State shared by the dataplane's own files: dp.c sets it up and serves the
  * control plane, dp_worker.c runs the loop, dp_rtp.c builds RTP packets,
- * dp_rtcp.c RTCP ones and dp_arp.c owns the receive side.  Only the worker
- * lcore writes it once dp_start() has launched the loop, except for the
- * rings and the quit flag.
+ * dp_rtcp.c RTCP ones and dp_arp.c owns the receive side.  Each worker
+ * has its own struct dp_worker, and only that worker's lcore writes it
+ * once dp_start() has launched the loop, except for the rings and the
+ * quit flag; the port, the pools and the set-up fields are copies of the
+ * first worker's.
  */
 #ifndef ANNCD_DATAPLANE_DP_PRIV_H
 #define ANNCD_DATAPLANE_DP_PRIV_H
@@ -30,6 +32,7 @@
 #define DP_ARP_SLOTS		64
 #define DP_ARP_RETRY_MS		200
 #define DP_ARP_TTL_S		60	/* an older entry is asked for again */
+#define DP_ARP_SHARE_RING	256	/* MACs on their way to each worker */
 /* RTCP (RFC 3550 section 6): an SR, an SDES with our CNAME and a BYE. */
 #define DP_RTCP_SR_LEN		28
 #define DP_RTCP_SDES_MAX	40	/* "anncd@255.255.255.255" fits */
@@ -172,6 +175,9 @@ struct dp_arp_entry {
 
 struct dp_worker {
 	struct dp_config cfg;
+	unsigned int idx;		/* 0: the one that reads RX */
+	unsigned int lcore_id;
+	uint16_t txq;
 	struct rte_ether_addr mac;
 	uint64_t tx_offloads;		/* the ones requested from the port */
 	int zero_copy;			/* payload chained by reference */
@@ -182,6 +188,12 @@ struct dp_worker {
 	struct rte_mempool *pay_pool;	/* data-less mbufs for extbufs */
 	struct rte_ring *cmd_ring;
 	struct rte_ring *ev_ring;
+	/* ARP answers reach the first worker: it passes each MAC it learns
+	 * to the others, one SPSC ring each (theirs to read: arp_in).
+	 */
+	struct rte_ring *arp_in;
+	struct rte_ring *arp_out[DP_MAX_WORKERS];
+	unsigned int narp_out;
 
 	struct dp_stream *streams;	/* cfg.max_streams slots */
 	uint32_t free;			/* FREE slots, linked by wnext */
@@ -219,6 +231,17 @@ struct dp_worker {
 #endif
 };
 
+/* The workers of the one dataplane (dp.c); n and w[] change only while
+ * none runs.
+ */
+struct dp_plane {
+	struct dp_worker *w[DP_MAX_WORKERS];
+	unsigned int n;
+	int running;
+};
+
+extern struct dp_plane dp_plane;
+
 /* Counters have one writer, the worker; dp_get_stats() reads them from
  * another lcore, so each store is a relaxed atomic one (a plain store on
  * x86 and arm64).
@@ -255,9 +278,16 @@ dp_tx_due(struct dp_worker *w, uint64_t due)
 #endif
 }
 
-/* dp.c: queues a command to the worker; 0, -ENOBUFS or -ENODEV. */
+/* dp_ctl.c */
 int
-dp_cmd_post(struct dp_cmd *cmd);
+dp_owner_init(unsigned int max);
+void
+dp_owner_fini(void);
+/* Queues a command to worker widx, or to the one with the fewest streams
+ * when widx is negative.  The worker's index, or -ENOBUFS, -ENODEV.
+ */
+int
+dp_cmd_post(struct dp_cmd *cmd, int widx);
 
 /* dp_worker.c */
 int
@@ -266,7 +296,7 @@ dp_worker_main(void *arg);
 /* dp_decode.c */
 void
 dp_decode_cmd(struct dp_worker *w, const struct dp_cmd *cmd);
-void
+unsigned int
 dp_decode_run(struct dp_worker *w);
 
 /* dp_rtp.c */
@@ -294,7 +324,9 @@ dp_arp_lookup(const struct dp_worker *w, uint32_t ip, uint64_t now,
 	      struct rte_ether_addr *mac);
 int
 dp_arp_request(struct dp_worker *w, uint32_t ip);
-void
+unsigned int
 dp_rx_poll(struct dp_worker *w, uint64_t now);
+void
+dp_arp_shared_poll(struct dp_worker *w);
 
 #endif

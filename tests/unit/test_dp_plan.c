@@ -42,6 +42,10 @@
 #define MAX_CAP		512
 #define WAIT_MS		10000
 #define HOLD_MS		150
+/* Streams that must still run when the test's update comes: long enough
+ * that no stall of the test's own process lets them end before.
+ */
+#define LONG_PKTS	100
 
 static const struct rte_ether_addr caller_mac = {
 	.addr_bytes = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x02 } };
@@ -458,7 +462,7 @@ test_hold(void)
 	uint64_t t_resume, skew, min_ticks;
 	uint32_t held;
 
-	uniform_plan(&pl, 4321, 30 * PKT_LEN);
+	uniform_plan(&pl, 4321, LONG_PKTS * PKT_LEN);
 	base_params(&p, 5, &pl);
 	begin(&p);
 	CHECK(!run_until(&p, 10));
@@ -470,8 +474,8 @@ test_hold(void)
 	t_resume = rte_rdtsc();
 	CHECK_INT(dp_stream_update(p.handle, p.dst_ip, p.dst_port, 0, 0), 0);
 	CHECK(run_until(&p, MAX_CAP));
-	CHECK_INT(ncaps, 30);
-	CHECK_INT(last_ev.packets, 30);
+	CHECK_INT(ncaps, LONG_PKTS);
+	CHECK_INT(last_ev.packets, LONG_PKTS);
 	CHECK_INT(check_segment(&p, 0, held, 0), 0);
 	skew = check_segment(&p, held, ncaps, 1);
 	min_ticks = clock_tsc_to_ns(t_resume - caps[held - 1].tsc) * RATE /
@@ -494,7 +498,7 @@ test_redirect(void)
 	struct dp_stats st;
 	uint32_t before;
 
-	uniform_plan(&pl, 100, 30 * PKT_LEN);
+	uniform_plan(&pl, 100, LONG_PKTS * PKT_LEN);
 	base_params(&p, 6, &pl);
 	begin(&p);
 	CHECK(!run_until(&p, 10));
@@ -504,11 +508,11 @@ test_redirect(void)
 	CHECK_INT(dp_stream_update(p.handle, MOVED_IP, 52000, 0, 0), 0);
 	CHECK_INT(dp_stream_update(999, MOVED_IP, 52000, 0, 0), 0);
 	CHECK(run_until(&p, MAX_CAP));
-	CHECK_INT(ncaps, 30);
+	CHECK_INT(ncaps, LONG_PKTS);
 	for (before = 0; before < ncaps; before++)
 		if (memcmp(caps[before].f + 30, &moved.dst_ip, 4) == 0)
 			break;
-	CHECK(before >= 10 && before < 30);
+	CHECK(before >= 10 && before < LONG_PKTS);
 	check_segment(&p, 0, before, 0);
 	check_segment(&moved, before, ncaps, 1);
 	if (before < ncaps)
@@ -528,18 +532,18 @@ test_hold_cap(void)
 	struct dp_stream_params p;
 	uint64_t t0 = rte_rdtsc();
 
-	uniform_plan(&pl, 0, 100 * PKT_LEN);
+	uniform_plan(&pl, 0, 2 * LONG_PKTS * PKT_LEN);
 	base_params(&p, 7, &pl);
-	p.duration_ms = 300;
+	p.duration_ms = LONG_PKTS * 10;
 	begin(&p);
 	CHECK(!run_until(&p, 3));
 	CHECK_INT(dp_stream_update(p.handle, p.dst_ip, p.dst_port, 0, 1), 0);
 	CHECK(run_until(&p, MAX_CAP));
 	CHECK_INT(last_ev.type, DP_EV_ENDED);
-	CHECK(last_ev.packets >= 3 && last_ev.packets < 30);
+	CHECK(last_ev.packets >= 3 && last_ev.packets < LONG_PKTS);
 	CHECK_INT(ncaps, last_ev.packets);
 	check_segment(&p, 0, ncaps, 0);
-	CHECK(rte_rdtsc() >= t0 + clock_ns_to_tsc(300000000));
+	CHECK(rte_rdtsc() >= t0 + clock_ns_to_tsc(LONG_PKTS * 10000000ull));
 }
 
 static int
