@@ -92,6 +92,14 @@ bench_stream_add(struct bench_stream *s, const uint8_t *d, size_t n,
 		return;
 	}
 	if (ssrc != s->ssrc) {
+		/* The first packet (marker set, RFC 3551 section 4.1) of
+		 * another SSRC: what came before was the previous stream of
+		 * this port, still in flight.  Start again from this one. */
+		if (d[1] >> 7) {
+			s->foreign += s->received;
+			stream_first(s, ssrc, seq, ts, 1, t_ns);
+			return;
+		}
 		s->foreign++;
 		return;
 	}
