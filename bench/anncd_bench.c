@@ -352,6 +352,7 @@ drain(struct bench_run *r, struct pacer *p)
 
 	while (bench_uac_open() > 0 && bench_now_ns() < until && rc == 0)
 		rc = pace(r, p, POLL_MAX_NS);
+	bench_uac_flush();
 	return rc;
 }
 

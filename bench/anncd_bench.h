@@ -149,6 +149,10 @@ bench_uac_start(unsigned int step);
 int
 bench_uac_poll(int64_t wait_ns);
 
+/* Sends what is still queued and waits for it to leave. */
+void
+bench_uac_flush(void);
+
 /* Calls open, and calls with media flowing (answered, not yet over). */
 unsigned int
 bench_uac_open(void);

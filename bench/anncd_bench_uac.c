@@ -86,6 +86,7 @@ static uint32_t *free_idx;
 static unsigned int n_free, n_open, n_streams;
 static uint32_t port_owner[65536];	/* call index + 1 by source port */
 static struct tx_op *tx_free, *tx_all;
+static unsigned int tx_inflight;
 static struct rx_op *rx_all;
 static char *ruri;			/* sip:annc@server;play=... */
 static char target[96];			/* sip:annc@server: the dialog's */
@@ -183,6 +184,7 @@ tx_send(struct tx_op *t, size_t len, const struct sockaddr_in *to)
 	t->msg.msg_iov = &t->iov;
 	t->msg.msg_iovlen = 1;
 	io_uring_prep_sendmsg(sqe_get(t), sip_fd, &t->msg, 0);
+	tx_inflight++;
 }
 
 /* ---- messages ---- */
@@ -608,6 +610,7 @@ on_completion(void *data, int res)
 			fprintf(stderr, "sip: sendmsg: %s\n", strerror(-res));
 		t->next = tx_free;
 		tx_free = t;
+		tx_inflight--;
 		return;
 	}
 	if (res > 0 && !(op->msg.msg_flags & MSG_TRUNC)) {
@@ -649,6 +652,19 @@ bench_uac_poll(int64_t wait_ns)
 		next_scan = now + SCAN_NS;
 	}
 	return 0;
+}
+
+/* The answers queued by the last completions (the 200 to the last BYE)
+ * go out before the end, within a second.
+ */
+void
+bench_uac_flush(void)
+{
+	int64_t until = bench_now_ns() + 1000000000;
+
+	while (tx_inflight > 0 && bench_now_ns() < until)
+		if (bench_uac_poll(10000000) < 0)
+			return;
 }
 
 unsigned int

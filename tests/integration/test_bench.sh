@@ -25,6 +25,21 @@ note()
 	printf 'test_bench: %s\n' "$*"
 }
 
+# log_count PATTERN WANT: the lines of anncd's log with PATTERN, once
+# there are WANT of them or 5 s have passed (the bench may exit before
+# anncd has read its last answer).
+log_count()
+{
+	local i n=0
+
+	for ((i = 0; i < 50; i++)); do
+		n=$(grep -c "$1" "$ANNCD_LOG" || true)
+		[ "$n" -lt "$2" ] || break
+		sleep 0.1
+	done
+	printf '%s' "$n"
+}
+
 # bench NAME ARGS...: the last line of anncd-bench goes to RESULT.
 bench()
 {
@@ -54,8 +69,8 @@ check_whole()
 		"$((WHOLE_CALLS * BENCH_PACKETS))"
 	check "whole calls: the rate held" "$(kv_field "$RESULT" cps)" 20
 	check "whole calls: played, as anncd logged" \
-		"$(grep -c "packets=$BENCH_PACKETS result=played" "$ANNCD_LOG")" \
-		"$WHOLE_CALLS"
+		"$(log_count "packets=$BENCH_PACKETS result=played" \
+			"$WHOLE_CALLS")" "$WHOLE_CALLS"
 	check "whole calls: JSON" "$(python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 print(d["steps"][0]["streams"]["complete"], d["steps"][0]["setup_ms"]["n"])' \
@@ -64,7 +79,7 @@ print(d["steps"][0]["streams"]["complete"], d["steps"][0]["setup_ms"]["n"])' \
 		"$(awk '{ n += $2 } END { print n }' "$WORK/interarrival.dat")" \
 		"$((WHOLE_CALLS * (BENCH_PACKETS - 1)))"
 	if command -v gnuplot >/dev/null; then
-		check "plots drawn" "$(ls "$WORK"/*.png | wc -l)" 3
+		check "plots drawn" "$(find "$WORK" -maxdepth 1 -name "*.png" | wc -l)" 3
 	fi
 }
 
@@ -78,7 +93,8 @@ check_hangup()
 	check "hang-ups: RTP came before our BYE" \
 		"$(($(kv_field "$RESULT" rtp_packets) >= HANGUP_CALLS))" 1
 	check "hang-ups: logged by anncd" \
-		"$(grep -c 'result=caller hung up' "$ANNCD_LOG")" "$HANGUP_CALLS"
+		"$(log_count 'result=caller hung up' "$HANGUP_CALLS")" \
+		"$HANGUP_CALLS"
 }
 
 main()
