@@ -24,6 +24,7 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
@@ -92,6 +93,7 @@ struct call {
 	int stream_active;		/* the dataplane holds the stream */
 	uint16_t rtp_port;
 	struct dp_stream_params sp;
+	struct media_plan plan;		/* what sp plays, over content */
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -446,9 +448,11 @@ call_send_bye(struct call *c, const char *why)
 struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
+	char extra[64];			/* header lines for a refusal */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
+	struct media_ctype mt;		/* type with its parameters */
 	int base64;
 	const struct config_imap_server *server;
 	const struct config_cred *cred;
@@ -469,7 +473,7 @@ check_content_type(struct invite_req *r, char *reason, size_t cap)
 		snprintf(reason, cap, "Bad content-type parameter");
 		return 400;
 	}
-	r->type = media_type_parse(r->ctype, (size_t)n);
+	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
 	if (r->type == MEDIA_TYPE_UNSUPPORTED) {
 		snprintf(reason, cap, "Unsupported content-type %s", r->ctype);
 		return 415;
@@ -636,6 +640,11 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "No such service");
 		return 404;
 	}
+	code = sip_uas_check_body(m, &why, r->extra, sizeof(r->extra));
+	if (code != 0) {
+		snprintf(reason, cap, "%s", why);
+		return code;
+	}
 	if (m->contact_uri.n == 0) {
 		snprintf(reason, cap, "Missing Contact");
 		return 400;
@@ -661,6 +670,26 @@ port_take(void)
 	return n_free_ports ? free_ports[--n_free_ports] : 0;
 }
 
+/* G.711 content cut into packets of ptime ms, the last one shorter. */
+static void
+stream_plan_uniform(struct media_plan *pl, struct content *content,
+		    unsigned int ptime)
+{
+	const struct media_info *mi = &content->mi;
+	uint32_t len = mi->bytes_per_ms * ptime;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->content = content;
+	pl->clock_rate = mi->clock_rate;
+	pl->uni_off = mi->data_offset;
+	pl->uni_total = mi->data_len;
+	pl->uni_len = len;
+	pl->uni_ts = mi->clock_rate / 1000 * ptime;
+	pl->npkts = (uint32_t)((mi->data_len + len - 1) / len);
+	/* The last packet's duration is its share of a full one's. */
+	pl->span_ts = (uint32_t)(mi->data_len * pl->uni_ts / len);
+}
+
 /* The stream's RTP parameters: random SSRC, sequence number and timestamp
  * (RFC 3550 section 5.1), packets of ptime ms. */
 static void
@@ -668,7 +697,6 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	    unsigned int ptime)
 {
 	struct dp_stream_params *sp = &c->sp;
-	const struct media_info *mi = &c->content->mi;
 	uint32_t r[3];
 
 	random_bytes(r, sizeof(r));
@@ -684,10 +712,9 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->ssrc = r[0];
 	sp->seq0 = (uint16_t)r[1];
 	sp->ts0 = r[2];
-	sp->content = c->content;
-	sp->bytes_per_packet = mi->bytes_per_ms * ptime;
-	sp->ts_per_packet = mi->clock_rate / 1000 * ptime;
-	sp->period_ns = (uint64_t)ptime * 1000000;
+	stream_plan_uniform(&c->plan, c->content, ptime);
+	sp->plan = &c->plan;
+	sp->repeat = 1;
 }
 
 static unsigned int
@@ -768,7 +795,7 @@ call_answer(struct call *c)
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
-	enum media_type type;
+	struct media_ctype mt;
 	char ctype[64];
 };
 
@@ -776,9 +803,9 @@ struct annc_fetch {
  * same probe of the part.
  */
 static uint32_t
-req_form(enum media_type type, int base64)
+req_form(const struct media_ctype *mt, int base64)
 {
-	return (uint32_t)type | (uint32_t)(base64 != 0) << 8;
+	return media_ctype_form(mt) | (uint32_t)(base64 != 0) << 31;
 }
 
 /* What the server said about the URL or the part (NIL, NO, a bad
@@ -801,7 +828,7 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
 {
 	const char *why = "unplayable";
 
-	if (content_probe(ct, f->type, &why) < 0) {
+	if (content_probe(ct, &f->mt, &why) < 0) {
 		snprintf(reason, cap, "Unplayable %s: %s", f->ctype, why);
 		*code = 415;
 		return -1;
@@ -885,7 +912,7 @@ entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 	if (f == NULL)
 		return -ENOMEM;
 	f->entry = e;
-	f->type = r->type;
+	f->mt = r->mt;
 	memcpy(f->ctype, r->ctype, sizeof(f->ctype));
 	fetch_log_id(c, &r->url, log_id, sizeof(log_id));
 	memset(&fr, 0, sizeof(fr));
@@ -938,7 +965,7 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
-	uint32_t form = req_form(r->type, r->base64);
+	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
 	int rc;
 
@@ -1009,9 +1036,11 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
+		if (code == 503)
+			snprintf(r.extra, sizeof(r.extra), "Retry-After: 5\r\n");
 		sip_respond(m, src, code ? code : 500,
 			    code ? reason : "Server Internal Error",
-			    code == 503 ? "Retry-After: 5\r\n" : NULL);
+			    r.extra[0] ? r.extra : NULL);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
@@ -1113,16 +1142,50 @@ on_response(const struct sip_msg *m)
 	call_close(c);
 }
 
-static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
-	   const char *buf, size_t len)
+/* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not
+ * serve, 501 for one it does not know.  Returns 1 when refused.
+ */
+static int
+method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 {
+	static const char *const served[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
+	};
 	static const char *const not_allowed[] = {
 		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
 		"REFER", "INFO", "UPDATE", "PRACK",
 	};
 	unsigned int i;
 
+	for (i = 0; i < sizeof(served) / sizeof(*served); i++)
+		if (sip_str_eq(m->method, served[i]))
+			return 0;
+	for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
+		if (sip_str_eq(m->method, not_allowed[i])) {
+			sip_respond(m, src, 405, "Method Not Allowed",
+				    CALL_ALLOW);
+			return 1;
+		}
+	sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
+	return 1;
+}
+
+static void
+on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+	   const char *buf, size_t len)
+{
+	char extra[256];
+	const char *reason;
+	int code;
+
+	if (method_refused(m, src))
+		return;
+	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
+	if (code != 0) {
+		if (!sip_str_eq(m->method, "ACK"))
+			sip_respond(m, src, code, reason, extra);
+		return;
+	}
 	if (sip_str_eq(m->method, "INVITE"))
 		on_invite(m, src, buf, len);
 	else if (sip_str_eq(m->method, "ACK"))
@@ -1131,18 +1194,10 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 		on_bye(m, src);
 	else if (sip_str_eq(m->method, "CANCEL"))
 		on_cancel(m, src);
-	else if (sip_str_eq(m->method, "OPTIONS"))
+	else
 		sip_respond(m, src, 200, "OK", CALL_ALLOW
-			    "Accept: application/sdp\r\n");
-	else {
-		for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
-			if (sip_str_eq(m->method, not_allowed[i])) {
-				sip_respond(m, src, 405, "Method Not Allowed",
-					    CALL_ALLOW);
-				return;
-			}
-		sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
-	}
+			    "Accept: " SIP_UAS_ACCEPT "\r\n"
+			    "Supported: " SIP_UAS_SUPPORTED "\r\n");
 }
 
 /* ---- SIP input ---- */
@@ -1176,9 +1231,9 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
 			ntohs(src->sin_port), why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
-		    m.from.n > 0 && m.to.n > 0 && m.cseq_method.n > 0 &&
+		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
-			sip_respond(&m, src, 400, why, NULL);
+			sip_respond(&m, src, m.fail_code, why, NULL);
 		return;
 	}
 	if (m.is_request)
