@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_param.h"
 #include "bench/call.h"
 
 double call_deadline;
@@ -177,30 +178,6 @@ parse_codecs(const char *list, struct call_opts *o)
 	return o->n_pts > 0 ? 0 : -EINVAL;
 }
 
-/* RFC 3261 section 25.1: a URI parameter value holds unreserved and
- * param-unreserved characters; everything else, the ';' '=' '@' '?' '%'
- * of an IMAP URL among them, travels as %HH.
- */
-static int
-sip_param_escape(char *out, size_t cap, const char *s, int raw)
-{
-	static const char keep[] = "-_.!~*'()[]/:&+$";
-	size_t k = 0;
-
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (k + 4 > cap)
-			return -ENAMETOOLONG;
-		if (raw || isalnum(ch) || strchr(keep, ch))
-			out[k++] = (char)ch;
-		else
-			k += (size_t)snprintf(out + k, 4, "%%%02X", ch);
-	}
-	out[k] = '\0';
-	return 0;
-}
-
 /* ";play=...;content-type=...;content-transfer-encoding=..." */
 static int
 ruri_params(const struct call_opts *o, const struct call_media *m,
@@ -209,9 +186,9 @@ ruri_params(const struct call_opts *o, const struct call_media *m,
 	char url[CALL_URL_MAX * 3], ct[400], cte[200];
 	int n;
 
-	if (sip_param_escape(url, sizeof(url), m->url, o->escape_raw) < 0 ||
-	    sip_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
-	    sip_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
+	if (bench_param_escape(url, sizeof(url), m->url, o->escape_raw) < 0 ||
+	    bench_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
+	    bench_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
 		return -ENAMETOOLONG;
 	n = snprintf(out, cap, ";play=%s%s%s%s%s", url,
 		     ct[0] ? ";content-type=" : "", ct,
