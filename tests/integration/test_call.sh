@@ -277,10 +277,10 @@ check_refusals()
 	call badurl --play-url "imap://$CYRUS_HOST:$CYRUS_PORT/INBOX" \
 		--content-type audio/basic
 	check "malformed play URL" "$(field "$RESULT" result)" 400
-	call video --play-url "$url" --content-type video/quicktime --cte base64
+	call video --play-url "$url" --content-type video/mpeg --cte base64
 	check "unsupported content type" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"415 Unsupported content-type video/quicktime"
+		"415 Unsupported content-type video/mpeg"
 	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
 		--codecs GSM
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
