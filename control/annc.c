@@ -24,6 +24,7 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_txn.h"
 #include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
@@ -322,6 +323,8 @@ sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
 		return;
 	}
 	sip_send(to, out, (size_t)n);
+	if (code >= 200)
+		sip_txn_record(req, to, out, (size_t)n, loop_now_ms());
 }
 
 static void
@@ -1022,7 +1025,12 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 
 	c = call_find(m);
 	if (c != NULL) {
-		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
+		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq &&
+		    !str_same(m->branch, c->invite.branch))
+			/* RFC 3261 section 8.2.2.2: the same request by
+			 * another path. */
+			sip_respond(m, src, 482, "Loop Detected", NULL);
+		else if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
 			on_invite_retransmission(c, m, src);
 		else
 			sip_respond(m, src, 488, "Re-INVITE not supported",
@@ -1120,7 +1128,9 @@ on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
 {
 	struct call *c = call_find(m);
 
-	if (c == NULL) {
+	/* RFC 3261 section 9.2: a CANCEL names its INVITE by the branch of
+	 * their common top Via. */
+	if (c == NULL || !str_same(m->branch, c->invite.branch)) {
 		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
 			    NULL);
 		return;
@@ -1184,7 +1194,7 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 	const char *reason;
 	int code;
 
-	if (method_refused(m, src))
+	if (sip_txn_absorb(m, src) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -1341,6 +1351,7 @@ annc_tick(uint64_t now_ms)
 	unsigned int i, n;
 
 	imap_fetch_tick(now_ms);
+	sip_txn_tick(now_ms);
 	if (now_ms >= next_sweep_ms) {
 		cache_tick(now_ms, time(NULL));
 		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
@@ -1460,9 +1471,16 @@ int
 annc_init(const struct anncd_config *config)
 {
 	int rc;
+	struct sip_txn_config tc = {
+		.max = config->sip_transactions,
+		.t1_ms = config->t1_ms,
+		.t2_ms = config->t2_ms,
+	};
 
 	cfg = config;
 	rc = tables_init();
+	if (rc == 0)
+		rc = sip_txn_init(&tc, sip_send);
 	if (rc == 0)
 		rc = cache_setup();
 	if (rc < 0)
@@ -1524,6 +1542,7 @@ annc_fini(void)
 		calls[i].stream_active = 0;
 		call_free(&calls[i]);
 	}
+	sip_txn_fini();
 	cache_fini();
 }
 
@@ -1533,6 +1552,7 @@ annc_fini(void)
 void
 annc_log_counters(void)
 {
+	struct sip_txn_stats ts;
 	struct cache_stats st;
 	const uint64_t *ev = st.evictions;
 
@@ -1548,4 +1568,8 @@ annc_log_counters(void)
 	       ev[CACHE_EVICT_EXPIRED], ev[CACHE_EVICT_NEGATIVE],
 	       ev[CACHE_EVICT_TRANSIENT], st.abandoned, st.entries, st.bytes,
 	       imap_connections_opened());
+	sip_txn_get_stats(&ts);
+	LOG_AT(LOGL_INFO, "sip", "counters transactions=%u absorbed=%" PRIu64
+	       " acked=%" PRIu64 " timed_out=%" PRIu64 " stateless=%" PRIu64,
+	       ts.live, ts.absorbed, ts.acked, ts.timed_out, ts.full);
 }

@@ -32,6 +32,7 @@ enum {
 	OPT_IMAP_TIMEOUT,
 	OPT_T1,
 	OPT_T2,
+	OPT_SIP_TXNS,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
 	OPT_CACHE_BYTES,
@@ -58,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
 	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "sip-transactions", required_argument, NULL, OPT_SIP_TXNS },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
@@ -105,6 +107,8 @@ config_usage(const char *prog)
 	       "  --imap-timeout-ms N        whole fetch, connect to tagged OK (default 10000)\n"
 	       "  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	       "  --sip-transactions N       answers kept for retransmitted\n"
+	       "                             requests (default 16384)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
 	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	       "  --cache-bytes N            decoded contents kept for later calls\n"
@@ -337,6 +341,7 @@ config_defaults(struct anncd_config *cfg)
 	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
+	cfg->sip_transactions = 16384;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
 	cfg->cache_bytes = 256u << 20;
@@ -415,6 +420,11 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
 			return -1;
 		cfg->t2_ms = (unsigned int)v;
+		return 0;
+	case OPT_SIP_TXNS:
+		if (parse_u32("sip-transactions", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->sip_transactions = (unsigned int)v;
 		return 0;
 	case OPT_ARP_TIMEOUT:
 		if (parse_u32("arp-timeout-ms", arg, 1, 60000, &v) < 0)
