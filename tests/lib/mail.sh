@@ -36,9 +36,11 @@ mail_crlf()
 	sed 's/$/\r/'
 }
 
+# mail_build_message FILE EML [CONTENT-TYPE]: a voice mail with FILE as
+# its attachment, audio/basic unless said otherwise.
 mail_build_message()
 {
-	local au=$1 eml=$2 boundary name
+	local au=$1 eml=$2 ctype=${3:-audio/basic} boundary name
 
 	boundary="=_anncd_$(date +%s)_$$"
 	name=$(basename "$au")
@@ -62,7 +64,7 @@ Content-Transfer-Encoding: 7bit
 You have a new voice message (attached).
 
 --$boundary
-Content-Type: audio/basic; name="$name"
+Content-Type: $ctype; name="$name"
 Content-Transfer-Encoding: base64
 Content-Disposition: attachment; filename="$name"
 
