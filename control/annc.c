@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
+#include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
@@ -799,13 +800,16 @@ call_answer(struct call *c)
 
 /* The one fetch of a cache entry, whichever call started it: what the
  * content is to be probed as once it is here, and the IMAP client's
- * handle, to cancel it when no call waits any more.
+ * handle, to cancel it when no call waits any more.  A base64 literal is
+ * then decoded by the dataplane (job.text set until its event comes);
+ * entry goes NULL when every call has gone meanwhile.
  */
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
 	struct media_ctype mt;
 	char ctype[64];
+	struct dp_decode_job job;
 };
 
 /* Calls share an entry only when they ask for the same decoding and the
@@ -855,9 +859,9 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
  * for every call waiting.
  */
 static void
-on_fetched(void *arg, int status, const char *reason, struct content *ct)
+fetch_ingest(struct annc_fetch *f, int status, const char *reason,
+	     struct content *ct)
 {
-	struct annc_fetch *f = arg;
 	struct cache_entry *e = f->entry;
 	char res[128];
 	int code = 404;
@@ -882,6 +886,87 @@ on_fetched(void *arg, int status, const char *reason, struct content *ct)
 	cache_complete(e, ct, ct->len);
 }
 
+/* The base64 text goes to the dataplane, which decodes it in slices into
+ * chunks allocated here; the entry stays FETCHING until its event.
+ */
+static int
+fetch_decode(struct annc_fetch *f, struct content *text)
+{
+	struct content *out;
+	int rc;
+
+	out = content_new_reserved(dp_decode_out_max(text->len));
+	if (out == NULL)
+		return -ENOMEM;
+	memset(&f->job, 0, sizeof(f->job));
+	f->job.text = text;
+	f->job.out = out;
+	f->job.slice = cfg->decode_slice;
+	rc = dp_decode_submit(&f->job);
+	if (rc != 0) {
+		content_put(out);
+		f->job.text = NULL;
+	}
+	return rc;
+}
+
+static void
+on_fetched(void *arg, int status, const char *reason, struct content *ct,
+	   int base64)
+{
+	struct annc_fetch *f = arg;
+
+	f->imap = NULL;
+	if (status == 0 && base64) {
+		if (fetch_decode(f, ct) == 0)
+			return;
+		content_put(ct);
+		ct = NULL;
+		status = -ENOBUFS;
+		reason = "Cannot decode the attachment now";
+	}
+	fetch_ingest(f, status, reason, ct);
+}
+
+static void
+decode_free(struct annc_fetch *f)
+{
+	content_put(f->job.text);
+	content_put(f->job.out);
+	free(f);
+}
+
+/* The dataplane's decode is over; the text goes.  An invalid byte is
+ * named by its offset in the literal, as the server sent it.
+ */
+static void
+on_decoded(struct dp_decode_job *j)
+{
+	struct annc_fetch *f = container_of(j, struct annc_fetch, job);
+	struct content *out = j->out;
+	char reason[96];
+
+	if (f->entry == NULL || j->status == -ECANCELED) {
+		decode_free(f);
+		return;
+	}
+	content_put(j->text);
+	if (j->status == 0) {
+		content_trim(out);
+		fetch_ingest(f, 0, "OK", out);
+		return;
+	}
+	content_put(out);
+	if (j->status == -EILSEQ)
+		snprintf(reason, sizeof(reason), "attachment is not base64: "
+			 "byte 0x%02x at offset %" PRIu64, j->err_byte,
+			 j->err_offset);
+	else
+		snprintf(reason, sizeof(reason), "attachment base64 is %s",
+			 j->status == -EBADMSG ? "truncated" : "undecodable");
+	fetch_ingest(f, -EPROTO, reason, NULL);
+}
+
 /* The cache's abandon hook: the last call waiting on a fetch has gone. */
 static void
 fetch_abandon(void *arg)
@@ -890,8 +975,16 @@ fetch_abandon(void *arg)
 
 	if (f == NULL)
 		return;
-	if (f->imap != NULL)
+	if (f->imap != NULL) {
 		imap_fetch_cancel(f->imap);
+	} else if (f->job.text != NULL) {
+		/* The worker holds the job: on_decoded() frees it. */
+		f->entry = NULL;
+		if (dp_decode_cancel(&f->job) != -ENODEV)
+			return;
+		decode_free(f);
+		return;
+	}
 	free(f);
 }
 
@@ -1323,8 +1416,13 @@ call_timers(struct call *c, uint64_t now)
 static void
 on_dp_event(const struct dp_event *ev)
 {
-	struct call *c = call_by_handle(ev->handle);
+	struct call *c;
 
+	if (ev->type == DP_EV_DECODED) {
+		on_decoded(ev->job);
+		return;
+	}
+	c = call_by_handle(ev->handle);
 	if (c == NULL)
 		return;
 	c->stream_active = 0;

@@ -54,6 +54,7 @@ struct anncd_config {
 	unsigned int max_calls;		/* --max-calls */
 	size_t max_content;		/* --max-content-bytes: literal limit */
 	unsigned int imap_timeout_ms;	/* --imap-timeout-ms: whole fetch */
+	unsigned int decode_slice;	/* --decode-slice-bytes: per round */
 	const char *imap_ca;		/* --imap-ca FILE; NULL: system */
 	unsigned int imap_idle_ms;	/* --imap-idle-ms: pooled, unused */
 	unsigned int imap_max_conns;	/* --imap-max-conns per server */

@@ -11,6 +11,7 @@
 
 #include "core/content.h"
 #include "core/media.h"
+#include "core/media_framed.h"
 #include "core/media_pcm.h"
 #include "core/media_plan.h"
 #include "core/media_priv.h"
@@ -140,6 +141,10 @@ static unsigned int (*const plan_fmts[MEDIA_CODEC_MPV + 1])(
 	[MEDIA_CODEC_PCM16LE] = plan_fmts_pcm16,
 	[MEDIA_CODEC_G729] = plan_fmts_g729,
 	[MEDIA_CODEC_G722] = plan_fmts_g722,
+	[MEDIA_CODEC_AMR] = media_framed_fmts,
+	[MEDIA_CODEC_AMR_WB] = media_framed_fmts,
+	[MEDIA_CODEC_MPA] = media_framed_fmts,
+	[MEDIA_CODEC_MPV] = media_framed_fmts,
 };
 
 unsigned int
@@ -502,6 +507,22 @@ plan_audio(struct content *c, const struct media_info *mi,
 	return plan_as_is(c, mi, fmt, ms, out, why);
 }
 
+/* The framed formats (core/media_framed.c) take the packet time already
+ * in whole frames.
+ */
+static int
+plan_framed(struct content *c, const struct media_info *mi,
+	    const struct media_fmt *fmt, unsigned int ptime_ms,
+	    unsigned int maxptime_ms, struct media_plan **out,
+	    const char **why)
+{
+	unsigned int ms = 0;
+
+	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
+		return -1;
+	return media_framed_build(c, mi, fmt, ms, out, why);
+}
+
 /* The plan builder of each payload format, by its codec on the wire; a
  * new codec adds its line here.  A builder rounds the packet time to its
  * frames itself.
@@ -515,6 +536,10 @@ static int (*const plan_builders[MEDIA_CODEC_MPV + 1])(
 	[MEDIA_CODEC_L16] = plan_audio,
 	[MEDIA_CODEC_G729] = plan_audio,
 	[MEDIA_CODEC_G722] = plan_audio,
+	[MEDIA_CODEC_AMR] = plan_framed,
+	[MEDIA_CODEC_AMR_WB] = plan_framed,
+	[MEDIA_CODEC_MPA] = plan_framed,
+	[MEDIA_CODEC_MPV] = plan_framed,
 };
 
 int

@@ -6,7 +6,9 @@
 # and appended to alice's INBOX on the Cyrus of cyrus.sh.
 #
 #   mail_make_voice DIR          -> MAIL_WAV, MAIL_AU (DIR/voicemail.au)
-#   mail_build_message AU EML    -> EML; the attachment is section 2
+#   mail_build_message AU EML [TYPE]
+#                                -> EML; the attachment is section 2, of
+#                                   content-type TYPE (default audio/basic)
 #   mail_deliver EML             -> MAIL_UID (the APPENDUID of the message)
 #   mail_voicemail DIR           all three: DIR/voicemail.au, DIR/message.eml
 #
