@@ -305,10 +305,16 @@ check_refusals()
 	call badurl --play-url "imap://$CYRUS_HOST:$CYRUS_PORT/INBOX" \
 		--content-type audio/basic
 	check "malformed play URL" "$(field "$RESULT" result)" 400
-	call video --play-url "$url" --content-type video/mpeg --cte base64
+	call ogg --play-url "$url" --content-type audio/ogg --cte base64
 	check "unsupported content type" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"415 Unsupported content-type video/mpeg"
+		"415 Unsupported content-type audio/ogg"
+	# A parameter value anncd cannot play is refused before any fetch.
+	call l16rate --play-url "$url" --content-type "audio/L16;rate=44100" \
+		--cte base64
+	check "unsupported L16 rate" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"415 Unsupported content-type audio/L16;rate=44100"
 	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
 		--codecs GSM
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
