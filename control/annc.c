@@ -743,6 +743,12 @@ call_answer_sdp(struct call *c, char *sdp, size_t cap, char *reason,
 	memset(&a, 0, sizeof(a));
 	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &why) < 0)
 		return -1;
+	/* Played as it is: G.711 that a WAV holds at 16 kHz or in stereo
+	 * needs the conversion of a packet plan. */
+	if (c->content->mi.clock_rate != 8000 || c->content->mi.channels != 1) {
+		snprintf(reason, rcap, "Content needs conversion");
+		return -1;
+	}
 	idx = offer_pick(&s, c->content->mi.codec, &a.pt, reason, rcap);
 	if (idx < 0)
 		return -1;
