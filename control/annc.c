@@ -92,6 +92,12 @@ struct call {
 	int stream_active;		/* the dataplane holds the stream */
 	uint16_t rtp_port;
 	struct dp_stream_params sp;
+	/* What is sent (RFC 4240 section 3.3 and the SDP agreed on). */
+	struct annc_play play;
+	char play_log[160];		/* the RFC 4240 values, for the log */
+	struct sdp_stream st;		/* dir inactive: nothing is sent */
+	struct sdp_offer *offer;	/* late offer: ours, in the 200 */
+	uint64_t end_ms;		/* the call ends by then at the latest */
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -242,10 +248,11 @@ call_log_outcome(struct call *c)
 	char src[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &c->peer.sin_addr, src, sizeof(src));
-	CALL_LOG(LOGL_INFO, c, "from %s:%u type %s bytes=%" PRIu64
+	CALL_LOG(LOGL_INFO, c, "from %s:%u type %s%s bytes=%" PRIu64
 		 " packets=%" PRIu32 " result=%s", src,
 		 ntohs(c->peer.sin_port), c->ctype[0] ? c->ctype : "-",
-		 c->bytes, c->packets, c->result[0] ? c->result : "unknown");
+		 c->play_log, c->bytes, c->packets,
+		 c->result[0] ? c->result : "unknown");
 }
 
 /* Lets go of the cache entry: a call still waiting leaves the fetch to
@@ -272,6 +279,7 @@ call_free(struct call *c)
 		free_ports[n_free_ports++] = c->rtp_port;
 	call_unlink(c);
 	free(c->invite_buf);
+	free(c->offer);
 	free(c->resp.msg);
 	free(c->bye.msg);
 	c->state = CALL_FREE;
@@ -446,6 +454,8 @@ call_send_bye(struct call *c, const char *why)
 struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
+	struct annc_play opts;		/* repeat, delay, duration */
+	struct sdp_refusal refusal;	/* a 488's Warning */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
@@ -546,60 +556,69 @@ check_play_url(struct invite_req *r, char *reason, size_t cap)
 	return check_identity(r, reason, cap);
 }
 
-/* Whether the offered stream can receive what anncd sends: a unicast
- * address (RFC 4566 section 5.7 allows multicast, which an announcement
- * to one caller has no use for) and a direction that lets anncd send
- * (RFC 3264 section 6.1: to a sendonly or inactive offer nothing may be
- * sent).  Returns 0 or -1 with the reason. */
+/* Whether an offered m= line could carry anything anncd sends: RTP/AVP,
+ * a port, a unicast address (RFC 4566 section 5.7 allows multicast, which
+ * an announcement to one caller has no use for).  0, or the Warning code
+ * of RFC 3261 section 20.43 that says why not.
+ */
 static int
-offer_media_usable(const struct sdp_media *md, char *reason, size_t cap)
+offer_line_fault(const struct sdp_media *md)
 {
 	uint32_t a = ntohl(md->addr);
 
-	if (a == 0 || a == INADDR_BROADCAST) {
-		snprintf(reason, cap, "Offer has no unicast media address");
-		return -1;
-	}
-	if ((a >> 28) >= 0xe) {
-		snprintf(reason, cap, "Offer's media address is multicast");
-		return -1;
-	}
-	if (md->dir == SDP_SENDONLY || md->dir == SDP_INACTIVE) {
-		snprintf(reason, cap, "Offer does not accept media (%s)",
-			 md->dir == SDP_SENDONLY ? "sendonly" : "inactive");
-		return -1;
-	}
+	if (strcmp(md->type, "audio") != 0 && strcmp(md->type, "video") != 0)
+		return 304;
+	if (strcmp(md->proto, "RTP/AVP") != 0 || md->port == 0)
+		return 302;
+	if (a == 0 || a == INADDR_BROADCAST || (a >> 28) >= 0xe)
+		return 301;
 	return 0;
 }
 
-/* The offered stream that can carry codec, checked for use; -1 with the
- * reason when there is none. */
-static int
-offer_pick(const struct sdp_session *s, enum media_codec codec,
-	   uint8_t *pt, char *reason, size_t cap)
-{
-	int idx = sdp_pick(s, codec, pt);
+static const char *const offer_fault_text[] = {
+	[1] = "Offer's media address is not unicast",
+	[2] = "Offer has no RTP/AVP stream with a port",
+	[4] = "Offer has no audio or video stream",
+};
 
-	if (idx < 0) {
-		snprintf(reason, cap, "Offer has no %s for this content",
-			 media_codec_name(codec));
-		return -1;
+/* Before anything is fetched: an offer that cannot carry any content at
+ * all is refused at once.  Which format fits is known only once the
+ * content is probed (call_answer_sdp).
+ */
+static int
+offer_precheck(const struct sdp_session *s, struct invite_req *r,
+	       char *reason, size_t cap)
+{
+	int fault, best = 304;
+
+	for (unsigned int i = 0; i < s->n_media; i++) {
+		fault = offer_line_fault(&s->media[i]);
+		if (fault == 0)
+			return 0;
+		if (fault < best)
+			best = fault;
 	}
-	return offer_media_usable(&s->media[idx], reason, cap) < 0 ? -1 : idx;
+	r->refusal.warn_code = best;
+	snprintf(r->refusal.text, sizeof(r->refusal.text), "%s",
+		 offer_fault_text[best - 300]);
+	snprintf(reason, cap, "%.96s", r->refusal.text);
+	return 488;
 }
 
-/* An offer must be there (late offers are not taken yet) and hold a
- * codec that some supported content could be played as. */
+/* An offer, when there is one, must parse and have a stream anncd could
+ * send on; an INVITE without a body gets our offer in the 200 (RFC 3261
+ * section 13.2.1).
+ */
 static int
-check_offer(const struct sip_msg *m, enum media_type type, char *reason,
+check_offer(const struct sip_msg *m, struct invite_req *r, char *reason,
 	    size_t cap)
 {
 	struct sdp_session s;
 	const char *why = "malformed";
-	uint8_t pt;
 
-	if (m->body.n == 0 || !sip_str_caseeq(m->content_type,
-					      "application/sdp")) {
+	if (m->body.n == 0)
+		return 0;
+	if (!sip_str_caseeq(m->content_type, "application/sdp")) {
 		snprintf(reason, cap, "SDP offer required");
 		return 488;
 	}
@@ -607,15 +626,7 @@ check_offer(const struct sip_msg *m, enum media_type type, char *reason,
 		snprintf(reason, cap, "Bad SDP: %s", why);
 		return 400;
 	}
-	if ((type != MEDIA_TYPE_AUDIO_PCMA &&
-	     offer_pick(&s, MEDIA_CODEC_PCMU, &pt, reason, cap) >= 0) ||
-	    (type != MEDIA_TYPE_AUDIO_PCMU &&
-	     offer_pick(&s, MEDIA_CODEC_PCMA, &pt, reason, cap) >= 0))
-		return 0;
-	if (sdp_pick(&s, MEDIA_CODEC_PCMU, &pt) < 0 &&
-	    sdp_pick(&s, MEDIA_CODEC_PCMA, &pt) < 0)
-		snprintf(reason, cap, "No offered codec fits the content");
-	return 488;
+	return offer_precheck(&s, r, reason, cap);
 }
 
 /* Runs every check that needs no IMAP server.  Returns 0 or the status
@@ -645,11 +656,14 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "Bad play parameter: %s", why);
 		return 400;
 	}
+	if (annc_play_parse(&r->ap, cfg->max_repeat, &r->opts, reason,
+			    cap) < 0)
+		return 400;
 	code = check_content_type(r, reason, cap);
 	if (code == 0)
 		code = check_play_url(r, reason, cap);
 	if (code == 0)
-		code = check_offer(m, r->type, reason, cap);
+		code = check_offer(m, r, reason, cap);
 	return code;
 }
 
@@ -690,52 +704,99 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->period_ns = (uint64_t)ptime * 1000000;
 }
 
+/* The RTP payload formats the content can be sent as, best first. */
 static unsigned int
-answer_ptime(const struct sdp_media *m)
+call_fmts(const struct call *c, struct media_fmt *out, unsigned int max)
 {
-	/* RFC 4566 section 6: ptime is the offerer's wish; honour it when
-	 * a packet of that length fits, else use the RFC 3551 default. */
-	if (m->ptime >= 10 && m->ptime <= CALL_MAX_PTIME)
-		return m->ptime;
-	return CALL_DEFAULT_PTIME;
+	static const struct media_fmt g711[] = {
+		{ .codec = MEDIA_CODEC_PCMU, .kind = MEDIA_KIND_AUDIO,
+		  .name = "PCMU", .clock_rate = 8000, .channels = 1,
+		  .static_pt = 0, .frame_ms = 1, .max_frame_ms = 150 },
+		{ .codec = MEDIA_CODEC_PCMA, .kind = MEDIA_KIND_AUDIO,
+		  .name = "PCMA", .clock_rate = 8000, .channels = 1,
+		  .static_pt = 8, .frame_ms = 1, .max_frame_ms = 150 },
+	};
+
+	for (unsigned int i = 0; i < 2 && max > 0; i++) {
+		if ((int)g711[i].codec == (int)c->content->mi.codec) {
+			out[0] = g711[i];
+			return 1;
+		}
+	}
+	return 0;
 }
 
+/* The stream's parameters, once its format and m= line are agreed on. */
 static int
-call_answer_sdp(struct call *c, char *sdp, size_t cap, char *reason,
-		size_t rcap)
+call_plan_stream(struct call *c, const struct sdp_media *md,
+		 struct sdp_refusal *why)
 {
+	(void)why;
+	stream_plan(c, md, c->st.pt, c->st.ptime);
+	return 0;
+}
+
+/* RFC 3264 section 6: the answer to the INVITE's offer, for the best
+ * format of the content that the offer accepts.
+ */
+static int
+call_answer_sdp(struct call *c, char *sdp, size_t cap,
+		struct sdp_refusal *why)
+{
+	struct media_fmt fmts[SDP_MAX_FMT];
 	struct sdp_session s;
 	struct sdp_answer a;
-	const char *why;
-	int idx, n;
+	const char *perr;
+	unsigned int n;
 
+	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &perr) < 0)
+		return -1;
+	n = call_fmts(c, fmts, SDP_MAX_FMT);
+	if (n == 0 || sdp_choose(&s, fmts[0].kind, fmts, n, cfg->answer_dir,
+				 &c->st, why) < 0)
+		return -1;
+	c->st.port = c->rtp_port;
+	if (c->st.dir != SDP_INACTIVE &&
+	    call_plan_stream(c, &s.media[c->st.media_index], why) < 0)
+		return -1;
 	memset(&a, 0, sizeof(a));
-	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &why) < 0)
-		return -1;
-	idx = offer_pick(&s, c->content->mi.codec, &a.pt, reason, rcap);
-	if (idx < 0)
-		return -1;
 	a.offer = &s;
-	a.media_index = idx;
-	a.codec = c->content->mi.codec;
-	a.ptime = answer_ptime(&s.media[idx]);
+	a.streams = &c->st;
+	a.n_streams = 1;
 	a.addr = cfg->media_ip;
-	a.port = c->rtp_port;
 	a.sess_id = c->handle;
 	a.sess_version = 1;
-	/* RFC 3264 section 6.1: sendonly, or sendrecv where phones drop
-	 * the receive side of a sendonly answer (--answer-direction). */
-	a.dir = sdp_answer_dir(s.media[idx].dir, cfg->answer_dir);
-	n = sdp_build_answer(sdp, cap, &a);
-	if (n > 0)
-		stream_plan(c, &s.media[idx], a.pt, a.ptime);
-	return n;
+	return sdp_build_answer(sdp, cap, &a);
+}
+
+/* RFC 3261 section 13.2.1, RFC 3264 section 5: no offer in the INVITE,
+ * so ours goes in the 200, every format the content can be sent as.
+ */
+static int
+call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
+{
+	struct media_fmt fmts[SDP_MAX_FMT];
+	unsigned int n = call_fmts(c, fmts, SDP_MAX_FMT);
+
+	c->offer = calloc(1, sizeof(*c->offer));
+	if (c->offer == NULL || n == 0 ||
+	    sdp_offer_add(c->offer, fmts[0].kind, c->rtp_port, fmts, n) < 0) {
+		why->warn_code = 304;
+		snprintf(why->text, sizeof(why->text), "%s",
+			 "no format to offer for this content");
+		return -1;
+	}
+	c->offer->addr = cfg->media_ip;
+	c->offer->sess_id = c->handle;
+	c->offer->sess_version = 1;
+	return sdp_build_offer(sdp, cap, c->offer);
 }
 
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], reason[96], extra[160];
+	char sdp[2048], extra[SDP_WARN_MAX + 64];
+	struct sdp_refusal why = { 305, "no format fits" };
 	int n;
 
 	c->rtp_port = port_take();
@@ -743,15 +804,16 @@ call_answer(struct call *c)
 		call_reject(c, 503, "No RTP port free");
 		return;
 	}
-	reason[0] = '\0';
-	n = call_answer_sdp(c, sdp, sizeof(sdp), reason, sizeof(reason));
+	if (c->invite.body.n == 0)
+		n = call_offer_sdp(c, sdp, sizeof(sdp), &why);
+	else
+		n = call_answer_sdp(c, sdp, sizeof(sdp), &why);
 	if (n < 0) {
 		/* RFC 3261 section 21.4.26, with a Warning per 20.43. */
-		call_result(c, "488 %s", reason);
-		snprintf(extra, sizeof(extra),
-			 "Warning: 305 anncd \"Incompatible media format\"\r\n");
-		call_final(c, 488, reason[0] ? reason : "Not Acceptable Here",
-			   extra, NULL, 0);
+		if (sdp_warning_header(extra, sizeof(extra), "anncd", &why) < 0)
+			extra[0] = '\0';
+		call_result(c, "488 %s", why.text);
+		call_final(c, 488, "Not Acceptable Here", extra, NULL, 0);
 		return;
 	}
 	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW, contact_line);
@@ -978,6 +1040,55 @@ on_invite_retransmission(struct call *c, const struct sip_msg *m,
 		sip_respond(m, src, 100, "Trying", NULL);
 }
 
+/* A refusal before any call exists, answered statelessly; a 488 says
+ * in a Warning what did not fit (RFC 3261 section 20.43).
+ */
+static void
+invite_refuse(const struct sip_msg *m, const struct sockaddr_in *src,
+	      int code, const char *reason, const struct sdp_refusal *why)
+{
+	char warn[SDP_WARN_MAX + 32];
+	const char *extra = NULL;
+
+	if (code == 503)
+		extra = "Retry-After: 5\r\n";
+	else if (code == 488 && why->warn_code != 0 &&
+		 sdp_warning_header(warn, sizeof(warn), "anncd", why) > 0)
+		extra = warn;
+	sip_respond(m, src, code ? code : 500,
+		    code ? reason : "Server Internal Error", extra);
+}
+
+/* The RFC 4240 values of the call for its outcome line: raw and cut
+ * short, as the caller wrote them.
+ */
+static void
+call_play_log(struct call *c, const struct annc_params *ap)
+{
+	static const char *const names[] = {
+		"repeat", "delay", "duration", "locale",
+	};
+	const struct sip_str *vals[] = {
+		&ap->repeat, &ap->delay, &ap->duration, &ap->locale,
+	};
+	size_t n = 0, cap = sizeof(c->play_log);
+
+	for (unsigned int i = 0; i < 4 + ANNC_NPARAMS && n < cap; i++) {
+		const struct sip_str *v = i < 4 ? vals[i] : &ap->param[i - 4];
+		int w;
+
+		if (v->p == NULL)
+			continue;
+		if (i < 4)
+			w = snprintf(c->play_log + n, cap - n, " %s=%.*s",
+				     names[i], (int)(v->n > 24 ? 24 : v->n), v->p);
+		else
+			w = snprintf(c->play_log + n, cap - n, " param%u=%.*s",
+				     i - 3, (int)(v->n > 24 ? 24 : v->n), v->p);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
 static void
 on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 	  const char *buf, size_t len)
@@ -1009,14 +1120,14 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
-		sip_respond(m, src, code ? code : 500,
-			    code ? reason : "Server Internal Error",
-			    code == 503 ? "Retry-After: 5\r\n" : NULL);
+		invite_refuse(m, src, code, reason, &r.refusal);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
 	c->type = r.type;
 	c->base64 = r.base64;
+	c->play = r.opts;
+	call_play_log(c, &r.ap);
 	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
 }
@@ -1044,6 +1155,97 @@ call_start_stream(struct call *c)
 	c->state = CALL_STREAMING;
 }
 
+/* How long the call may last from its ACK: duration= (RFC 4240 section
+ * 3.3) or --max-call-ms, whichever is shorter.
+ */
+static uint64_t
+call_cap_ms(const struct call *c)
+{
+	uint64_t cap = cfg->max_call_ms;
+
+	if (c->play.duration_ms != 0 && c->play.duration_ms < cap)
+		cap = c->play.duration_ms;
+	return cap;
+}
+
+/* What the announcement lasts: its plays with the delays between them. */
+static uint64_t
+call_play_ms(const struct call *c)
+{
+	const struct media_info *mi = &c->content->mi;
+	uint64_t one = mi->bytes_per_ms ? mi->data_len / mi->bytes_per_ms : 0;
+
+	return one * c->play.plays +
+	       (uint64_t)c->play.delay_ms * (c->play.plays - 1);
+}
+
+/* After the ACK.  An inactive stream (a sendonly or inactive offer, RFC
+ * 3264 section 6.1) sends nothing; re-INVITEs that could resume it are not
+ * taken, so the call lasts what the announcement would have, then ends
+ * with our BYE like a played one.
+ */
+static void
+call_begin(struct call *c)
+{
+	uint64_t now = loop_now_ms(), cap = call_cap_ms(c), len;
+
+	if (c->st.dir == SDP_INACTIVE) {
+		len = call_play_ms(c);
+		c->end_ms = now + (len < cap ? len : cap);
+		c->state = CALL_STREAMING;
+		return;
+	}
+	c->end_ms = now + cap;
+	call_start_stream(c);
+}
+
+/* The end of a call's time: the stream stops (its event then brings the
+ * BYE), or an inactive call ends at once.
+ */
+static void
+call_time_up(struct call *c)
+{
+	c->end_ms = 0;
+	if (!c->stream_active) {
+		call_send_bye(c, "ended, stream inactive");
+		return;
+	}
+	call_result(c, "%s", c->play.duration_ms != 0 &&
+		    c->play.duration_ms <= cfg->max_call_ms ?
+		    "duration reached" : "max call length reached");
+	dp_stream_stop(c->handle);
+}
+
+/* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
+ * one, or with one that does not fit, the dialog is established all the
+ * same and is ended with a BYE (RFC 3261 section 13.2.2.4 for the UAC
+ * side of the same fault).
+ */
+static int
+call_take_answer(struct call *c, const struct sip_msg *m)
+{
+	struct sdp_stream st[SDP_MAX_STREAMS];
+	struct sdp_refusal why = { 0, "" };
+	struct sdp_session s;
+	const char *perr = "none";
+	char res[SDP_WARN_MAX + 32];
+	unsigned int sent;
+
+	if (m->body.n == 0 ||
+	    !sip_str_caseeq(m->content_type, "application/sdp") ||
+	    sdp_parse(m->body.p, m->body.n, &s, &perr) < 0)
+		snprintf(why.text, sizeof(why.text), "%s", perr);
+	else if (sdp_take_answer(c->offer, &s, st, &sent, &why) == 0) {
+		c->st = st[0];
+		if (c->st.dir == SDP_INACTIVE ||
+		    call_plan_stream(c, &s.media[0], &why) == 0)
+			return 0;
+	}
+	snprintf(res, sizeof(res), "bad SDP answer in ACK: %s", why.text);
+	call_send_bye(c, res);
+	return -1;
+}
+
 static void
 on_ack(const struct sip_msg *m)
 {
@@ -1053,7 +1255,8 @@ on_ack(const struct sip_msg *m)
 		return;		/* RFC 3261 17.2.3: nothing to match, drop */
 	if (c->state == CALL_ANSWERED) {
 		rtx_stop(&c->resp);
-		call_start_stream(c);
+		if (c->offer == NULL || call_take_answer(c, m) == 0)
+			call_begin(c);
 	} else if (c->state == CALL_REJECTED) {
 		rtx_stop(&c->resp);
 		call_close(c);
@@ -1227,6 +1430,12 @@ static void
 call_timers(struct call *c, uint64_t now)
 {
 	int due = rtx_due(&c->resp, now);
+
+	if (c->end_ms != 0 && now >= c->end_ms &&
+	    c->state == CALL_STREAMING) {
+		call_time_up(c);
+		return;
+	}
 
 	if (due > 0)
 		sip_send(&c->peer, c->resp.msg, c->resp.len);
@@ -1427,7 +1636,8 @@ call_shutdown(struct call *c)
 		call_reject(c, 503, "Server shutting down");
 		break;
 	case CALL_STREAMING:
-		dp_stream_stop(c->handle);
+		if (c->stream_active)
+			dp_stream_stop(c->handle);
 		/* fall through */
 	case CALL_ANSWERED:
 		call_result(c, "%s", "server shutting down");
