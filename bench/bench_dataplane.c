@@ -1,8 +1,9 @@
-/* bench-dataplane: how many G.711 streams one worker lcore paces, and how
- * close to each packet's ideal time, on net_null (every packet is built in
- * full and freed by the PMD; nothing reaches a wire).  In one run it first
- * measures the port's ceiling with a raw build-and-send loop on the worker
- * lcore, then plays one shared content to N streams through the project's
+/* bench-dataplane: how many G.711 streams one worker lcore (or --workers
+ * of them) paces, and how close to each packet's ideal time, on net_null
+ * (every packet is built in full and freed by the PMD; nothing reaches a
+ * wire).  In one run it first measures the port's ceiling with a raw
+ * build-and-send loop on the first worker lcore alone, then plays one
+ * shared content to N streams through the project's
  * dataplane, built with its send-error histogram (-DDP_MEASURE), and reads
  * the paced rate and the errors over a window after the ramp-up.
  */
@@ -38,6 +39,7 @@
 
 struct bench_opts {
 	unsigned int streams;
+	unsigned int workers;		/* dataplane lcores */
 	double raw_s;			/* raw loop */
 	double settle_s;		/* after the last stream started */
 	double window_s;		/* measured */
@@ -48,6 +50,7 @@ struct bench_opts {
 
 struct bench_result {
 	unsigned int streams;
+	unsigned int workers;
 	uint64_t started;
 	double offered_mpps;
 	double paced_mpps;		/* RTP only */
@@ -78,7 +81,8 @@ bench_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--streams N | N] [--window S] [--settle S] [--raw S]\n"
-		"       [--ramp-timeout S] [--mem MB] [--json FILE]\n", prog);
+		"       [--ramp-timeout S] [--mem MB] [--json FILE] "
+		"[--workers N]\n", prog);
 }
 
 static int
@@ -92,13 +96,14 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 		{ "ramp-timeout", required_argument, NULL, 't' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "workers", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*o = (struct bench_opts){ .streams = 10000, .raw_s = 2, .settle_s = 1,
 				  .window_s = 3, .ramp_timeout_s = 60,
-				  .mem_mb = 512 };
+				  .mem_mb = 512, .workers = 1 };
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->streams = (unsigned int)atoi(optarg); break;
@@ -108,13 +113,15 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 		case 't': o->ramp_timeout_s = atof(optarg); break;
 		case 'm': o->mem_mb = (unsigned int)atoi(optarg); break;
 		case 'j': o->json = optarg; break;
+		case 'k': o->workers = (unsigned int)atoi(optarg); break;
 		default: return -1;
 		}
 	}
 	if (optind < argc)
 		o->streams = (unsigned int)atoi(argv[optind++]);
 	if (optind < argc || o->streams == 0 || o->window_s <= 0 ||
-	    o->raw_s <= 0 || o->window_s > 60 || o->raw_s > 60)
+	    o->raw_s <= 0 || o->window_s > 60 || o->raw_s > 60 ||
+	    o->workers == 0 || o->workers > DP_MAX_WORKERS)
 		return -1;
 	return 0;
 }
@@ -282,8 +289,25 @@ out:
 	return mpps;
 }
 
+/* Every stream plays the same uniform plan over the shared content. */
 static void
-bench_params(struct dp_stream_params *p, uint32_t i, struct content *c)
+bench_plan(struct media_plan *pl, struct content *c)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->content = c;
+	pl->clock_rate = 8000;
+	pl->uni_off = c->mi.data_offset;
+	pl->uni_total = c->mi.data_len;
+	pl->uni_len = BENCH_PAYLOAD;
+	pl->uni_ts = BENCH_PAYLOAD;
+	pl->npkts = (uint32_t)((pl->uni_total + BENCH_PAYLOAD - 1) /
+			       BENCH_PAYLOAD);
+	pl->span_ts = (uint32_t)pl->uni_total;
+}
+
+static void
+bench_params(struct dp_stream_params *p, uint32_t i,
+	     const struct media_plan *pl)
 {
 	memset(p, 0, sizeof(*p));
 	p->handle = i;
@@ -295,10 +319,8 @@ bench_params(struct dp_stream_params *p, uint32_t i, struct content *c)
 	p->ssrc = 0x5eed0000u ^ i;
 	p->seq0 = (uint16_t)(i * 7);
 	p->ts0 = i * 1000;
-	p->content = c;
-	p->bytes_per_packet = BENCH_PAYLOAD;
-	p->ts_per_packet = BENCH_PAYLOAD;
-	p->period_ns = BENCH_PTIME_NS;
+	p->plan = pl;
+	p->repeat = 1;
 }
 
 /* Stream i is queued at i/N of the first ptime, so the worker starts them
@@ -309,6 +331,7 @@ static double
 bench_ramp(const struct bench_opts *o, struct content *c,
 	   struct dp_measure *ms)
 {
+	static struct media_plan pl;
 	struct dp_stream_params p;
 	uint64_t period = clock_ns_to_tsc(BENCH_PTIME_NS);
 	uint64_t t0 = rte_rdtsc(), deadline = t0 +
@@ -316,10 +339,11 @@ bench_ramp(const struct bench_opts *o, struct content *c,
 	uint32_t i;
 	int rc;
 
+	bench_plan(&pl, c);
 	for (i = 0; i < o->streams; i++) {
 		while (rte_rdtsc() < t0 + period * i / o->streams)
 			rte_pause();
-		bench_params(&p, i, c);
+		bench_params(&p, i, &pl);
 		while ((rc = dp_stream_start(&p)) == -ENOBUFS &&
 		       rte_rdtsc() < deadline)
 			rte_pause();
@@ -419,11 +443,13 @@ bench_paced(const struct bench_opts *o, uint16_t port, unsigned int lcore,
 	    struct content *c, struct bench_result *res)
 {
 	struct dp_config cfg = {
-		.port_id = port, .lcore_id = lcore,
+		.port_id = port, .lcore_id = lcore, .nb_workers = o->workers,
 		.media_ip = rte_cpu_to_be_32(0xc6120001),
 		.has_nexthop = 1,
 		.nexthop_mac = { .addr_bytes = { 2, 0, 0x5e, 0, 0, 2 } },
-		.max_streams = o->streams, .nb_mbufs = BENCH_NB_MBUFS,
+		/* The streams go evenly to the workers, fewest first. */
+		.max_streams = (o->streams + o->workers - 1) / o->workers,
+		.nb_mbufs = BENCH_NB_MBUFS,
 	};
 	struct dp_measure *m0 = calloc(1, sizeof(*m0));
 	struct dp_measure *m1 = calloc(1, sizeof(*m1));
@@ -474,9 +500,9 @@ bench_print(const struct bench_result *r)
 	printf("%-24s %12.1f B\n", "rings per stream", r->ring_bytes / n);
 	printf("streams=%u paced_mpps=%.3f raw_mpps=%.3f ratio=%.3f "
 	       "p50_err_us=%.1f p99_err_us=%.1f max_err_us=%.1f "
-	       "bytes_per_stream=%.1f rtcp_kpps=%.1f\n", r->streams,
+	       "bytes_per_stream=%.1f rtcp_kpps=%.1f workers=%u\n", r->streams,
 	       r->paced_mpps, r->raw_mpps, r->ratio, r->p50_us, r->p99_us,
-	       r->max_us, r->state_bytes / n, r->rtcp_kpps);
+	       r->max_us, r->state_bytes / n, r->rtcp_kpps, r->workers);
 }
 
 static int
@@ -501,18 +527,31 @@ bench_json(const char *path, const struct bench_result *r)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* The main lcore and a worker per lcore after it: on CPUs of their own
+ * while there are enough, else floating over all of them (timings then
+ * say more about the scheduler than about the dataplane).
+ */
 static int
-bench_eal(const char *prog, unsigned int mem_mb)
+bench_eal(const char *prog, unsigned int mem_mb, unsigned int workers)
 {
-	char mem[16], prefix[64];
+	char mem[16], prefix[64], lc[64];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	char *eal[] = { (char *)(uintptr_t)prog, "--no-huge", "-m", mem,
-			"--no-shconf", "--no-pci", "--no-telemetry", "-l", "0,1",
+			"--no-shconf", "--no-pci", "--no-telemetry", "-l", lc,
 			prefix, "--vdev=net_null0,no-rx=1",
 			"--log-level=*:warning", NULL };
 
 	snprintf(mem, sizeof(mem), "%u", mem_mb);
 	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-bench-dp-%d",
 		 (int)getpid());
+	if (workers < ncpu) {
+		snprintf(lc, sizeof(lc), "0-%u", workers);
+	} else {
+		eal[7] = "--lcores";
+		snprintf(lc, sizeof(lc), "(0-%u)@(0-%ld)", workers, ncpu - 1);
+		printf("%u workers on %ld CPUs: lcores share them\n", workers,
+		       ncpu);
+	}
 	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
 		fprintf(stderr, "rte_eal_init failed: %s\n",
 			rte_strerror(rte_errno));
@@ -541,6 +580,7 @@ bench_run(const struct bench_opts *o, struct bench_result *res)
 	if (c == NULL)
 		return -1;
 	res->streams = o->streams;
+	res->workers = o->workers;
 	res->offered_mpps = o->streams * (1e9 / BENCH_PTIME_NS) / 1e6;
 	res->raw_mpps = bench_raw(port, lcore, c, o->raw_s);
 	if (res->raw_mpps > 0 && bench_paced(o, port, lcore, c, res) == 0) {
@@ -564,7 +604,7 @@ main(int argc, char **argv)
 		bench_usage(argv[0]);
 		return 2;
 	}
-	if (bench_eal(argv[0], o.mem_mb) != 0)
+	if (bench_eal(argv[0], o.mem_mb, o.workers) != 0)
 		return 1;
 	log_max_level = LOGL_WARN;
 	memset(&res, 0, sizeof(res));

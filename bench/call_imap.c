@@ -506,12 +506,13 @@ part_decode(struct imap_conn *c, struct call_media *m, const char *data,
 static void
 part_probe(struct call_media *m)
 {
-	enum media_type t = media_type_parse(m->ctype, strlen(m->ctype));
+	struct media_ctype mt;
+	enum media_type t = media_type_parse(m->ctype, strlen(m->ctype), &mt);
 	struct media_info mi;
 	const char *why = "type not known to media_probe";
 
 	if (t != MEDIA_TYPE_UNSUPPORTED &&
-	    media_probe(t, m->decoded, m->decoded_len, &mi, &why) == 0) {
+	    media_probe(&mt, m->decoded, m->decoded_len, &mi, &why) == 0) {
 		m->ref_off = mi.data_offset;
 		m->ref_len = mi.data_len;
 		m->have_ref = 1;

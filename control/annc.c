@@ -24,6 +24,7 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
@@ -37,6 +38,7 @@
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
+#define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
@@ -93,6 +95,9 @@ struct call {
 	uint16_t rtp_port;
 	struct dp_stream_params sp;
 	/* What is sent (RFC 4240 section 3.3 and the SDP agreed on). */
+	struct media_plan *own_plan;	/* when the entry had no room for it */
+	uint64_t play_pkts;		/* packets of every play */
+	uint64_t play_ms;		/* the plays and the delays between */
 	struct annc_play play;
 	char play_log[160];		/* the RFC 4240 values, for the log */
 	struct sdp_stream st;		/* dir inactive: nothing is sent */
@@ -280,6 +285,7 @@ call_free(struct call *c)
 	call_unlink(c);
 	free(c->invite_buf);
 	free(c->offer);
+	media_plan_free(c->own_plan);
 	free(c->resp.msg);
 	free(c->bye.msg);
 	c->state = CALL_FREE;
@@ -454,11 +460,13 @@ call_send_bye(struct call *c, const char *why)
 struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
+	char extra[64];			/* header lines for a refusal */
 	struct annc_play opts;		/* repeat, delay, duration */
 	struct sdp_refusal refusal;	/* a 488's Warning */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
+	struct media_ctype mt;		/* type with its parameters */
 	int base64;
 	const struct config_imap_server *server;
 	const struct config_cred *cred;
@@ -479,7 +487,7 @@ check_content_type(struct invite_req *r, char *reason, size_t cap)
 		snprintf(reason, cap, "Bad content-type parameter");
 		return 400;
 	}
-	r->type = media_type_parse(r->ctype, (size_t)n);
+	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
 	if (r->type == MEDIA_TYPE_UNSUPPORTED) {
 		snprintf(reason, cap, "Unsupported content-type %s", r->ctype);
 		return 415;
@@ -647,6 +655,11 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "No such service");
 		return 404;
 	}
+	code = sip_uas_check_body(m, &why, r->extra, sizeof(r->extra));
+	if (code != 0) {
+		snprintf(reason, cap, "%s", why);
+		return code;
+	}
 	if (m->contact_uri.n == 0) {
 		snprintf(reason, cap, "Missing Contact");
 		return 400;
@@ -676,13 +689,12 @@ port_take(void)
 }
 
 /* The stream's RTP parameters: random SSRC, sequence number and timestamp
- * (RFC 3550 section 5.1), packets of ptime ms. */
+ * (RFC 3550 section 5.1), the packets of plan pl. */
 static void
 stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
-	    unsigned int ptime)
+	    const struct media_plan *pl)
 {
 	struct dp_stream_params *sp = &c->sp;
-	const struct media_info *mi = &c->content->mi;
 	uint32_t r[3];
 
 	random_bytes(r, sizeof(r));
@@ -698,41 +710,77 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->ssrc = r[0];
 	sp->seq0 = (uint16_t)r[1];
 	sp->ts0 = r[2];
-	sp->content = c->content;
-	sp->bytes_per_packet = mi->bytes_per_ms * ptime;
-	sp->ts_per_packet = mi->clock_rate / 1000 * ptime;
-	sp->period_ns = (uint64_t)ptime * 1000000;
+	sp->plan = pl;
+	sp->repeat = 1;
 }
 
 /* The RTP payload formats the content can be sent as, best first. */
 static unsigned int
 call_fmts(const struct call *c, struct media_fmt *out, unsigned int max)
 {
-	static const struct media_fmt g711[] = {
-		{ .codec = MEDIA_CODEC_PCMU, .kind = MEDIA_KIND_AUDIO,
-		  .name = "PCMU", .clock_rate = 8000, .channels = 1,
-		  .static_pt = 0, .frame_ms = 1, .max_frame_ms = 150 },
-		{ .codec = MEDIA_CODEC_PCMA, .kind = MEDIA_KIND_AUDIO,
-		  .name = "PCMA", .clock_rate = 8000, .channels = 1,
-		  .static_pt = 8, .frame_ms = 1, .max_frame_ms = 150 },
-	};
-
-	for (unsigned int i = 0; i < 2 && max > 0; i++) {
-		if ((int)g711[i].codec == (int)c->content->mi.codec) {
-			out[0] = g711[i];
-			return 1;
-		}
-	}
-	return 0;
+	return media_fmts(&c->content->mi, out, max);
 }
 
-/* The stream's parameters, once its format and m= line are agreed on. */
+/* The plan of the agreed format and ptime: cut once per cache entry and
+ * shared by every call that sends the content so.  The ptime is already
+ * whole frames within maxptime (sdp_ptime), so the plan is cut to it.
+ */
+static const struct media_plan *
+call_plan(struct call *c, struct sdp_refusal *why)
+{
+	struct media_plan *pl = cache_plan_find(c->entry, &c->st.fmt,
+						c->st.ptime);
+	const char *perr = "no plan";
+
+	if (pl != NULL)
+		return pl;
+	if (media_plan_build(c->content, &c->content->mi, &c->st.fmt,
+			     c->st.ptime, 0, &pl, &perr) < 0) {
+		why->warn_code = 305;
+		snprintf(why->text, sizeof(why->text), "cannot send as %s: %s",
+			 c->st.fmt.name, perr);
+		CALL_LOG(LOGL_ERR, c, "media_plan_build(%s, %u ms) failed: %s",
+			 c->st.fmt.name, c->st.ptime, perr);
+		return NULL;
+	}
+	/* An entry full of plans: this one is the call's alone. */
+	if (cache_plan_add(c->entry, &c->st.fmt, c->st.ptime, pl) < 0)
+		c->own_plan = pl;
+	return pl;
+}
+
+/* How long the call may last from its ACK: duration= (RFC 4240 section
+ * 3.3) or --max-call-ms, whichever is shorter.
+ */
+static uint32_t
+call_cap_ms(const struct call *c)
+{
+	uint32_t cap = cfg->max_call_ms;
+
+	if (c->play.duration_ms != 0 && c->play.duration_ms < cap)
+		cap = c->play.duration_ms;
+	return cap;
+}
+
+/* The stream's parameters, once its format and m= line are agreed on:
+ * the plan, and how often and how long the dataplane plays it.
+ */
 static int
 call_plan_stream(struct call *c, const struct sdp_media *md,
 		 struct sdp_refusal *why)
 {
-	(void)why;
-	stream_plan(c, md, c->st.pt, c->st.ptime);
+	const struct media_plan *pl = call_plan(c, why);
+
+	if (pl == NULL)
+		return -1;
+	stream_plan(c, md, c->st.pt, pl);
+	c->sp.repeat = c->play.plays;
+	c->sp.delay_ms = c->play.delay_ms;
+	c->sp.duration_ms = call_cap_ms(c);
+	c->play_pkts = (uint64_t)pl->npkts * c->play.plays;
+	c->play_ms = ((uint64_t)pl->span_ts * 1000 / pl->clock_rate) *
+		     c->play.plays +
+		     (uint64_t)c->play.delay_ms * (c->play.plays - 1);
 	return 0;
 }
 
@@ -756,8 +804,8 @@ call_answer_sdp(struct call *c, char *sdp, size_t cap,
 				 &c->st, why) < 0)
 		return -1;
 	c->st.port = c->rtp_port;
-	if (c->st.dir != SDP_INACTIVE &&
-	    call_plan_stream(c, &s.media[c->st.media_index], why) < 0)
+	/* An inactive stream too: its plan says how long the call lasts. */
+	if (call_plan_stream(c, &s.media[c->st.media_index], why) < 0)
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.offer = &s;
@@ -830,7 +878,7 @@ call_answer(struct call *c)
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
-	enum media_type type;
+	struct media_ctype mt;
 	char ctype[64];
 };
 
@@ -838,9 +886,9 @@ struct annc_fetch {
  * same probe of the part.
  */
 static uint32_t
-req_form(enum media_type type, int base64)
+req_form(const struct media_ctype *mt, int base64)
 {
-	return (uint32_t)type | (uint32_t)(base64 != 0) << 8;
+	return media_ctype_form(mt) | (uint32_t)(base64 != 0) << 31;
 }
 
 /* What the server said about the URL or the part (NIL, NO, a bad
@@ -863,7 +911,7 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
 {
 	const char *why = "unplayable";
 
-	if (content_probe(ct, f->type, &why) < 0) {
+	if (content_probe(ct, &f->mt, &why) < 0) {
 		snprintf(reason, cap, "Unplayable %s: %s", f->ctype, why);
 		*code = 415;
 		return -1;
@@ -947,7 +995,7 @@ entry_fetch(struct call *c, struct cache_entry *e, const struct invite_req *r)
 	if (f == NULL)
 		return -ENOMEM;
 	f->entry = e;
-	f->type = r->type;
+	f->mt = r->mt;
 	memcpy(f->ctype, r->ctype, sizeof(f->ctype));
 	fetch_log_id(c, &r->url, log_id, sizeof(log_id));
 	memset(&fr, 0, sizeof(fr));
@@ -1000,7 +1048,7 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
-	uint32_t form = req_form(r->type, r->base64);
+	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
 	int rc;
 
@@ -1040,20 +1088,22 @@ on_invite_retransmission(struct call *c, const struct sip_msg *m,
 		sip_respond(m, src, 100, "Trying", NULL);
 }
 
-/* A refusal before any call exists, answered statelessly; a 488 says
- * in a Warning what did not fit (RFC 3261 section 20.43).
+/* A refusal before any call exists, answered statelessly, with the
+ * header lines its checks asked for; a 488 says in a Warning what did
+ * not fit (RFC 3261 section 20.43).
  */
 static void
 invite_refuse(const struct sip_msg *m, const struct sockaddr_in *src,
-	      int code, const char *reason, const struct sdp_refusal *why)
+	      int code, const char *reason, struct invite_req *r)
 {
 	char warn[SDP_WARN_MAX + 32];
-	const char *extra = NULL;
+	const char *extra = r->extra[0] ? r->extra : NULL;
 
 	if (code == 503)
 		extra = "Retry-After: 5\r\n";
-	else if (code == 488 && why->warn_code != 0 &&
-		 sdp_warning_header(warn, sizeof(warn), "anncd", why) > 0)
+	else if (code == 488 && r->refusal.warn_code != 0 &&
+		 sdp_warning_header(warn, sizeof(warn), "anncd",
+				    &r->refusal) > 0)
 		extra = warn;
 	sip_respond(m, src, code ? code : 500,
 		    code ? reason : "Server Internal Error", extra);
@@ -1120,7 +1170,7 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
-		invite_refuse(m, src, code, reason, &r.refusal);
+		invite_refuse(m, src, code, reason, &r);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
@@ -1155,30 +1205,6 @@ call_start_stream(struct call *c)
 	c->state = CALL_STREAMING;
 }
 
-/* How long the call may last from its ACK: duration= (RFC 4240 section
- * 3.3) or --max-call-ms, whichever is shorter.
- */
-static uint64_t
-call_cap_ms(const struct call *c)
-{
-	uint64_t cap = cfg->max_call_ms;
-
-	if (c->play.duration_ms != 0 && c->play.duration_ms < cap)
-		cap = c->play.duration_ms;
-	return cap;
-}
-
-/* What the announcement lasts: its plays with the delays between them. */
-static uint64_t
-call_play_ms(const struct call *c)
-{
-	const struct media_info *mi = &c->content->mi;
-	uint64_t one = mi->bytes_per_ms ? mi->data_len / mi->bytes_per_ms : 0;
-
-	return one * c->play.plays +
-	       (uint64_t)c->play.delay_ms * (c->play.plays - 1);
-}
-
 /* After the ACK.  An inactive stream (a sendonly or inactive offer, RFC
  * 3264 section 6.1) sends nothing; re-INVITEs that could resume it are not
  * taken, so the call lasts what the announcement would have, then ends
@@ -1187,15 +1213,17 @@ call_play_ms(const struct call *c)
 static void
 call_begin(struct call *c)
 {
-	uint64_t now = loop_now_ms(), cap = call_cap_ms(c), len;
+	uint64_t now = loop_now_ms(), cap = call_cap_ms(c);
 
 	if (c->st.dir == SDP_INACTIVE) {
-		len = call_play_ms(c);
-		c->end_ms = now + (len < cap ? len : cap);
+		c->end_ms = now + (c->play_ms < cap ? c->play_ms : cap);
 		c->state = CALL_STREAMING;
 		return;
 	}
-	c->end_ms = now + cap;
+	/* The dataplane ends the stream at duration_ms; this is the
+	 * backstop should its event not come.
+	 */
+	c->end_ms = now + cap + CALL_END_GRACE_MS;
 	call_start_stream(c);
 }
 
@@ -1210,9 +1238,7 @@ call_time_up(struct call *c)
 		call_send_bye(c, "ended, stream inactive");
 		return;
 	}
-	call_result(c, "%s", c->play.duration_ms != 0 &&
-		    c->play.duration_ms <= cfg->max_call_ms ?
-		    "duration reached" : "max call length reached");
+	call_result(c, "%s", "no end from the dataplane");
 	dp_stream_stop(c->handle);
 }
 
@@ -1237,8 +1263,7 @@ call_take_answer(struct call *c, const struct sip_msg *m)
 		snprintf(why.text, sizeof(why.text), "%s", perr);
 	else if (sdp_take_answer(c->offer, &s, st, &sent, &why) == 0) {
 		c->st = st[0];
-		if (c->st.dir == SDP_INACTIVE ||
-		    call_plan_stream(c, &s.media[0], &why) == 0)
+		if (call_plan_stream(c, &s.media[0], &why) == 0)
 			return 0;
 	}
 	snprintf(res, sizeof(res), "bad SDP answer in ACK: %s", why.text);
@@ -1316,16 +1341,50 @@ on_response(const struct sip_msg *m)
 	call_close(c);
 }
 
-static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
-	   const char *buf, size_t len)
+/* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not
+ * serve, 501 for one it does not know.  Returns 1 when refused.
+ */
+static int
+method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 {
+	static const char *const served[] = {
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
+	};
 	static const char *const not_allowed[] = {
 		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
 		"REFER", "INFO", "UPDATE", "PRACK",
 	};
 	unsigned int i;
 
+	for (i = 0; i < sizeof(served) / sizeof(*served); i++)
+		if (sip_str_eq(m->method, served[i]))
+			return 0;
+	for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
+		if (sip_str_eq(m->method, not_allowed[i])) {
+			sip_respond(m, src, 405, "Method Not Allowed",
+				    CALL_ALLOW);
+			return 1;
+		}
+	sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
+	return 1;
+}
+
+static void
+on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+	   const char *buf, size_t len)
+{
+	char extra[256];
+	const char *reason;
+	int code;
+
+	if (method_refused(m, src))
+		return;
+	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
+	if (code != 0) {
+		if (!sip_str_eq(m->method, "ACK"))
+			sip_respond(m, src, code, reason, extra);
+		return;
+	}
 	if (sip_str_eq(m->method, "INVITE"))
 		on_invite(m, src, buf, len);
 	else if (sip_str_eq(m->method, "ACK"))
@@ -1334,18 +1393,10 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 		on_bye(m, src);
 	else if (sip_str_eq(m->method, "CANCEL"))
 		on_cancel(m, src);
-	else if (sip_str_eq(m->method, "OPTIONS"))
+	else
 		sip_respond(m, src, 200, "OK", CALL_ALLOW
-			    "Accept: application/sdp\r\n");
-	else {
-		for (i = 0; i < sizeof(not_allowed) / sizeof(*not_allowed); i++)
-			if (sip_str_eq(m->method, not_allowed[i])) {
-				sip_respond(m, src, 405, "Method Not Allowed",
-					    CALL_ALLOW);
-				return;
-			}
-		sip_respond(m, src, 501, "Not Implemented", CALL_ALLOW);
-	}
+			    "Accept: " SIP_UAS_ACCEPT "\r\n"
+			    "Supported: " SIP_UAS_SUPPORTED "\r\n");
 }
 
 /* ---- SIP input ---- */
@@ -1379,9 +1430,9 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
 			ntohs(src->sin_port), why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
-		    m.from.n > 0 && m.to.n > 0 && m.cseq_method.n > 0 &&
+		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
-			sip_respond(&m, src, 400, why, NULL);
+			sip_respond(&m, src, m.fail_code, why, NULL);
 		return;
 	}
 	if (m.is_request)
@@ -1458,6 +1509,17 @@ call_timers(struct call *c, uint64_t now)
 	}
 }
 
+/* A stream that ended before its last packet was cut by duration_ms. */
+static const char *
+call_end_reason(const struct call *c, const struct dp_event *ev)
+{
+	if (ev->packets >= c->play_pkts)
+		return "played";
+	return c->play.duration_ms != 0 &&
+	       c->play.duration_ms <= cfg->max_call_ms ?
+	       "duration reached" : "max call length reached";
+}
+
 static void
 on_dp_event(const struct dp_event *ev)
 {
@@ -1474,7 +1536,7 @@ on_dp_event(const struct dp_event *ev)
 	else if (c->state == CALL_BYE_SENT)
 		return;		/* stopped after our BYE went out */
 	else if (ev->type == DP_EV_ENDED)
-		call_send_bye(c, "played");
+		call_send_bye(c, call_end_reason(c, ev));
 	else if (ev->type == DP_EV_FAILED)
 		call_send_bye(c, "caller unreachable (no ARP answer)");
 	else
@@ -1595,6 +1657,7 @@ cache_setup(void)
 		.max_entries = cfg->cache_entries,
 		.neg_ttl_ms = cfg->cache_negative_ms,
 		.abandon = fetch_abandon,
+		.plan_free = media_plan_free,
 	};
 	int rc = cache_init(&cc);
 

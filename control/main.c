@@ -91,6 +91,8 @@ dataplane_start(const struct anncd_config *cfg)
 	memset(&dc, 0, sizeof(dc));
 	dc.port_id = cfg->port_id;
 	dc.lcore_id = worker;
+	/* Every lcore of the EAL's list but the main one plays streams. */
+	dc.nb_workers = rte_lcore_count() - 1;
 	dc.media_ip = cfg->media_ip;
 	dc.has_nexthop = cfg->has_nexthop;
 	dc.nexthop_mac = cfg->nexthop_mac;

@@ -218,6 +218,19 @@ sip_hparam_next(const char **pp, const char *end, struct sip_str *name,
 	return 1;
 }
 
+/* An unquoted display name is tokens and LWS only (RFC 3261 section
+ * 25.1): "Bell, Alexander" must be quoted (RFC 4475 section 3.1.2.15).
+ */
+static int
+sip_display_tokens(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (!sip_is_token(*p) && !sip_is_lws(*p))
+			return 0;
+	}
+	return 1;
+}
+
 /* Splits a name-addr or addr-spec (RFC 3261 section 20.10) into the URI
  * and what follows it.  Without <> every ';' starts a header parameter;
  * the display name may be quoted (and hold ';' or '<') or bare tokens.
@@ -237,8 +250,11 @@ sip_addr_split(struct sip_str v, struct sip_str *uri, struct sip_str *rest)
 	} else {
 		for (q = p; q < end && *q != '<' && *q != ';'; q++)
 			;
-		if (q < end && *q == '<')
+		if (q < end && *q == '<') {
+			if (!sip_display_tokens(p, q))
+				return -1;
 			p = q;
+		}
 	}
 	if (p < end && *p == '<') {
 		q = memchr(p, '>', (size_t)(end - p));
@@ -409,8 +425,9 @@ sip_hdr_cseq(struct sip_msg *m, struct sip_str v, const char **why)
 	const char *p = v.p, *end = v.p + v.n, *q;
 	unsigned long seq;
 
-	if (m->cseq_method.p != NULL)
+	if (m->cseq_value.p != NULL)
 		return sip_fail(why, "duplicate CSeq");
+	m->cseq_value = v;	/* copied into the answer, even a 400 */
 	for (q = p; q < end && sip_is_digit(*q); q++)
 		;
 	if (sip_uint(sip_str_make(p, q), SIP_CSEQ_MAX, &seq))
@@ -477,6 +494,24 @@ sip_hdr_ctype(struct sip_msg *m, struct sip_str v, const char **why)
 }
 
 static int
+sip_hdr_require(struct sip_msg *m, struct sip_str v, const char **why)
+{
+	if (m->n_require == SIP_MAX_LIST)
+		return sip_fail(why, "too many Require headers");
+	m->require[m->n_require++] = v;
+	return 0;
+}
+
+static int
+sip_hdr_accept(struct sip_msg *m, struct sip_str v, const char **why)
+{
+	if (m->n_accept == SIP_MAX_LIST)
+		return sip_fail(why, "too many Accept headers");
+	m->accept[m->n_accept++] = v;
+	return 0;
+}
+
+static int
 sip_hdr_max_forwards(struct sip_msg *m, struct sip_str v, const char **why)
 {
 	unsigned long mf;
@@ -525,6 +560,8 @@ static const struct sip_hdr_def {
 	{ "Content-Type",	'c',	sip_hdr_ctype },
 	{ "Max-Forwards",	0,	sip_hdr_max_forwards },
 	{ "Content-Length",	'l',	sip_hdr_clen },
+	{ "Require",		0,	sip_hdr_require },
+	{ "Accept",		0,	sip_hdr_accept },
 	{ "Supported",		'k',	NULL },
 	{ "Subject",		's',	NULL },
 	{ "Content-Encoding",	'e',	NULL },
@@ -544,6 +581,13 @@ sip_hdr_lookup(struct sip_str name)
 			return &sip_hdrs[i];
 	}
 	return NULL;
+}
+
+static void
+sip_note(const char **first, const char *rule)
+{
+	if (*first == NULL)
+		*first = rule;
 }
 
 /* One header field, folds included: name, LWS, ':', value. */
@@ -580,13 +624,16 @@ sip_field_end(const char *p, const char *end)
 }
 
 /* Walks the header fields; returns the first byte of the body, after the
- * empty line, or NULL with *why set.
+ * empty line, or NULL when the header section cannot be delimited.  A
+ * header that breaks its own rule is noted in *first (unless a rule has
+ * failed before) and passed over, so that the headers a 400 copies (RFC
+ * 3261 section 8.2.6) are read even after it.
  */
 static const char *
 sip_parse_headers(struct sip_msg *m, const char *p, const char *end,
-		  const char **why)
+		  const char **first)
 {
-	const char *lf;
+	const char *lf, *why = NULL;
 	size_t n;
 
 	for (;;) {
@@ -596,18 +643,18 @@ sip_parse_headers(struct sip_msg *m, const char *p, const char *end,
 			return p + 2;
 		lf = sip_field_end(p, end);
 		if (lf == NULL) {
-			sip_fail(why, "header section not terminated");
+			sip_note(first, "header section not terminated");
 			return NULL;
 		}
 		n = (size_t)(lf - p);
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
 		if (sip_is_ws(*p)) {
-			sip_fail(why, "bad header line");
+			sip_note(first, "bad header line");
 			return NULL;
 		}
-		if (sip_parse_header(m, sip_str_make(p, p + n), why))
-			return NULL;
+		if (sip_parse_header(m, sip_str_make(p, p + n), &why))
+			sip_note(first, why);
 		p = lf + 1;
 	}
 }
@@ -665,8 +712,10 @@ sip_parse_request_line(struct sip_msg *m, const char *p, const char *end,
 			return sip_fail(why, "bad Request-URI");
 	}
 	m->ruri = sip_str_make(p, sp);
-	if (!sip_str_caseeq(sip_str_make(sp + 1, end), "SIP/2.0"))
+	if (!sip_str_caseeq(sip_str_make(sp + 1, end), "SIP/2.0")) {
+		m->fail_code = 505;	/* RFC 3261 section 8.2.2 */
 		return sip_fail(why, "unsupported SIP version");
+	}
 	return 0;
 }
 
@@ -719,6 +768,7 @@ int
 sip_parse(const char *buf, size_t len, struct sip_msg *m, const char **why)
 {
 	const char *p = buf, *end = buf + len, *lf, *eol;
+	const char *rule = NULL, *w = NULL;
 
 	memset(m, 0, sizeof(*m));
 	m->max_forwards = -1;
@@ -735,15 +785,24 @@ sip_parse(const char *buf, size_t len, struct sip_msg *m, const char **why)
 	eol = (lf > p && lf[-1] == '\r') ? lf - 1 : lf;
 	if (end - p >= 4 && memcmp(p, "SIP/", 4) == 0) {
 		if (sip_parse_status_line(m, p, eol, why))
-			return -1;
-	} else if (sip_parse_request_line(m, p, eol, why)) {
-		return -1;
+			return -1;	/* a response is only dropped */
+	} else {
+		sip_parse_request_line(m, p, eol, &rule);
 	}
 
-	p = sip_parse_headers(m, lf + 1, end, why);
-	if (p == NULL || sip_check_mandatory(m, why))
-		return -1;
-	return sip_frame_body(m, p, end, why);
+	/* Past a broken request line or header the rest is still read, for
+	 * the answer; the first rule broken is the one reported.
+	 */
+	p = sip_parse_headers(m, lf + 1, end, &rule);
+	if (p != NULL && sip_check_mandatory(m, &w) && rule == NULL)
+		rule = w;
+	if (p != NULL && rule == NULL && sip_frame_body(m, p, end, &w))
+		rule = w;
+	if (rule == NULL)
+		return 0;
+	if (m->fail_code == 0)
+		m->fail_code = 400;
+	return sip_fail(why, rule);
 }
 
 /* Copies a header value with each fold turned into one SP, so a response
@@ -797,8 +856,13 @@ sip_build_response(char *out, size_t cap, const struct sip_msg *req,
 		strbuf_putf(&o, ";tag=%s", to_tag);
 	strbuf_puts(&o, "\r\n");
 	sip_put_header(&o, "Call-ID: ", req->call_id);
-	strbuf_putf(&o, "CSeq: %u ", (unsigned int)req->cseq);
-	sip_put_header(&o, "", req->cseq_method);
+	if (req->cseq_method.n > 0) {
+		strbuf_putf(&o, "CSeq: %u ", (unsigned int)req->cseq);
+		sip_put_header(&o, "", req->cseq_method);
+	} else {
+		/* A 400 for a CSeq out of range carries it as it came. */
+		sip_put_header(&o, "CSeq: ", req->cseq_value);
+	}
 	if (extra != NULL)
 		strbuf_puts(&o, extra);
 	if (body != NULL && body_type != NULL)

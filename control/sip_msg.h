@@ -19,6 +19,7 @@ struct sip_str {
  * most 71. */
 #define SIP_MAX_VIA	71
 #define SIP_MAX_RR	16	/* Record-Route values kept */
+#define SIP_MAX_LIST	8	/* Require or Accept headers kept */
 
 struct sip_msg {
 	int is_request;
@@ -46,18 +47,28 @@ struct sip_msg {
 	struct sip_str call_id;
 	uint32_t cseq;
 	struct sip_str cseq_method;
+	struct sip_str cseq_value;	/* the whole header value */
 	struct sip_str contact_uri;	/* the URI inside Contact, no <> */
 	struct sip_str record_route[SIP_MAX_RR];  /* each value, in order */
 	unsigned int n_rr;
+	struct sip_str require[SIP_MAX_LIST];	/* each header's value */
+	unsigned int n_require;
+	struct sip_str accept[SIP_MAX_LIST];
+	unsigned int n_accept;
 	struct sip_str content_type;
 	int max_forwards;		/* -1 when absent */
 	long content_length;		/* -1 when absent */
 	struct sip_str body;
+	int fail_code;			/* after a failed parse: what a UAS
+					 * answers (400, or 505 for another
+					 * SIP version) */
 };
 
 /* Parses one message of len bytes.  Returns 0, or -1 with *why naming the
- * rule that failed ("missing Call-ID", "bad CSeq").  Compact header forms
- * (RFC 3261 section 7.3.3) and case-insensitive names are understood.
+ * first rule that failed ("missing Call-ID", "bad CSeq") and m->fail_code;
+ * a failed request is still read to its end, so that whatever headers are
+ * sound can be copied into the answer.  Compact header forms (RFC 3261
+ * section 7.3.3) and case-insensitive names are understood.
  */
 int
 sip_parse(const char *buf, size_t len, struct sip_msg *m, const char **why);

@@ -275,7 +275,8 @@ content_peek(const struct content *c, size_t off, void *buf, size_t n)
  * place; the extent the header claims is checked against the whole.
  */
 int
-content_probe(struct content *c, enum media_type type, const char **why)
+content_probe(struct content *c, const struct media_ctype *mt,
+	      const char **why)
 {
 	const uint8_t *p = NULL;
 	size_t n = 0;
@@ -283,7 +284,7 @@ content_probe(struct content *c, enum media_type type, const char **why)
 
 	if (c->len > 0)
 		content_span(c, 0, &p, &n);
-	rc = media_probe_prefix(type, p, n, c->len, &c->mi, why);
+	rc = media_probe_prefix(mt, p, n, c->len, &c->mi, why);
 	if (rc == 0 && (c->mi.data_offset > c->len ||
 			c->mi.data_len > c->len - c->mi.data_offset)) {
 		*why = "payload extends past the content";
@@ -309,6 +310,15 @@ content_chunk_release(struct content_chunk *k)
 	rte_free(k);
 	content_nchunks--;
 	return --c->nheld == 0;
+}
+
+void
+content_get(struct content *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nchunks; i++)
+		rte_mbuf_ext_refcnt_update(&c->chunks[i]->shinfo, 1);
 }
 
 void

@@ -105,7 +105,14 @@ content_chunk_at(const struct content *c, size_t off)
  * the whole length.  0, or -1 with *why.
  */
 int
-content_probe(struct content *c, enum media_type type, const char **why);
+content_probe(struct content *c, const struct media_ctype *mt,
+	      const char **why);
+
+/* Takes one more reference on every chunk, for a second holder (a packet
+ * plan cut from the content); each holder lets go with content_put().
+ */
+void
+content_get(struct content *c);
 
 /* Drops the owner's reference on every chunk.  Chunks no mbuf holds are
  * released now, the others by content_reap() after their last mbuf is

@@ -39,6 +39,19 @@ enum media_type {
 	MEDIA_TYPE_VIDEO_MPEG,	/* video/mpeg: elementary or program stream */
 };
 
+/* A content-type with the parameters that change how its bytes are read
+ * (RFC 2045 section 5.1): the rate and channels of audio/L16 (RFC 2586,
+ * 8000 and 1 when absent) and the format tag a WAV type names (;codec=,
+ * RFC 2361).  Zero-initialised with only type set, it is that type with
+ * its defaults.
+ */
+struct media_ctype {
+	enum media_type type;
+	uint32_t rate;		/* L16: 8000 or 16000; 0: the default */
+	uint8_t channels;	/* L16: 1 or 2; 0: the default */
+	uint16_t codec;		/* WAV format tag asked for; 0: any */
+};
+
 /* The playable payload of a decoded attachment. */
 struct media_info {
 	enum media_codec codec;
@@ -46,13 +59,36 @@ struct media_info {
 	uint32_t bytes_per_ms;	/* payload bytes per ms of audio */
 	size_t data_offset;	/* first payload byte in the decoded content */
 	size_t data_len;	/* payload bytes */
+	uint32_t sample_rate;	/* samples per second per channel (G.722:
+				 * 16000 on an RTP clock of 8000) */
+	uint8_t channels;	/* interleaved in the payload */
+	uint8_t bits;		/* per sample: 8 G.711, 16 PCM, 0 coded */
+	uint8_t sid_bytes;	/* G.729 raw: a trailing Annex B SID
+				 * frame, 0 or 2 bytes, in data_len */
+	uint8_t framing;	/* MEDIA_FRAMING_*: how coded frames are
+				 * delimited */
+	uint16_t format_tag;	/* WAV: the format tag (for EXTENSIBLE, its
+				 * SubFormat's); 0 for other containers */
 };
 
-/* Maps a content-type value (case-insensitive, parameters after ';'
- * ignored) to a media type.
+/* How the frames of a coded payload are told apart. */
+#define MEDIA_FRAMING_RAW	0	/* by their fixed length */
+#define MEDIA_FRAMING_G192	1	/* ITU-T G.192 serial bitstream: sync
+					 * word, length, one word per bit */
+
+/* Maps a content-type value (case-insensitive, RFC 2045 parameters) to a
+ * media type and fills mt.  A type anncd does not know, a malformed
+ * parameter or a parameter value it cannot play gives
+ * MEDIA_TYPE_UNSUPPORTED; parameters it does not use are ignored.
  */
 enum media_type
-media_type_parse(const char *ct, size_t len);
+media_type_parse(const char *ct, size_t len, struct media_ctype *mt);
+
+/* mt as one number, equal for two content-types exactly when they read
+ * the same bytes the same way; below 2^31.
+ */
+uint32_t
+media_ctype_form(const struct media_ctype *mt);
 
 /* Examines the decoded content of the given type.  Returns 0 and fills mi,
  * or -1 with *why saying what is wrong with the content ("au: encoding 3
@@ -60,7 +96,7 @@ media_type_parse(const char *ct, size_t len);
  * call reuses.
  */
 int
-media_probe(enum media_type type, const uint8_t *data, size_t len,
+media_probe(const struct media_ctype *mt, const uint8_t *data, size_t len,
 	    struct media_info *mi, const char **why);
 
 /* The same, for content held in pieces: data holds its first avail of len
@@ -68,11 +104,13 @@ media_probe(enum media_type type, const uint8_t *data, size_t len,
  * payload's extent is checked against len.
  */
 int
-media_probe_prefix(enum media_type type, const uint8_t *data, size_t avail,
-		   size_t len, struct media_info *mi, const char **why);
+media_probe_prefix(const struct media_ctype *mt, const uint8_t *data,
+		   size_t avail, size_t len, struct media_info *mi,
+		   const char **why);
 
-/* Static RTP payload type and encoding name of a codec (RFC 3551); -1 and
- * NULL for MEDIA_CODEC_NONE.
+/* Static RTP payload type (RFC 3551 table 4 and 5; -1: dynamic or none)
+ * and rtpmap encoding name (NULL for MEDIA_CODEC_NONE and PCM16LE, which
+ * is no wire format) of a codec.
  */
 int
 media_codec_static_pt(enum media_codec c);

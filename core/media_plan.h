@@ -101,6 +101,18 @@ struct media_fmt {
 };
 
 #define MEDIA_FMT_AMR_OCTET	0x1	/* RFC 4867 octet-align=1 */
+#define MEDIA_FMT_G729_SID	0x2	/* the plan holds Annex B SID frames:
+					 * needs annexb=yes (RFC 4856's
+					 * default) */
+
+/* The largest RTP payload a plan puts in a packet: an Ethernet MTU less
+ * the IPv4, UDP and RTP headers anncd sends (no options, no CSRC, no
+ * extension).  max_frame_ms keeps each format under it.
+ */
+#define MEDIA_PLAN_MTU		1500
+#define MEDIA_PLAN_MAX_PAYLOAD	(MEDIA_PLAN_MTU - 20 - 8 - 12)
+/* The packet time without an a=ptime (RFC 3551 section 4.5). */
+#define MEDIA_PLAN_DEFAULT_PTIME	20
 
 /* The formats content mi can be sent as, best first: its own codec before
  * any conversion.  Returns how many were written to out (at most max).
@@ -111,8 +123,9 @@ media_fmts(const struct media_info *mi, struct media_fmt *out,
 
 /* Cuts content c (probed as mi) into a plan for fmt with packets of about
  * ptime_ms (rounded to whole frames, never over maxptime_ms when that is
- * not 0).  Conversion and payload headers happen here, once.  Returns 0
- * and *out, or -1 with *why.
+ * not 0, nor over MEDIA_PLAN_MAX_PAYLOAD; 0 means the default).
+ * Conversion and payload headers happen here, once.  Returns 0 and *out,
+ * or -1 with *why.
  */
 int
 media_plan_build(struct content *c, const struct media_info *mi,

@@ -1,6 +1,7 @@
-/* Dataplane set-up and the control plane's side of it: the port with only
- * the offloads it advertises, the pools, the two rings, the stream table,
- * and the worker's launch and stop.  Everything here runs on the main lcore.
+/* Dataplane set-up: the port with only the offloads it advertises and a
+ * TX queue per worker, the pools, each worker's rings and stream table,
+ * and the workers' launch and stop.  Everything here runs on the main
+ * lcore; dp_ctl.c serves the control plane once they run.
  */
 #include <assert.h>
 #include <errno.h>
@@ -22,9 +23,6 @@
 #define DP_POOL_CACHE		256u
 #define DP_CALIBRATE_MS		200
 #define DP_ARP_TIMEOUT_MS	1000	/* when the config gives none */
-#define DP_UDP_RTP_LEN		(sizeof(struct rte_ipv4_hdr) + \
-				 sizeof(struct rte_udp_hdr) + \
-				 sizeof(struct dp_rtp_hdr))
 
 static_assert(sizeof(struct dp_cmd) % 4 == 0, "ring element size");
 static_assert(sizeof(struct dp_event) % 4 == 0, "ring element size");
@@ -34,9 +32,9 @@ static_assert(sizeof(struct dp_stream) <= 256, "state per stream");
 static_assert(DP_WHEEL_SLOTS < DP_LIST_WAIT, "slot numbers fit the list");
 static_assert((DP_WHEEL_SLOTS & (DP_WHEEL_SLOTS - 1)) == 0,
 	      "wheel slots by mask");
+static_assert(sizeof(struct dp_arp_entry) % 4 == 0, "ring element size");
 
-static struct dp_worker dp_w;
-static int dp_running;
+struct dp_plane dp_plane;
 
 /* Only what the port advertises: asking for more makes configure fail. */
 static int
@@ -110,31 +108,51 @@ dp_port_addr(struct dp_worker *w)
 	       w->cfg.port_id, mac);
 }
 
+/* One RX queue, read by the first worker; a TX queue per worker. */
 static int
-dp_port_setup(struct dp_worker *w, int socket)
+dp_port_queues(struct dp_worker *w, int socket, unsigned int n)
 {
-	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
 	struct rte_eth_txconf txc;
-	uint16_t port = w->cfg.port_id, nrx = DP_NB_RXD, ntx = DP_NB_TXD;
+	uint16_t port = w->cfg.port_id, nrx = DP_NB_RXD, ntx = DP_NB_TXD, q;
 	int rc;
 
-	memset(&conf, 0, sizeof(conf));
-	conf.txmode.offloads = w->tx_offloads;
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
-	if (rc == 0)
-		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
 	if (rc == 0)
 		rc = rte_eth_rx_queue_setup(port, 0, nrx, (unsigned int)socket,
 					    NULL, w->hdr_pool);
 	if (rc == 0)
 		rc = rte_eth_dev_info_get(port, &info);
-	if (rc == 0) {
+	for (q = 0; rc == 0 && q < n; q++) {
 		txc = info.default_txconf;
 		txc.offloads = w->tx_offloads;
-		rc = rte_eth_tx_queue_setup(port, 0, ntx, (unsigned int)socket,
+		rc = rte_eth_tx_queue_setup(port, q, ntx, (unsigned int)socket,
 					    &txc);
 	}
+	return rc;
+}
+
+static int
+dp_port_setup(struct dp_worker *w, int socket, unsigned int n)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t port = w->cfg.port_id;
+	int rc;
+
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc == 0 && info.max_tx_queues < n) {
+		LOG_AT(LOGL_ERR, "dp", "port %u has %u TX queues for %u "
+		       "workers: give fewer lcores or a port with more queues",
+		       port, info.max_tx_queues, n);
+		return -EINVAL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	conf.txmode.offloads = w->tx_offloads;
+	if (rc == 0)
+		rc = rte_eth_dev_configure(port, 1, (uint16_t)n, &conf);
+	if (rc == 0)
+		rc = dp_port_queues(w, socket, n);
 	if (rc == 0)
 		rc = rte_eth_dev_start(port);
 	if (rc != 0) {
@@ -149,23 +167,37 @@ dp_port_setup(struct dp_worker *w, int socket)
 	return 0;
 }
 
+static struct rte_ring *
+dp_ring(const struct dp_worker *w, const char *what, unsigned int esize,
+	unsigned int n, int socket)
+{
+	const unsigned int flags = RING_F_SP_ENQ | RING_F_SC_DEQ |
+				   RING_F_EXACT_SZ;
+	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	snprintf(name, sizeof(name), "dp_%s_%u", what, w->idx);
+	r = rte_ring_create_elem(name, esize, n, socket, flags);
+	if (r == NULL)
+		LOG_AT(LOGL_ERR, "dp", "rte_ring_create_elem(%s, %u) failed: %s",
+		       name, n, rte_strerror(rte_errno));
+	return r;
+}
+
 static int
 dp_rings(struct dp_worker *w, int socket)
 {
 	unsigned int n = RTE_MAX(w->cfg.max_streams * 2, 64u);
-	const unsigned int flags = RING_F_SP_ENQ | RING_F_SC_DEQ |
-				   RING_F_EXACT_SZ;
 
-	w->cmd_ring = rte_ring_create_elem("dp_cmd", sizeof(struct dp_cmd), n,
-					   socket, flags);
-	w->ev_ring = rte_ring_create_elem("dp_ev", sizeof(struct dp_event), n,
-					  socket, flags);
-	if (w->cmd_ring == NULL || w->ev_ring == NULL) {
-		LOG_AT(LOGL_ERR, "dp", "rte_ring_create_elem(%u) failed: %s",
-		       n, rte_strerror(rte_errno));
+	w->cmd_ring = dp_ring(w, "cmd", sizeof(struct dp_cmd), n, socket);
+	w->ev_ring = dp_ring(w, "ev", sizeof(struct dp_event), n, socket);
+	if (w->cmd_ring == NULL || w->ev_ring == NULL)
 		return -ENOMEM;
-	}
-	return 0;
+	if (w->idx == 0)
+		return 0;
+	w->arp_in = dp_ring(w, "arp", sizeof(struct dp_arp_entry),
+			    DP_ARP_SHARE_RING, socket);
+	return w->arp_in == NULL ? -ENOMEM : 0;
 }
 
 /* The stream records, the handle hash (a bucket per stream, rounded up to
@@ -211,6 +243,7 @@ dp_tables(struct dp_worker *w, int socket)
 	return 0;
 }
 
+/* The pools belong to the first worker; the others hold copies. */
 static void
 dp_release(struct dp_worker *w)
 {
@@ -219,16 +252,30 @@ dp_release(struct dp_worker *w)
 	rte_free(w->wheel.slot);
 	rte_ring_free(w->cmd_ring);
 	rte_ring_free(w->ev_ring);
-	rte_mempool_free(w->pay_pool);
-	rte_mempool_free(w->hdr_pool);
+	rte_ring_free(w->arp_in);
+	if (w->idx == 0) {
+		rte_mempool_free(w->pay_pool);
+		rte_mempool_free(w->hdr_pool);
+	}
 	/* The counters stay readable until the next dp_start(). */
 	w->streams = NULL;
 	w->hash = NULL;
 	w->wheel.slot = NULL;
 	w->cmd_ring = NULL;
 	w->ev_ring = NULL;
+	w->arp_in = NULL;
 	w->pay_pool = NULL;
 	w->hdr_pool = NULL;
+}
+
+static void
+dp_release_all(void)
+{
+	unsigned int i;
+
+	for (i = dp_plane.n; i-- > 0;)
+		dp_release(dp_plane.w[i]);
+	dp_owner_fini();
 }
 
 static void
@@ -241,8 +288,9 @@ dp_log_port(const struct dp_worker *w)
 	rte_eth_dev_get_name_by_port(w->cfg.port_id, name);
 	rte_ether_format_addr(mac, sizeof(mac), &w->mac);
 	LOG_AT(LOGL_INFO, "dp",
-	       "port %u %s mac %s mtu %u lcore %u: tx offloads%s%s%s%s, %s",
-	       w->cfg.port_id, name, mac, w->mtu, w->cfg.lcore_id,
+	       "port %u %s mac %s mtu %u: %u workers from lcore %u, "
+	       "tx offloads%s%s%s%s, %s",
+	       w->cfg.port_id, name, mac, w->mtu, dp_plane.n, w->lcore_id,
 	       o & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ? " ipv4-cksum" : "",
 	       o & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ? " udp-cksum" : "",
 	       o & RTE_ETH_TX_OFFLOAD_MULTI_SEGS ? " multi-segs" : "",
@@ -251,20 +299,39 @@ dp_log_port(const struct dp_worker *w)
 			      "payload copied (no multi-segs)");
 }
 
+/* The workers' lcores: lcore_id and the enabled ones after it, the main
+ * one skipped.  Returns how many, or 0 when there are not enough.
+ */
+static unsigned int
+dp_lcores(const struct dp_config *cfg, unsigned int *lc)
+{
+	unsigned int i, n = RTE_MAX(cfg->nb_workers, 1u);
+
+	if (n > DP_MAX_WORKERS || cfg->lcore_id == rte_get_main_lcore() ||
+	    cfg->lcore_id >= RTE_MAX_LCORE ||
+	    !rte_lcore_is_enabled(cfg->lcore_id))
+		return 0;
+	lc[0] = cfg->lcore_id;
+	for (i = 1; i < n; i++) {
+		lc[i] = rte_get_next_lcore(lc[i - 1], 1, 0);
+		if (lc[i] >= RTE_MAX_LCORE)
+			return 0;
+	}
+	return n;
+}
+
 /* Every payload mbuf may point into one chunk, whose 16-bit shared
  * refcount also carries the owner's reference: the pools stay below it.
  */
 static int
 dp_check_config(const struct dp_config *cfg)
 {
-	if (dp_running)
+	if (dp_plane.running)
 		return -EALREADY;
 	if (!rte_eth_dev_is_valid_port(cfg->port_id) ||
 	    cfg->max_streams == 0 || cfg->max_streams > 1u << 31 ||
 	    cfg->nb_mbufs == 0 ||
-	    cfg->nb_mbufs >= UINT16_MAX ||
-	    cfg->lcore_id == rte_get_main_lcore() ||
-	    !rte_lcore_is_enabled(cfg->lcore_id))
+	    cfg->nb_mbufs >= UINT16_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -285,65 +352,161 @@ dp_timing(struct dp_worker *w)
 	w->arp_ttl_tsc = clock_ns_to_tsc(DP_ARP_TTL_S * 1000000000ull);
 }
 
+/* A worker record per lcore, each on its lcore's socket; the last run's
+ * go first (they were kept for their counters).
+ */
+static int
+dp_alloc(const struct dp_config *cfg, const unsigned int *lc, unsigned int n)
+{
+	struct dp_worker *w;
+	unsigned int i;
+
+	for (i = 0; i < dp_plane.n; i++)
+		rte_free(dp_plane.w[i]);
+	dp_plane.n = 0;
+	for (i = 0; i < n; i++) {
+		w = rte_zmalloc_socket("dp_worker", sizeof(*w),
+				       RTE_CACHE_LINE_SIZE,
+				       (int)rte_lcore_to_socket_id(lc[i]));
+		if (w == NULL) {
+			LOG_AT(LOGL_ERR, "dp", "rte_zmalloc(worker %u) failed",
+			       i);
+			return -ENOMEM;
+		}
+		w->cfg = *cfg;
+		w->idx = i;
+		w->lcore_id = lc[i];
+		w->txq = (uint16_t)i;
+		dp_plane.w[dp_plane.n++] = w;
+		dp_timing(w);
+	}
+	return 0;
+}
+
+/* What the first worker set up for the port, and the ARP rings it feeds. */
+static void
+dp_share(struct dp_worker *w)
+{
+	struct dp_worker *w0 = dp_plane.w[0];
+
+	w->tx_offloads = w0->tx_offloads;
+	w->zero_copy = w0->zero_copy;
+	w->hdr_pool = w0->hdr_pool;
+	w->pay_pool = w0->pay_pool;
+	w->mac = w0->mac;
+	w->mtu = w0->mtu;
+	if (w->idx > 0)
+		w0->arp_out[w0->narp_out++] = w->arp_in;
+	dp_rtcp_setup(w);
+}
+
+static int
+dp_setup(void)
+{
+	struct dp_worker *w0 = dp_plane.w[0], *w;
+	int rc, socket = (int)rte_lcore_to_socket_id(w0->lcore_id);
+	unsigned int i;
+
+	rc = dp_port_caps(w0);
+	if (rc == 0)
+		rc = dp_pools(w0, socket);
+	for (i = 0; rc == 0 && i < dp_plane.n; i++) {
+		w = dp_plane.w[i];
+		socket = (int)rte_lcore_to_socket_id(w->lcore_id);
+		rc = dp_rings(w, socket);
+		if (rc == 0)
+			rc = dp_tables(w, socket);
+	}
+	if (rc == 0)
+		rc = dp_owner_init(2 * dp_plane.n * w0->cfg.max_streams);
+	if (rc == 0)
+		rc = dp_port_setup(w0, (int)rte_lcore_to_socket_id(
+					   w0->lcore_id), dp_plane.n);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < dp_plane.n; i++)
+		dp_share(dp_plane.w[i]);
+	return 0;
+}
+
+static void
+dp_quit(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&dp_plane.w[i]->quit, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < n; i++)
+		rte_eal_wait_lcore(dp_plane.w[i]->lcore_id);
+}
+
+static int
+dp_launch(void)
+{
+	struct dp_worker *w;
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < dp_plane.n; i++) {
+		w = dp_plane.w[i];
+		rc = rte_eal_remote_launch(dp_worker_main, w, w->lcore_id);
+		if (rc != 0) {
+			LOG_AT(LOGL_ERR, "dp", "rte_eal_remote_launch(lcore %u) "
+			       "failed: %s", w->lcore_id, rte_strerror(-rc));
+			dp_quit(i);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int
 dp_start(const struct dp_config *cfg)
 {
-	struct dp_worker *w = &dp_w;
-	int socket, rc;
+	unsigned int lc[DP_MAX_WORKERS], n;
+	int rc;
 
 	rc = dp_check_config(cfg);
+	n = rc == 0 ? dp_lcores(cfg, lc) : 0;
+	if (rc == 0 && n == 0)
+		rc = -EINVAL;
 	if (rc != 0) {
-		LOG_AT(LOGL_ERR, "dp", "dp_start(port %u, lcore %u): %s",
-		       cfg->port_id, cfg->lcore_id, rte_strerror(-rc));
+		LOG_AT(LOGL_ERR, "dp", "dp_start(port %u, lcore %u, %u workers): "
+		       "%s", cfg->port_id, cfg->lcore_id, cfg->nb_workers,
+		       rte_strerror(-rc));
 		return rc;
 	}
-	memset(w, 0, sizeof(*w));
-	w->cfg = *cfg;
-	socket = (int)rte_lcore_to_socket_id(cfg->lcore_id);
-	dp_timing(w);
-
-	rc = dp_port_caps(w);
+	rc = dp_alloc(cfg, lc, n);
 	if (rc == 0)
-		rc = dp_pools(w, socket);
-	if (rc == 0)
-		rc = dp_rings(w, socket);
-	if (rc == 0)
-		rc = dp_tables(w, socket);
-	if (rc == 0)
-		rc = dp_port_setup(w, socket);
+		rc = dp_setup();
 	if (rc != 0)
 		goto fail;
 
-	dp_rtcp_setup(w);
-	dp_log_port(w);
-	rc = rte_eal_remote_launch(dp_worker_main, w, cfg->lcore_id);
-	if (rc != 0) {
-		LOG_AT(LOGL_ERR, "dp", "rte_eal_remote_launch(lcore %u) failed: %s",
-		       cfg->lcore_id, rte_strerror(-rc));
-		rte_eth_dev_stop(cfg->port_id);
-		goto fail;
+	dp_log_port(dp_plane.w[0]);
+	rc = dp_launch();
+	if (rc == 0) {
+		dp_plane.running = 1;
+		return 0;
 	}
-	dp_running = 1;
-	return 0;
-
+	rte_eth_dev_stop(cfg->port_id);
 fail:
-	dp_release(w);
+	dp_release_all();
 	return rc;
 }
 
 void
 dp_stop(void)
 {
-	struct dp_worker *w = &dp_w;
 	struct dp_stats st;
+	uint16_t port;
 
-	if (!dp_running)
+	if (!dp_plane.running)
 		return;
 
-	__atomic_store_n(&w->quit, 1, __ATOMIC_RELEASE);
-	rte_eal_wait_lcore(w->cfg.lcore_id);
-	rte_eth_dev_stop(w->cfg.port_id);
-	rte_eth_dev_close(w->cfg.port_id);
+	port = dp_plane.w[0]->cfg.port_id;
+	dp_quit(dp_plane.n);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
 
 	dp_get_stats(&st);
 	LOG_AT(LOGL_INFO, "dp",
@@ -352,103 +515,15 @@ dp_stop(void)
 	       "%" PRIu64 " no mbuf, rtcp %" PRIu64 " sr %" PRIu64 " bye "
 	       "%" PRIu64 " deferred, rx %" PRIu64 " dropped, rx rtcp "
 	       "%" PRIu64 " %" PRIu64 " bad",
-	       w->cfg.port_id, st.tx_packets, st.tx_bytes, st.tx_retry,
+	       port, st.tx_packets, st.tx_bytes, st.tx_retry,
 	       st.tx_dropped, st.no_mbuf, st.tx_rtcp_sr, st.tx_rtcp_bye,
 	       st.tx_rtcp_deferred, st.rx_dropped, st.rx_rtcp, st.rx_rtcp_bad);
-	dp_running = 0;
-	dp_release(w);
+	dp_plane.running = 0;
+	dp_release_all();
 }
 
 void
 dp_port_mac(struct rte_ether_addr *mac)
 {
-	rte_ether_addr_copy(&dp_w.mac, mac);
+	rte_ether_addr_copy(&dp_plane.w[0]->mac, mac);
 }
-
-/* Checked here, once, so that the worker never meets a packet it cannot
- * build: a payload slice fits a 16-bit buf_len and the MTU, and lies in
- * the chunks the content has.
- */
-static int
-dp_params_valid(const struct dp_worker *w, const struct dp_stream_params *p)
-{
-	const struct content *c = p->content;
-	size_t room = w->mtu - DP_UDP_RTP_LEN;
-
-	if (!w->zero_copy)
-		room = RTE_MIN(room, (size_t)RTE_MBUF_DEFAULT_DATAROOM -
-				     sizeof(struct dp_rtp_frame));
-	return c != NULL && p->bytes_per_packet > 0 &&
-	       p->bytes_per_packet <= room && p->period_ns > 0 &&
-	       c->mi.data_len > 0 && c->mi.data_offset <= c->len &&
-	       c->mi.data_len <= c->len - c->mi.data_offset &&
-	       c->mi.data_len / p->bytes_per_packet < UINT32_MAX;
-}
-
-int
-dp_stream_start(const struct dp_stream_params *p)
-{
-	struct dp_cmd cmd = { .type = DP_CMD_START };
-
-	if (!dp_running)
-		return -ENODEV;
-	if (!dp_params_valid(&dp_w, p))
-		return -EINVAL;
-	cmd.handle = p->handle;
-	cmd.p = *p;
-	if (rte_ring_sp_enqueue_elem(dp_w.cmd_ring, &cmd, sizeof(cmd)) != 0)
-		return -ENOBUFS;
-	return 0;
-}
-
-int
-dp_stream_stop(uint32_t handle)
-{
-	struct dp_cmd cmd = { .type = DP_CMD_STOP, .handle = handle };
-
-	if (!dp_running)
-		return -ENODEV;
-	if (rte_ring_sp_enqueue_elem(dp_w.cmd_ring, &cmd, sizeof(cmd)) != 0)
-		return -ENOBUFS;
-	return 0;
-}
-
-unsigned int
-dp_poll_events(struct dp_event *ev, unsigned int max)
-{
-	if (!dp_running)
-		return 0;
-	return rte_ring_sc_dequeue_burst_elem(dp_w.ev_ring, ev, sizeof(*ev),
-					      max, NULL);
-}
-
-void
-dp_get_stats(struct dp_stats *st)
-{
-	const uint64_t *src = (const uint64_t *)&dp_w.stats;
-	uint64_t *dst = (uint64_t *)st;
-	size_t i;
-
-	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
-#ifdef DP_MEASURE
-void
-dp_measure_read(struct dp_measure *m)
-{
-	const uint64_t *src = (const uint64_t *)&dp_w.measure;
-	uint64_t *dst = (uint64_t *)m;
-	size_t i;
-
-	for (i = 0; i < sizeof(*m) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
-void
-dp_measure_stall(uint64_t ns)
-{
-	__atomic_store_n(&dp_w.stall_tsc, clock_ns_to_tsc(ns),
-			 __ATOMIC_RELEASE);
-}
-#endif

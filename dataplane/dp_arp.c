@@ -1,6 +1,7 @@
-/* The worker's receive side and its ARP (RFC 826): it answers requests for
- * the media address, learns callers' MACs into a small table for the
- * streams waiting on them, hands IPv4 to dp_rtcp.c to be told apart, and
+/* The receive side, on the first worker, and ARP (RFC 826): it answers
+ * requests for the media address, learns callers' MACs into a small table
+ * per worker for the streams waiting on them (the first worker passes
+ * them on to the others), hands IPv4 to dp_rtcp.c to be told apart, and
  * counts and drops every other frame.
  */
 #include <errno.h>
@@ -56,6 +57,32 @@ dp_arp_victim(struct dp_worker *w)
 	return v;
 }
 
+static void
+dp_arp_store(struct dp_arp_entry *e, uint32_t ip,
+	     const struct rte_ether_addr *mac, uint64_t tsc)
+{
+	e->ip = ip;
+	rte_ether_addr_copy(mac, &e->mac);
+	e->tsc = tsc;
+}
+
+/* The other workers send their own requests but the answers come to the
+ * first one's RX queue: it passes on every entry it learns or refreshes.
+ * A full ring loses the entry; the worker that waits asks again.
+ */
+static void
+dp_arp_share(struct dp_worker *w, struct dp_arp_entry *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->narp_out; i++) {
+		if (rte_ring_sp_enqueue_elem(w->arp_out[i], e, sizeof(*e)) == 0)
+			DP_STAT_ADD(w, arp_shared, 1);
+		else
+			DP_STAT_ADD(w, arp_share_full, 1);
+	}
+}
+
 /* RFC 826, "Packet Reception": the sender's pair updates an entry that
  * exists; it is added only when the packet was addressed to us.
  */
@@ -72,10 +99,26 @@ dp_arp_learn(struct dp_worker *w, uint32_t ip,
 		if (!add)
 			return;
 		e = dp_arp_victim(w);
-		e->ip = ip;
 	}
-	rte_ether_addr_copy(mac, &e->mac);
-	e->tsc = now;
+	dp_arp_store(e, ip, mac, now);
+	dp_arp_share(w, e);
+}
+
+/* What the first worker learned, into this one's table (no RX here). */
+void
+dp_arp_shared_poll(struct dp_worker *w)
+{
+	struct dp_arp_entry in[8], *e;
+	unsigned int i, n;
+
+	n = rte_ring_sc_dequeue_burst_elem(w->arp_in, in, sizeof(in[0]),
+					   RTE_DIM(in), NULL);
+	for (i = 0; i < n; i++) {
+		e = dp_arp_find(w, in[i].ip);
+		if (e == NULL)
+			e = dp_arp_victim(w);
+		dp_arp_store(e, in[i].ip, &in[i].mac, in[i].tsc);
+	}
 }
 
 /* A broadcast request for ip from the media address.  The caller has

@@ -1,8 +1,10 @@
 /* State shared by the dataplane's own files: dp.c sets it up and serves the
  * control plane, dp_worker.c runs the loop, dp_rtp.c builds RTP packets,
- * dp_rtcp.c RTCP ones and dp_arp.c owns the receive side.  Only the worker
- * lcore writes it once dp_start() has launched the loop, except for the
- * rings and the quit flag.
+ * dp_rtcp.c RTCP ones and dp_arp.c owns the receive side.  Each worker
+ * has its own struct dp_worker, and only that worker's lcore writes it
+ * once dp_start() has launched the loop, except for the rings and the
+ * quit flag; the port, the pools and the set-up fields are copies of the
+ * first worker's.
  */
 #ifndef ANNCD_DATAPLANE_DP_PRIV_H
 #define ANNCD_DATAPLANE_DP_PRIV_H
@@ -30,6 +32,7 @@
 #define DP_ARP_SLOTS		64
 #define DP_ARP_RETRY_MS		200
 #define DP_ARP_TTL_S		60	/* an older entry is asked for again */
+#define DP_ARP_SHARE_RING	256	/* MACs on their way to each worker */
 /* RTCP (RFC 3550 section 6): an SR, an SDES with our CNAME and a BYE. */
 #define DP_RTCP_SR_LEN		28
 #define DP_RTCP_SDES_MAX	40	/* "anncd@255.255.255.255" fits */
@@ -66,12 +69,14 @@ struct dp_rtp_frame {
 enum dp_cmd_type {
 	DP_CMD_START = 1,
 	DP_CMD_STOP,
+	DP_CMD_UPDATE,
 };
 
 struct dp_cmd {
 	uint32_t type;
-	uint32_t handle;		/* for a stop */
-	struct dp_stream_params p;	/* for a start */
+	uint32_t handle;		/* for a stop or an update */
+	struct dp_stream_params p;	/* for a start; an update's address */
+	uint32_t paused;		/* for an update */
 };
 
 enum dp_stream_state {
@@ -82,13 +87,19 @@ enum dp_stream_state {
 	DP_SS_DONE,			/* over; its event waits for room */
 };
 
-/* 232 bytes: the only per-stream state besides a hash bucket.  RTCP needs
- * one time more, which shares the ARP deadline's place: a stream waits for
- * ARP before it runs, never after; its sender's packet and octet counts
- * are n and ev.bytes.  A stream
- * is on at most one list: a wheel slot while it runs, the waiting list
- * while it waits for ARP or for room for its event, the free list (wnext
- * only) while FREE.
+#define DP_SF_PAUSED		0x1	/* on hold: nothing sent */
+#define DP_SF_MARK		0x2	/* the next packet carries the marker */
+#define DP_OFF_NONE		UINT64_MAX	/* no duration cap */
+
+/* 248 bytes: the only per-stream state besides a hash bucket.  The pacer
+ * works in RTP ticks from ts0 (64 bits: no wrap) and turns them into TSC
+ * ticks with a per-stream factor, so a stream's packets are due at exact
+ * media times however long it plays.  RTCP needs one time more, which
+ * shares the ARP deadline's place: a stream waiting for ARP sends no RTP,
+ * and a fresh report interval starts when it runs again; its sender's
+ * packet and octet counts are n and ev.bytes.  A stream is on at most one
+ * list: a wheel slot while it runs, the waiting list while it waits for
+ * ARP or for room for its event, the free list (wnext only) while FREE.
  */
 struct dp_stream {
 	uint32_t wnext;			/* circular list links, stream ids */
@@ -96,22 +107,49 @@ struct dp_stream {
 	uint32_t hnext;			/* handle hash chain */
 	uint16_t list;			/* wheel slot, DP_LIST_WAIT or _NONE */
 	uint8_t state;			/* enum dp_stream_state */
-	uint32_t npkts;			/* packets in the whole stream */
-	uint32_t n;			/* next packet */
-	uint64_t start_tsc;		/* packet n is due at start + n*ptime */
-	uint64_t next_tsc;
+	uint8_t flags;			/* DP_SF_* */
+	uint32_t n;			/* packets sent: the next one's seq is
+					 * seq0 + n */
+	uint32_t pi;			/* the next packet in the plan */
+	uint32_t k;			/* its play-through */
+	uint32_t delay_ts;		/* delay_ms in RTP ticks */
+	uint64_t start_tsc;		/* RTP tick 0; 0 until the first run */
+	uint64_t next_tsc;		/* the next packet is due */
+	uint64_t next_off;		/* its RTP ticks from ts0 */
+	uint64_t skew;			/* RTP ticks spent on hold or moving */
+	uint64_t end_off;		/* duration_ms in RTP ticks, or
+					 * DP_OFF_NONE */
+	uint64_t tsc_per_tick;		/* 32 fractional bits */
 	union {
 		uint64_t arp_deadline;	/* ARP: give up on the caller */
 		uint64_t rtcp_next;	/* RUN: the next sender report */
 	};
 	uint64_t arp_next;
-	struct content_chunk *const *chunks;	/* the content's */
-	size_t payload_off;		/* first payload byte, logical */
-	size_t payload_len;
+	struct content_chunk *const *chunks;	/* the plan content's */
 	struct dp_stream_params p;
 	struct dp_event ev;		/* filled as packets go out */
 	struct dp_rtp_frame tmpl;	/* headers without per-packet fields */
 };
+
+/* RTP ticks from a stream's tick 0 to TSC: a 64 x 64-bit product, exact to
+ * a TSC tick over any duration a stream can have.
+ */
+static inline uint64_t
+dp_off_tsc(const struct dp_stream *s, uint64_t off)
+{
+	return s->start_tsc +
+	       (uint64_t)((unsigned __int128)off * s->tsc_per_tick >> 32);
+}
+
+/* And back, for the rare readers (hold, redirect, sender reports). */
+static inline uint64_t
+dp_tsc_off(const struct dp_stream *s, uint64_t now)
+{
+	if (now <= s->start_tsc)
+		return 0;
+	return (uint64_t)(((unsigned __int128)(now - s->start_tsc) << 32) /
+			  s->tsc_per_tick);
+}
 
 /* Slot i holds the streams whose next packet falls in a tick that maps to
  * i; cur is the next tick to run, counted from the TSC's zero.  A tick is
@@ -131,6 +169,9 @@ struct dp_arp_entry {
 
 struct dp_worker {
 	struct dp_config cfg;
+	unsigned int idx;		/* 0: the one that reads RX */
+	unsigned int lcore_id;
+	uint16_t txq;
 	struct rte_ether_addr mac;
 	uint64_t tx_offloads;		/* the ones requested from the port */
 	int zero_copy;			/* payload chained by reference */
@@ -141,6 +182,12 @@ struct dp_worker {
 	struct rte_mempool *pay_pool;	/* data-less mbufs for extbufs */
 	struct rte_ring *cmd_ring;
 	struct rte_ring *ev_ring;
+	/* ARP answers reach the first worker: it passes each MAC it learns
+	 * to the others, one SPSC ring each (theirs to read: arp_in).
+	 */
+	struct rte_ring *arp_in;
+	struct rte_ring *arp_out[DP_MAX_WORKERS];
+	unsigned int narp_out;
 
 	struct dp_stream *streams;	/* cfg.max_streams slots */
 	uint32_t free;			/* FREE slots, linked by wnext */
@@ -175,6 +222,17 @@ struct dp_worker {
 	struct dp_measure measure;
 #endif
 };
+
+/* The workers of the one dataplane (dp.c); n and w[] change only while
+ * none runs.
+ */
+struct dp_plane {
+	struct dp_worker *w[DP_MAX_WORKERS];
+	unsigned int n;
+	int running;
+};
+
+extern struct dp_plane dp_plane;
 
 /* Counters have one writer, the worker; dp_get_stats() reads them from
  * another lcore, so each store is a relaxed atomic one (a plain store on
@@ -212,6 +270,12 @@ dp_tx_due(struct dp_worker *w, uint64_t due)
 #endif
 }
 
+/* dp_ctl.c */
+int
+dp_owner_init(unsigned int max);
+void
+dp_owner_fini(void);
+
 /* dp_worker.c */
 int
 dp_worker_main(void *arg);
@@ -221,7 +285,8 @@ void
 dp_rtp_prepare(const struct dp_worker *w, struct dp_stream *s,
 	       const struct rte_ether_addr *dst);
 struct rte_mbuf *
-dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen);
+dp_rtp_build(struct dp_worker *w, const struct dp_stream *s, size_t off,
+	     uint32_t len, int marker);
 
 /* dp_rtcp.c */
 void
@@ -242,5 +307,7 @@ int
 dp_arp_request(struct dp_worker *w, uint32_t ip);
 void
 dp_rx_poll(struct dp_worker *w, uint64_t now);
+void
+dp_arp_shared_poll(struct dp_worker *w);
 
 #endif

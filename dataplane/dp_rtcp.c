@@ -112,34 +112,36 @@ uint64_t
 dp_rtcp_interval(const struct dp_worker *w, const struct dp_stream *s,
 		 int initial)
 {
-	double ip_bytes = (double)(DP_RTCP_UDP_IP_LEN +
-				   sizeof(struct dp_rtp_hdr) +
-				   s->p.bytes_per_packet);
-	double avg = (double)(DP_RTCP_UDP_IP_LEN + DP_RTCP_SR_LEN +
-			      w->rtcp_sdes_len);
-	double c = avg * DP_RTCP_BW_SHARE * (double)s->p.period_ns / ip_bytes;
-	double tmin = initial ? DP_RTCP_TMIN_NS / 2 : DP_RTCP_TMIN_NS;
-	double u = (double)(rte_rand() >> 11) * 0x1p-53;
-	double t = RTE_MAX(tmin, c) * (0.5 + u) / DP_RTCP_COMPENSATION;
+	const struct media_plan *pl = s->p.plan;
+	size_t off;
+	uint32_t len, ts, flags;
+	double period_ns, ip_bytes, avg, c, tmin, u, t;
 
+	/* The first packet stands for all: Tmin rules by far anyway. */
+	media_plan_packet(pl, 0, &off, &len, &ts, &flags);
+	period_ns = (double)pl->span_ts * 1e9 / pl->clock_rate / pl->npkts;
+	ip_bytes = (double)(DP_RTCP_UDP_IP_LEN + sizeof(struct dp_rtp_hdr) +
+			    len);
+	avg = (double)(DP_RTCP_UDP_IP_LEN + DP_RTCP_SR_LEN + w->rtcp_sdes_len);
+	c = avg * DP_RTCP_BW_SHARE * period_ns / ip_bytes;
+	tmin = initial ? DP_RTCP_TMIN_NS / 2 : DP_RTCP_TMIN_NS;
+	u = (double)(rte_rand() >> 11) * 0x1p-53;
+	t = RTE_MAX(tmin, c) * (0.5 + u) / DP_RTCP_COMPENSATION;
 	return clock_ns_to_tsc((uint64_t)t);
 }
 
 /* Section 6.4.1: the NTP and RTP timestamps of one instant, now.  The RTP
  * one is the stream's media clock then, ts0 plus the time since the start
- * in RTP ticks (packet n is due at start + n * ptime and carries
- * ts0 + n * ts_per_packet), not the last packet's; the counts are of what
+ * in RTP ticks (a packet is due when its timestamp comes round on that
+ * clock), not the last packet's; the counts are of what
  * was sent so far, payload octets only, both modulo 2^32.
  */
 static void
 dp_rtcp_sr_fill(struct dp_rtcp_sr *sr, const struct dp_stream *s,
 		uint64_t now)
 {
-	uint64_t ns = now > s->start_tsc ? clock_tsc_to_ns(now - s->start_tsc)
-					 : 0;
 	uint64_t ntp = clock_tsc_to_ntp(now);
-	uint64_t ticks = (uint64_t)((unsigned __int128)ns *
-				    s->p.ts_per_packet / s->p.period_ns);
+	uint64_t ticks = dp_tsc_off(s, now);
 
 	sr->vprc = DP_RTCP_VERSION << 6;
 	sr->pt = DP_RTCP_PT_SR;

@@ -55,20 +55,23 @@ dp_rtp_prepare(const struct dp_worker *w, struct dp_stream *s,
 }
 
 /* RFC 3550 section 5.1: sequence numbers and timestamps advance from their
- * random initial values and wrap; RFC 3551 section 4.1: the marker flags
- * the first packet of a talkspurt, and an announcement is one talkspurt.
+ * random initial values and wrap, the timestamp by the media time since
+ * the first packet (silences and holds included); RFC 3551 section 4.1:
+ * the marker flags the first packet of a talkspurt (the stream's, and the
+ * first after a silence), RFC 2250 section 3.3 the end of a picture.
  */
 static void
-dp_rtp_fill(struct dp_rtp_frame *f, const struct dp_stream *s, uint32_t len)
+dp_rtp_fill(struct dp_rtp_frame *f, const struct dp_stream *s, uint32_t len,
+	    int marker)
 {
 	uint16_t udp_len = (uint16_t)(sizeof(f->udp) + sizeof(f->rtp) + len);
 
 	f->ip.total_length = rte_cpu_to_be_16(sizeof(f->ip) + udp_len);
 	f->udp.dgram_len = rte_cpu_to_be_16(udp_len);
-	if (s->n == 0)
+	if (marker)
 		f->rtp.mpt |= DP_RTP_MARKER;
 	f->rtp.seq = rte_cpu_to_be_16((uint16_t)(s->p.seq0 + s->n));
-	f->rtp.ts = rte_cpu_to_be_32(s->p.ts0 + s->n * s->p.ts_per_packet);
+	f->rtp.ts = rte_cpu_to_be_32(s->p.ts0 + (uint32_t)s->next_off);
 }
 
 /* Where a payload lies in the content: one run, or two when it crosses
@@ -198,27 +201,26 @@ dp_rtp_payload(struct dp_worker *w, struct rte_mbuf *h,
 	return 0;
 }
 
-/* Packet s->n of the stream.  Returns the header mbuf, or NULL when a pool
- * is empty (nothing is left allocated).
+/* Packet s->n of the stream, len payload bytes from logical offset off in
+ * the plan's content.  Returns the header mbuf, or NULL when a pool is
+ * empty (nothing is left allocated).
  */
 struct rte_mbuf *
-dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen)
+dp_rtp_build(struct dp_worker *w, const struct dp_stream *s, size_t off,
+	     uint32_t len, int marker)
 {
 	struct rte_mbuf *h;
 	struct dp_rtp_frame *f;
 	struct dp_rtp_pay pl;
-	size_t rel = (size_t)s->n * s->p.bytes_per_packet;
-	uint32_t len = (uint32_t)RTE_MIN((size_t)s->p.bytes_per_packet,
-					 s->payload_len - rel);
 
 	h = rte_pktmbuf_alloc(w->hdr_pool);
 	if (h == NULL)
 		return NULL;
 	f = (struct dp_rtp_frame *)rte_pktmbuf_append(h, sizeof(*f));
 	rte_memcpy(f, &s->tmpl, sizeof(*f));
-	dp_rtp_fill(f, s, len);
+	dp_rtp_fill(f, s, len, marker);
 
-	dp_rtp_locate(s, s->payload_off + rel, len, &pl);
+	dp_rtp_locate(s, off, len, &pl);
 	if (dp_rtp_payload(w, h, &pl) != 0) {
 		rte_pktmbuf_free(h);
 		return NULL;
@@ -227,6 +229,5 @@ dp_rtp_build(struct dp_worker *w, struct dp_stream *s, uint32_t *paylen)
 		DP_STAT_ADD(w, tx_split, 1);
 
 	dp_rtp_cksum(w, h, f, &pl);
-	*paylen = len;
 	return h;
 }

@@ -1,7 +1,9 @@
 /* The worker lcore's loop: commands from the control plane, the receive
- * side, the pacer and the TX burst, round after round.  Each stream's
- * packet n is due at start + n * ptime on the calibrated TSC, so a late
- * round sends everything that is due and the stream never drifts.  The
+ * side, the pacer and the TX burst, round after round.  Each packet of a
+ * stream's plan is due when its RTP timestamp comes round on the media
+ * clock, counted from the stream's start on the calibrated TSC, never
+ * from when the previous packet left: a late round sends everything that
+ * is due and the stream never drifts.  The
  * pacer is a timing wheel: a running stream sits in the slot of the tick
  * its next packet falls in, and a round only looks at the ticks that have
  * passed, never at every stream.
@@ -83,7 +85,7 @@ dp_tx_flush(struct dp_worker *w)
 #ifdef DP_MEASURE
 	uint64_t t = rte_rdtsc();
 #endif
-	sent = rte_eth_tx_burst(w->cfg.port_id, 0, w->txbuf, w->ntx);
+	sent = rte_eth_tx_burst(w->cfg.port_id, w->txq, w->txbuf, w->ntx);
 #ifdef DP_MEASURE
 	dp_measure_burst(w, sent, t);
 #endif
@@ -266,18 +268,52 @@ dp_stream_end(struct dp_worker *w, uint32_t id, enum dp_event_type type,
 		dp_list_add(w, id, DP_LIST_WAIT);
 }
 
+/* When the stream wants its next visit: its next packet's time, or the
+ * duration cap's if that comes first; on hold, only the cap (the wheel
+ * brings it round once a turn anyway, for its reports).
+ */
+static void
+dp_stream_schedule(struct dp_stream *s)
+{
+	uint64_t off = RTE_MIN(s->next_off, s->end_off);
+
+	if (s->flags & DP_SF_PAUSED)
+		off = s->end_off;
+	s->next_tsc = off == DP_OFF_NONE ? UINT64_MAX : dp_off_tsc(s, off);
+}
+
+/* Back from hold or from a new address: the media time went on meanwhile
+ * (RFC 3550 section 5.1), so the next packet's timestamp jumps to now and
+ * carries the marker, as the first of a new talkspurt.
+ */
+static void
+dp_stream_resync(struct dp_stream *s, uint64_t now)
+{
+	uint64_t off = dp_tsc_off(s, now);
+
+	if (off > s->next_off) {
+		s->skew += off - s->next_off;
+		s->next_off = off;
+	}
+	s->flags |= DP_SF_MARK;
+}
+
 static void
 dp_stream_go(struct dp_worker *w, uint32_t id,
 	     const struct rte_ether_addr *dst, uint64_t now)
 {
 	struct dp_stream *s = &w->streams[id];
+	int first = s->start_tsc == 0;
 
 	dp_rtp_prepare(w, s, dst);
 	dp_list_del(w, id);
 	s->state = DP_SS_RUN;
-	s->start_tsc = now;
-	s->next_tsc = now;
-	s->rtcp_next = now + dp_rtcp_interval(w, s, 1);
+	if (first)
+		s->start_tsc = now;
+	else if (!(s->flags & DP_SF_PAUSED))
+		dp_stream_resync(s, now);
+	dp_stream_schedule(s);
+	s->rtcp_next = now + dp_rtcp_interval(w, s, first);
 	dp_wheel_add(w, id);
 }
 
@@ -297,38 +333,78 @@ dp_stream_report(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 	s->rtcp_next = now + dp_rtcp_interval(w, s, 0);
 }
 
+/* Steps to the next packet of the plan, and into the next play-through
+ * after the last, behind delay_ts of silence that ends with a marker.
+ */
+static void
+dp_stream_advance(struct dp_stream *s)
+{
+	const struct media_plan *pl = s->p.plan;
+	uint32_t ts;
+
+	if (++s->pi == pl->npkts) {
+		s->pi = 0;
+		s->k++;
+		if (s->delay_ts > 0)
+			s->flags |= DP_SF_MARK;
+	}
+	ts = pl->pkt != NULL ? pl->pkt[s->pi].ts : s->pi * pl->uni_ts;
+	s->next_off = s->k * ((uint64_t)pl->span_ts + s->delay_ts) + ts +
+		      s->skew;
+	dp_stream_schedule(s);
+}
+
+/* Packet pi of the plan, built and queued; 0, or -ENOMEM for no mbuf. */
+static int
+dp_stream_packet(struct dp_worker *w, struct dp_stream *s, uint64_t now)
+{
+	struct rte_mbuf *m;
+	size_t off;
+	uint32_t len, ts, flags;
+
+	media_plan_packet(s->p.plan, s->pi, &off, &len, &ts, &flags);
+	m = dp_rtp_build(w, s, off, len, (s->flags & DP_SF_MARK) ||
+					 (flags & MEDIA_PKT_MARKER));
+	if (m == NULL) {
+		DP_STAT_ADD(w, no_mbuf, 1);
+		return -ENOMEM;
+	}
+	dp_tx_push(w, m);
+	dp_tx_due(w, s->next_tsc);
+	if (s->n == 0)
+		s->ev.first_tx_tsc = now;
+	s->ev.last_tx_tsc = now;
+	s->ev.bytes += len;
+	s->n++;
+	s->flags &= (uint8_t)~DP_SF_MARK;
+	return 0;
+}
+
 /* Sends what is due, at most DP_STREAM_BURST packets, so that one stream
  * catching up after a stall cannot fill the TX buffer for all others, and
- * then the sender report if one is due: RTCP rides on the RTP visits.
+ * then the sender report if one is due: RTCP rides on the RTP visits.  A
+ * stream ends after its last play-through's last packet, or when its
+ * duration cap comes round, on hold or not.
  */
 static void
 dp_stream_send(struct dp_worker *w, uint32_t id, uint64_t now)
 {
 	struct dp_stream *s = &w->streams[id];
-	struct rte_mbuf *m;
-	uint32_t len;
-	unsigned int k;
+	unsigned int b;
 
-	for (k = 0; k < DP_STREAM_BURST && now >= s->next_tsc; k++) {
-		if (dp_tx_room(w, DP_TX_PACE_LIMIT) == 0)
-			return;
-		m = dp_rtp_build(w, s, &len);
-		if (m == NULL) {
-			DP_STAT_ADD(w, no_mbuf, 1);
-			return;
-		}
-		dp_tx_push(w, m);
-		dp_tx_due(w, s->next_tsc);
-		if (s->n == 0)
-			s->ev.first_tx_tsc = now;
-		s->ev.last_tx_tsc = now;
-		s->ev.bytes += len;
-		if (++s->n == s->npkts) {
+	for (b = 0; b < DP_STREAM_BURST && now >= s->next_tsc; b++) {
+		if (s->next_off >= s->end_off || (s->flags & DP_SF_PAUSED)) {
 			dp_stream_end(w, id, DP_EV_ENDED, now);
 			return;
 		}
-		s->next_tsc = s->start_tsc +
-			clock_ns_to_tsc((uint64_t)s->n * s->p.period_ns);
+		if (dp_tx_room(w, DP_TX_PACE_LIMIT) == 0 ||
+		    dp_stream_packet(w, s, now) != 0)
+			return;
+		dp_stream_advance(s);
+		if (s->k == s->p.repeat) {
+			dp_stream_end(w, id, DP_EV_ENDED, now);
+			return;
+		}
 	}
 	if (unlikely(now >= s->rtcp_next) && now < s->next_tsc)
 		dp_stream_report(w, s, now);
@@ -411,10 +487,31 @@ dp_pace(struct dp_worker *w, uint64_t now)
 static void
 dp_cmd_fail(struct dp_worker *w, uint32_t handle)
 {
-	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED };
+	struct dp_event ev = { .handle = handle, .type = DP_EV_FAILED,
+			       .lcore = w->lcore_id };
 
 	/* dp_cmds() only takes a command when the event ring has room. */
 	rte_ring_sp_enqueue_elem(w->ev_ring, &ev, sizeof(ev));
+}
+
+/* The pacer's constants: TSC ticks per RTP tick with 32 fractional bits
+ * (dp_stream_start() checked the clock's range, so it fits), the delay
+ * and the cap in RTP ticks.
+ */
+static void
+dp_stream_init(struct dp_stream *s, const struct dp_stream_params *p)
+{
+	const struct media_plan *pl = p->plan;
+	uint64_t rate = pl->clock_rate;
+
+	s->chunks = pl->content->chunks;
+	s->tsc_per_tick = (uint64_t)(((unsigned __int128)clock_tsc_hz() << 32) /
+				     rate);
+	s->delay_ts = (uint32_t)((uint64_t)p->delay_ms * rate / 1000);
+	s->end_off = p->duration_ms == 0 ? DP_OFF_NONE :
+		     (uint64_t)p->duration_ms * rate / 1000;
+	s->next_off = pl->pkt != NULL ? pl->pkt[0].ts : 0;
+	s->flags = DP_SF_MARK;
 }
 
 static void
@@ -436,15 +533,12 @@ dp_cmd_start(struct dp_worker *w, const struct dp_stream_params *p,
 	s->list = DP_LIST_NONE;
 	s->p = *p;
 	s->ev.handle = p->handle;
+	s->ev.lcore = w->lcore_id;
 #ifdef DP_MEASURE
 	__atomic_store_n(&w->measure.started, w->measure.started + 1,
 			 __ATOMIC_RELAXED);
 #endif
-	s->chunks = p->content->chunks;
-	s->payload_off = p->content->mi.data_offset;
-	s->payload_len = p->content->mi.data_len;
-	s->npkts = (uint32_t)((s->payload_len + p->bytes_per_packet - 1) /
-			      p->bytes_per_packet);
+	dp_stream_init(s, p);
 	dp_hash_add(w, id);
 
 	if (w->cfg.has_nexthop) {
@@ -474,6 +568,80 @@ dp_cmd_stop(struct dp_worker *w, uint32_t handle, uint64_t now)
 	dp_stream_end(w, id, DP_EV_STOPPED, now);
 }
 
+/* Hold and resume (RFC 3264 section 8.4); the stream stays in its list,
+ * filed anew under its next visit's tick.
+ */
+static void
+dp_stream_hold(struct dp_worker *w, uint32_t id, int paused, uint64_t now)
+{
+	struct dp_stream *s = &w->streams[id];
+
+	if (paused)
+		s->flags |= DP_SF_PAUSED;
+	else if (s->flags & DP_SF_PAUSED) {
+		s->flags &= (uint8_t)~DP_SF_PAUSED;
+		if (s->state == DP_SS_RUN)
+			dp_stream_resync(s, now);
+	}
+	if (s->state != DP_SS_RUN)
+		return;
+	dp_stream_schedule(s);
+	dp_list_del(w, id);
+	dp_wheel_add(w, id);
+}
+
+/* A running stream sent to a new address waits for its MAC as a new one
+ * would, its media time running on.
+ */
+static void
+dp_stream_rearp(struct dp_worker *w, uint32_t id, uint64_t now)
+{
+	struct dp_stream *s = &w->streams[id];
+
+	dp_list_del(w, id);
+	s->state = DP_SS_ARP;
+	s->arp_next = now;
+	s->arp_deadline = now + w->arp_timeout_tsc;
+	dp_list_add(w, id, DP_LIST_WAIT);
+}
+
+/* A re-INVITE's new address (RFC 3264 section 8.3.1) and direction.  now
+ * is read after the command was taken, not at the start of the round: a
+ * resumed stream's timestamp must cover the whole hold.
+ */
+static void
+dp_cmd_update(struct dp_worker *w, const struct dp_cmd *c, uint64_t now)
+{
+	uint32_t id = dp_hash_find(w, c->handle);
+	struct rte_ether_addr mac;
+	struct dp_stream *s;
+	int moved;
+
+	if (id == DP_NONE) {
+		DP_STAT_ADD(w, cmd_unknown, 1);
+		return;
+	}
+	s = &w->streams[id];
+	moved = s->p.dst_ip != c->p.dst_ip;
+	s->p.dst_ip = c->p.dst_ip;
+	s->p.dst_port = c->p.dst_port;
+	s->p.dst_rtcp_port = c->p.dst_rtcp_port;
+	if (s->state == DP_SS_RUN) {
+		rte_ether_addr_copy(&s->tmpl.eth.dst_addr, &mac);
+		if (moved && !w->cfg.has_nexthop &&
+		    dp_arp_lookup(w, s->p.dst_ip, now, &mac) != 0) {
+			dp_stream_rearp(w, id, now);
+		} else {
+			dp_rtp_prepare(w, s, &mac);
+			if (moved && !(s->flags & DP_SF_PAUSED))
+				dp_stream_resync(s, now);
+		}
+	} else if (moved) {
+		s->arp_next = now;	/* ask for the new one at once */
+	}
+	dp_stream_hold(w, id, (int)c->paused, now);
+}
+
 /* A command is taken only while the event ring has room for the event it
  * may cause; otherwise it waits on its own ring (backpressure).
  */
@@ -493,6 +661,8 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 			dp_cmd_start(w, &cmd.p, now);
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
+		else if (cmd.type == DP_CMD_UPDATE)
+			dp_cmd_update(w, &cmd, rte_rdtsc());
 	}
 }
 
@@ -526,7 +696,10 @@ dp_worker_main(void *arg)
 #endif
 		now = rte_rdtsc();
 		dp_cmds(w, now);
-		dp_rx_poll(w, now);
+		if (w->idx == 0)
+			dp_rx_poll(w, now);
+		else
+			dp_arp_shared_poll(w);
 		dp_pace(w, now);
 		dp_tx_flush(w);
 	}

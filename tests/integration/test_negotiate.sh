@@ -25,7 +25,6 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$TOP/tests/lib/anncd.sh"
 
 SIP_PORT=5060
-RTP_PORT=30000		# the caller's
 PTIME=20
 DELAY_MS=500
 DURATION_MS=600
@@ -33,6 +32,8 @@ MAX_REPEAT=5
 WORK=
 URL=
 TSHARK_PID=
+PCAP=
+NCALLS=0
 # A short message keeps three plays and their silences short.
 MAIL_TEXT="One two three."
 
@@ -46,47 +47,76 @@ field()
 	kv_field "$RESULT" "$1"
 }
 
-# call NAME ARGS...: one call of URL from the caller's namespace; its
-# result line to RESULT, its output to WORK/NAME.txt, the caller's wire
-# to WORK/NAME.pcapng.
-call()
+# One capture of the caller's wire for the whole run: a capture per call
+# would race dumpcap's start and its buffered writes.  Each call has SIP
+# and RTP ports of its own, by which its packets are found afterwards.
+capture_start()
 {
-	local name=$1 i
+	local i
 
-	shift
 	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp \
-		-w "$WORK/$name.pcapng" >"$WORK/tshark-$name.log" 2>&1 &
+		-w "$PCAP" >"$WORK/tshark.log" 2>&1 &
 	TSHARK_PID=$!
 	cleanup_add_pid "$TSHARK_PID"
-	# tshark's first start in a while reads its dissectors for seconds.
 	for ((i = 0; i < 300; i++)); do
-		grep -qs 'Capturing on' "$WORK/tshark-$name.log" && break
+		grep -qs 'Capturing on' "$WORK/tshark.log" && return 0
 		sleep 0.1
 	done
-	[ "$i" -lt 300 ] || note "tshark did not start for $name"
-	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
-		--server "$RIG_SIP_IP:$SIP_PORT" --rtp-port "$RTP_PORT" \
-		--ptime "$PTIME" --play-url "$URL" --content-type audio/basic \
-		--cte base64 "$@" </dev/null >"$WORK/$name.txt" 2>&1 || true
-	# dumpcap writes in blocks: wait until the file holds the final
-	# response to the INVITE (every call gets one).
-	for ((i = 0; i < 50; i++)); do
-		tshark -r "$WORK/$name.pcapng" -Y 'sip.CSeq.method == "INVITE" &&
-			sip.Status-Code >= 200' 2>/dev/null | grep -q . && break
-		sleep 0.2
+	cat "$WORK/tshark.log" >&2
+	note "tshark did not start"
+	exit 1
+}
+
+# The last call's final response must be in the file before tshark
+# stops: dumpcap writes in blocks.
+capture_stop()
+{
+	local i
+
+	for ((i = 0; i < 20; i++)); do
+		[ "$(tshark -r "$PCAP" -Y 'sip.CSeq.method == "INVITE" &&
+			sip.Status-Code >= 200' 2>/dev/null | wc -l)" -ge \
+			"$NCALLS" ] && break
+		sleep 0.5
 	done
-	sleep 0.5
 	cleanup_kill_pid "$TSHARK_PID" 10
-	PCAP=$WORK/$name.pcapng
-	RESULT=$(grep '^result=' "$WORK/$name.txt" | tail -n 1 || true)
-	[ -n "$RESULT" ] || cat "$WORK/$name.txt" >&2
+}
+
+# call NAME ARGS...: one call of URL from the caller's namespace on SIP
+# and RTP ports of its own; its output to WORK/NAME.txt.
+call()
+{
+	local name=$1
+
+	shift
+	NCALLS=$((NCALLS + 1))
+	echo "$name $((5100 + 2 * NCALLS)) $((30000 + 2 * NCALLS))" \
+		>>"$WORK/ports"
+	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port $((5100 + 2 * NCALLS)) \
+		--rtp-port $((30000 + 2 * NCALLS)) --ptime "$PTIME" \
+		--play-url "$URL" --content-type audio/basic --cte base64 "$@" \
+		</dev/null >"$WORK/$name.txt" 2>&1 || true
+}
+
+# use NAME: the call whose result, SIP and RTP the next checks read.
+use()
+{
+	local ports
+
+	ports=$(grep "^$1 " "$WORK/ports")
+	CALL_SIP=$(cut -d' ' -f2 <<<"$ports")
+	CALL_RTP=$(cut -d' ' -f3 <<<"$ports")
+	RESULT=$(grep '^result=' "$WORK/$1.txt" | tail -n 1 || true)
+	[ -n "$RESULT" ] || cat "$WORK/$1.txt" >&2
 }
 
 # Fields of the RTP anncd sent in the last call, one line per packet.
 rtp_fields()
 {
 	tshark -r "$PCAP" -o rtp.heuristic_rtp:TRUE \
-		-Y "rtp && ip.src == $RIG_MEDIA_IP" -T fields "$@"
+		-Y "rtp && ip.src == $RIG_MEDIA_IP && udp.dstport == $CALL_RTP" \
+		-T fields "$@"
 }
 
 # The first SIP message matching FILTER: the fields asked for.
@@ -95,8 +125,8 @@ sip_fields()
 	local filter=$1
 
 	shift
-	tshark -r "$PCAP" -Y "$filter" -T fields -E separator='|' "$@" |
-		head -n 1
+	tshark -r "$PCAP" -Y "($filter) && udp.port == $CALL_SIP" -T fields \
+		-E separator='|' "$@" | head -n 1
 }
 
 au_payload_len()
@@ -105,6 +135,34 @@ au_payload_len()
 
 	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$MAIL_AU" | tr -d ' ')
 	echo $(($(stat -c %s "$MAIL_AU") - off))
+}
+
+# Every call of the run, each checked afterwards by its name.
+place_calls()
+{
+	local dir mode
+
+	call gsm --codecs GSM
+	call multicast --sdp-addr 224.2.1.1
+	call bad-repeat --uri-params ";repeat=often"
+	call twice-delay --uri-params ";delay=1;delay=2"
+	call zero-duration --uri-params ";duration=0"
+	call dynamic --dynamic-pts --codecs GSM,PCMU \
+		--uri-params ";locale=en_US;param1=a;param9=z"
+	for dir in inactive sendonly; do
+		call "$dir" --direction "$dir" --linger 200
+	done
+	call late --late-offer
+	for mode in garbage none decline; do
+		call "late-$mode" --late-offer --ack-answer "$mode" --linger 200
+	done
+	call duration --uri-params ";repeat=forever;duration=$DURATION_MS"
+	call repeat --uri-params ";repeat=3;delay=$DELAY_MS"
+	# --max-call-ms ends a call that duration= would let run on.
+	anncd_stop
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-call-ms 1000 \
+		--max-repeat "$MAX_REPEAT" || exit 1
+	call maxcall --uri-params ";repeat=forever;duration=60000"
 }
 
 # RFC 4240 repeat and delay: three plays, every packet one sequence
@@ -119,7 +177,7 @@ check_repeat()
 	per=$(((len + 8 * PTIME - 1) / (8 * PTIME)))
 	last=$((len - (per - 1) * 8 * PTIME))
 	gap=$((last + 8 * DELAY_MS))
-	call repeat --uri-params ";repeat=3;delay=$DELAY_MS"
+	use repeat
 	check "repeat=3: answered and ended by anncd" \
 		"$(field result) $(field bye) $(field ssrcs)" "200 yes 1"
 	check "repeat=3: packets of three plays" "$(field packets)" \
@@ -149,7 +207,7 @@ check_duration()
 
 	per=$(((DURATION_MS + PTIME - 1) / PTIME))
 	full=$(( ($(au_payload_len) + 8 * PTIME - 1) / (8 * PTIME) ))
-	call duration --uri-params ";repeat=forever;duration=$DURATION_MS"
+	use duration
 	check "duration: answered, BYE from anncd" \
 		"$(field result) $(field bye) $(field bye_after_last)" "200 yes yes"
 	check "duration: stream cut short of one play" \
@@ -167,7 +225,7 @@ check_inactive()
 	local dir attrs
 
 	for dir in inactive sendonly; do
-		call "$dir" --direction "$dir" --linger 200
+		use "$dir"
 		attrs=$(sip_fields 'sip.Status-Code == 200 && sdp' \
 			-e sdp.media -e sdp.media_attr)
 		check "$dir offer: answered inactive" \
@@ -187,8 +245,7 @@ check_dynamic()
 {
 	local sdp
 
-	call dynamic --dynamic-pts --codecs GSM,PCMU \
-		--uri-params ";locale=en_US;param1=a;param9=z"
+	use dynamic
 	sdp=$(sip_fields 'sip.Status-Code == 200 && sdp' -e sdp.media \
 		-e sdp.media_attr)
 	check "dynamic PTs: answer" "$(sed 's/ [0-9]* / P /' <<<"$sdp")" \
@@ -205,7 +262,7 @@ check_late_offer()
 {
 	local mode want
 
-	call late --late-offer
+	use late
 	check "late offer: 200 carries an offer with PCMU" \
 		"$(sip_fields 'sip.Status-Code == 200 && sdp' -e sdp.media |
 		sed 's/ [0-9]* / P /' | cut -d' ' -f1-4)" "audio P RTP/AVP 0"
@@ -216,7 +273,7 @@ check_late_offer()
 		"$(field result) $(field packets) $(field bye)" \
 		"200 $(( ($(au_payload_len) + 8 * PTIME - 1) / (8 * PTIME) )) yes"
 	for mode in garbage none decline; do
-		call "late-$mode" --late-offer --ack-answer "$mode" --linger 200
+		use "late-$mode"
 		check "late offer, $mode answer: BYE, no RTP" \
 			"$(field result) $(rtp_fields -e frame.number | wc -l) $(field bye)" \
 			"200 0 yes"
@@ -232,34 +289,31 @@ check_late_offer()
 # not fit, before the fetch (a multicast offer) and after it (no format).
 check_refusals()
 {
-	call gsm --codecs GSM
+	use gsm
 	check "no format: 488" "$(field result)" 488
 	check "no format: Warning" \
 		"$(sip_fields 'sip.Status-Code == 488' -e sip.Warning)" \
-		'305 anncd "offer has none of PCMU/8000"'
-	call multicast --sdp-addr 224.2.1.1
+		'305 anncd "offer has none of PCMU/8000, PCMA/8000"'
+	use multicast
 	check "multicast: 488 with Warning 301" \
 		"$(field result) $(sip_fields 'sip.Status-Code == 488' -e sip.Warning)" \
 		"488 301 anncd \"Offer's media address is not unicast\""
-	call bad-repeat --uri-params ";repeat=often"
+	use bad-repeat
 	check "bad repeat: 400 names it" "$(field result) $(field reason)" \
 		"400 Bad repeat parameter: often"
-	call twice-delay --uri-params ";delay=1;delay=2"
+	use twice-delay
 	check "delay given twice: 400 names it" \
 		"$(field result) $(field reason)" \
 		"400 Bad delay parameter: given twice"
-	call zero-duration --uri-params ";duration=0"
+	use zero-duration
 	check "duration=0: 400 names it" "$(field result) $(field reason)" \
 		"400 Bad duration parameter: 0"
 }
 
-# --max-call-ms ends a call that duration= would let run on.
+# --max-call-ms cut the call that duration= would have let run on.
 check_max_call()
 {
-	anncd_stop
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-call-ms 1000 \
-		--max-repeat "$MAX_REPEAT" || exit 1
-	call maxcall --uri-params ";repeat=forever;duration=60000"
+	use maxcall
 	check "max call: answered, BYE from anncd" \
 		"$(field result) $(field bye)" "200 yes"
 	# The control plane's 10 ms tick may let one more packet out.
@@ -275,6 +329,7 @@ main()
 	cleanup_trap
 	WORK=$(mktemp -d /tmp/anncd-negotiate.XXXXXX)
 	cleanup_add_dir "$WORK"
+	PCAP=$WORK/wire.pcapng
 	ANNCD_BIN=$ANNCD
 	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
@@ -288,12 +343,15 @@ main()
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
 		--max-repeat "$MAX_REPEAT" || exit 1
 
+	capture_start
+	place_calls
+	capture_stop
 	check_refusals
 	check_dynamic
 	check_inactive
 	check_late_offer
 	check_duration
-	# check_repeat: once the dataplane plays repeat and delay
+	check_repeat
 	check "locale and params in the outcome line" "$(grep -c \
 		'locale=en_US param1=a param9=z bytes=' "$ANNCD_LOG")" 1
 	check_max_call

@@ -34,6 +34,8 @@ static const char b64_alpha[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static uint8_t data[DATA_LEN];
+static const struct media_ctype au_type = { .type = MEDIA_TYPE_AUDIO_BASIC };
+static const struct media_ctype pcma_type = { .type = MEDIA_TYPE_AUDIO_PCMA };
 static uint8_t out[DATA_LEN];
 
 static void
@@ -292,7 +294,7 @@ probe_au(uint32_t size, size_t len, struct media_info *mi, const char **why)
 	put_be32(hdr + 20, 1);
 	if (c != NULL && content_append(c, hdr, RTE_MIN(len, sizeof(hdr))) ==
 	    0 && (len <= 24 || content_append(c, data, len - 24) == 0)) {
-		rc = content_probe(c, MEDIA_TYPE_AUDIO_BASIC, why);
+		rc = content_probe(c, &au_type, why);
 		*mi = c->mi;
 	}
 	content_put(c);
@@ -322,9 +324,9 @@ test_probe(void)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return;
-	CHECK_INT(content_probe(c, MEDIA_TYPE_AUDIO_PCMA, &why), -1);
+	CHECK_INT(content_probe(c, &pcma_type, &why), -1);
 	CHECK_INT(content_append(c, data, DATA_LEN), 0);
-	CHECK_INT(content_probe(c, MEDIA_TYPE_AUDIO_PCMA, &why), 0);
+	CHECK_INT(content_probe(c, &pcma_type, &why), 0);
 	CHECK_INT(c->mi.data_offset, 0);
 	CHECK_INT(c->mi.data_len, DATA_LEN);
 	content_put(c);

@@ -76,6 +76,7 @@ struct expect {
 	struct rte_ether_addr src_mac;
 	struct rte_ether_addr dst_mac;
 	struct dp_stream_params p;
+	struct media_plan plan;		/* p.plan points here */
 };
 
 static uint8_t
@@ -133,10 +134,16 @@ payload_ok(const uint8_t *p, size_t n, size_t off)
 	return 1;
 }
 
+/* A uniform plan of PTIME-byte packets of PTIME ticks, one every
+ * period_ns: the clock rate follows.
+ */
 static void
-stream_params(struct dp_stream_params *p, uint32_t handle, uint32_t dst_ip,
+stream_params(struct expect *e, uint32_t handle, uint32_t dst_ip,
 	      struct content *c, uint64_t period_ns)
 {
+	struct dp_stream_params *p = &e->p;
+	struct media_plan *pl = &e->plan;
+
 	memset(p, 0, sizeof(*p));
 	p->handle = handle;
 	p->dst_ip = dst_ip;
@@ -146,18 +153,29 @@ stream_params(struct dp_stream_params *p, uint32_t handle, uint32_t dst_ip,
 	p->ssrc = 0x11223300u + handle;
 	p->seq0 = 65533;		/* wraps after three packets */
 	p->ts0 = 0xffffff00u;		/* wraps after two */
-	p->content = c;
-	p->bytes_per_packet = PTIME;
-	p->ts_per_packet = PTIME;
-	p->period_ns = period_ns;
+	p->plan = pl;
+	p->repeat = 1;
+	memset(pl, 0, sizeof(*pl));
+	pl->content = c;
+	pl->uni_off = c != NULL ? c->mi.data_offset : 0;
+	pl->uni_total = c != NULL ? c->mi.data_len : 0;
+	pl->uni_len = PTIME;
+	pl->uni_ts = PTIME;
+	pl->npkts = (uint32_t)((pl->uni_total + PTIME - 1) / PTIME);
+	pl->span_ts = pl->npkts * PTIME;
+	pl->clock_rate = (uint32_t)(PTIME * 1000000000ull / period_ns);
 }
 
+/* 240-byte packets of 2 ticks at 100 kHz: one every 20 us. */
 static void
-chunked_params(struct dp_stream_params *p, uint32_t handle, struct content *c)
+chunked_params(struct expect *e, uint32_t handle, struct content *c)
 {
-	stream_params(p, handle, CALLER_IP, c, CHUNKED_NS);
-	p->bytes_per_packet = CHUNKED_PTIME;
-	p->ts_per_packet = CHUNKED_PTIME;
+	stream_params(e, handle, CALLER_IP, c, CHUNKED_NS);
+	e->plan.uni_len = CHUNKED_PTIME;
+	e->plan.uni_ts = 2;
+	e->plan.npkts = CHUNKED_PKTS;
+	e->plan.span_ts = 2 * CHUNKED_PKTS;
+	e->plan.clock_rate = 100000;
 }
 
 /* Packets whose payload crosses from one chunk into the next, among the
@@ -264,7 +282,7 @@ check_rtp(const uint8_t *f, size_t len, const struct expect *e, uint32_t i)
 	CHECK_INT(rtp[0], 0x80);				/* V=2 */
 	CHECK_INT(rtp[1], (i == 0 ? 0x80 : 0) | p->pt);	/* marker */
 	CHECK_INT(be16(rtp + 2), (uint16_t)(p->seq0 + i));
-	CHECK_INT(be32(rtp + 4), (uint32_t)(p->ts0 + i * p->ts_per_packet));
+	CHECK_INT(be32(rtp + 4), (uint32_t)(p->ts0 + i * p->plan->uni_ts));
 	CHECK_INT(be32(rtp + 8), p->ssrc);
 	return (int)plen;
 }
@@ -276,7 +294,7 @@ static size_t
 check_stream(const uint8_t *const *frames, const size_t *lens, unsigned int n,
 	     const struct expect *e)
 {
-	const struct content *c = e->p.content;
+	const struct content *c = e->p.plan->content;
 	size_t off = 0;
 	unsigned int i;
 	int plen;
@@ -383,9 +401,9 @@ check_sr_clock(const struct sr *sr, const struct dp_stream_params *p,
 	time_t now = time(NULL);
 
 	CHECK(sent > 0);
-	CHECK(media + 1 >= (sent - 1) * p->ts_per_packet);
+	CHECK(media + 1 >= (sent - 1) * p->plan->uni_ts);
 	if (alone)
-		CHECK(media <= sent * p->ts_per_packet + 1);
+		CHECK(media <= sent * p->plan->uni_ts + 1);
 	CHECK(sec >= (uint64_t)now + NTP_UNIX - 600 &&
 	      sec <= (uint64_t)now + NTP_UNIX + 1);
 }
@@ -399,8 +417,8 @@ check_sr_pair(const struct sr *a, const struct sr *b,
 {
 	uint64_t dns = (uint64_t)(((unsigned __int128)(b->ntp - a->ntp) *
 				   1000000000u) >> 32);
-	uint64_t want = (uint64_t)((unsigned __int128)dns * p->ts_per_packet /
-				   p->period_ns);
+	uint64_t want = (uint64_t)((unsigned __int128)dns *
+				   p->plan->clock_rate / 1000000000u);
 	uint32_t got = b->rtp_ts - a->rtp_ts;
 
 	CHECK(b->ntp > a->ntp);
@@ -622,19 +640,50 @@ base_config(struct dp_config *cfg, uint16_t port)
 	cfg->rtp_port_max = RTP_PORT_MAX;
 }
 
+/* Each field the dataplane refuses, at its edge. */
 static void
 check_invalid_params(struct content *c)
 {
-	struct dp_stream_params p;
+	/* 1460 bytes fill a 1500-byte MTU behind IPv4, UDP and RTP. */
+	const struct media_pkt big = { .off = CONTENT_OFF, .len = 1461 };
+	struct expect e;
 
-	stream_params(&p, 90, CALLER_IP, c, 1000000);
-	p.bytes_per_packet = 0;
-	CHECK_INT(dp_stream_start(&p), -EINVAL);
-	p.bytes_per_packet = 1500;	/* over the MTU with the headers */
-	CHECK_INT(dp_stream_start(&p), -EINVAL);
-	p.bytes_per_packet = PTIME;
-	p.content = NULL;
-	CHECK_INT(dp_stream_start(&p), -EINVAL);
+	stream_params(&e, 90, CALLER_IP, c, 1000000);
+	e.plan.uni_len = 0;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.plan.pkt = &big;
+	e.plan.npkts = 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	stream_params(&e, 90, CALLER_IP, c, 1000000);
+	e.plan.npkts++;		/* one packet beyond the content */
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	stream_params(&e, 90, CALLER_IP, c, 1000000);
+	e.plan.uni_total = c->len - e.plan.uni_off + 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	stream_params(&e, 90, CALLER_IP, c, 1000000);
+	e.p.repeat = 0;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.p.repeat = 1;
+	e.p.delay_ms = DP_TIME_MS_MAX + 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	/* 160 kHz: one tick past 2^32 - 1 of silence. */
+	e.p.delay_ms = (uint32_t)(((1ull << 32) * 1000 + 159999) / 160000);
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.p.delay_ms = 0;
+	e.p.duration_ms = DP_TIME_MS_MAX + 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.p.duration_ms = 0;
+	e.plan.clock_rate = DP_CLOCK_RATE_MIN - 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.plan.clock_rate = DP_CLOCK_RATE_MAX + 1;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.plan.clock_rate = 8000;
+	e.plan.span_ts = 0;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.plan.content = NULL;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
+	e.p.plan = NULL;
+	CHECK_INT(dp_stream_start(&e.p), -EINVAL);
 }
 
 /* The counters of the net_pcap run: three streams, three RTCP BYEs. */
@@ -707,10 +756,10 @@ test_pcap(uint16_t port, const char *tx_path)
 	ea.dst_mac = eb.dst_mac = ec.dst_mac = caller_mac;
 	dp_port_mac(&ea.src_mac);
 	eb.src_mac = ec.src_mac = ea.src_mac;
-	stream_params(&ea.p, 1, CALLER_IP, ca, 1000000);
-	stream_params(&eb.p, 2, CALLER_IP, cb, 5000000);
+	stream_params(&ea, 1, CALLER_IP, ca, 1000000);
+	stream_params(&eb, 2, CALLER_IP, cb, 5000000);
 	eb.p.dst_rtcp_port = 50101;	/* as if from a=rtcp (RFC 3605) */
-	chunked_params(&ec.p, 4, cc);
+	chunked_params(&ec, 4, cc);
 	check_invalid_params(ca);
 	CHECK_INT(dp_stream_start(&eb.p), 0);
 	CHECK_INT(dp_stream_start(&ea.p), 0);
@@ -857,7 +906,7 @@ check_held(struct rte_mbuf **held, unsigned int n, const struct expect *e)
 
 	for (i = 0; i < n; i++) {
 		CHECK_INT(held[i]->nb_segs, 2);
-		CHECK_INT(content_span(e->p.content, CONTENT_OFF + i * PTIME,
+		CHECK_INT(content_span(e->p.plan->content, CONTENT_OFF + i * PTIME,
 				       &pay, &span), 0);
 		if (held[i]->nb_segs == 2)
 			CHECK(rte_pktmbuf_mtod(held[i]->next, uint8_t *) ==
@@ -902,7 +951,7 @@ ring_stream(void)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return 0;
-	stream_params(&e.p, 3, CALLER_IP, c, 1000000);
+	stream_params(&e, 3, CALLER_IP, c, 1000000);
 	CHECK_INT(dp_stream_start(&e.p), 0);
 	for (ms = 0; ms < WAIT_MS && nheld < 8; ms++) {
 		pump(CALLER_IP, 1, held, &nheld, &nreq);
@@ -933,7 +982,7 @@ static int
 check_chunked(const struct rte_mbuf *m, const struct expect *e, uint32_t i)
 {
 	static uint8_t buf[2048];
-	const struct content *c = e->p.content;
+	const struct content *c = e->p.plan->content;
 	size_t rel = (size_t)i * CHUNKED_PTIME, off = CHUNKED_OFF + rel;
 	size_t len = RTE_MIN((size_t)CHUNKED_PTIME, CHUNKED_LEN - rel), span;
 	const struct rte_mbuf *seg = m->next;
@@ -975,7 +1024,7 @@ ring_chunked(void)
 	CHECK(c != NULL);
 	if (c == NULL)
 		return;
-	chunked_params(&e.p, 5, c);
+	chunked_params(&e, 5, c);
 	CHECK_INT(dp_stream_start(&e.p), 0);
 	for (ms = 0; ms < WAIT_MS && got < CHUNKED_PKTS; ms++) {
 		while (got < CHUNKED_PKTS &&
@@ -1121,7 +1170,7 @@ ring_rx(void)
 static void
 ring_arp_fail(unsigned int max_streams)
 {
-	struct dp_stream_params p;
+	static struct expect e[16];
 	struct content *c = make_content(CONTENT_LEN);
 	struct rte_mbuf *held[MAX_FRAMES];
 	unsigned int i, ms, nheld = 0, nreq = 0, nfail = 0;
@@ -1131,8 +1180,8 @@ ring_arp_fail(unsigned int max_streams)
 	if (c == NULL)
 		return;
 	for (i = 0; i <= max_streams; i++) {
-		stream_params(&p, 10 + i, SILENT_IP, c, 1000000);
-		CHECK_INT(dp_stream_start(&p), 0);
+		stream_params(&e[i], 10 + i, SILENT_IP, c, 1000000);
+		CHECK_INT(dp_stream_start(&e[i].p), 0);
 	}
 	for (ms = 0; ms < WAIT_MS && nfail <= max_streams; ms++) {
 		pump(SILENT_IP, 0, held, &nheld, &nreq);

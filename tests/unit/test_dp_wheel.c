@@ -42,6 +42,8 @@ static const uint32_t ptimes_us[] = { 10, 1000, 2500, 3000, 7000, 20000,
 
 struct seen {
 	struct dp_stream_params p;
+	struct media_plan plan;		/* p.plan: a tick a microsecond */
+	uint32_t us;			/* packet time */
 	uint32_t packets;		/* received, in order */
 	uint32_t npkts;			/* in the whole content */
 	int bad;			/* out of order or malformed */
@@ -89,12 +91,17 @@ stream_params(uint32_t i, struct content *c)
 	s->p.ssrc = 0xa0000000u + i;
 	s->p.seq0 = (uint16_t)(65500 + i);	/* some wrap */
 	s->p.ts0 = 0xfffff000u + i * 77;
-	s->p.content = c;
-	s->p.bytes_per_packet = bytes > 1400 ? 1400 : bytes;
-	s->p.ts_per_packet = s->p.bytes_per_packet;
-	s->p.period_ns = (uint64_t)us * 1000;
-	s->npkts = (PAYLOAD_LEN + s->p.bytes_per_packet - 1) /
-		   s->p.bytes_per_packet;
+	s->p.plan = &s->plan;
+	s->p.repeat = 1;
+	s->us = us;
+	s->plan.content = c;
+	s->plan.clock_rate = 1000000;
+	s->plan.uni_total = PAYLOAD_LEN;
+	s->plan.uni_len = bytes > 1400 ? 1400 : bytes;
+	s->plan.uni_ts = us;
+	s->npkts = (PAYLOAD_LEN + s->plan.uni_len - 1) / s->plan.uni_len;
+	s->plan.npkts = s->npkts;
+	s->plan.span_ts = s->npkts * us;
 }
 
 /* One frame: its stream by SSRC, then the next sequence number and
@@ -121,7 +128,7 @@ check_frame(const struct rte_mbuf *m)
 		return;
 	s = &seen[i];
 	if (be16(f + 44) != (uint16_t)(s->p.seq0 + s->packets) ||
-	    be32(f + 46) != s->p.ts0 + s->packets * s->p.ts_per_packet)
+	    be32(f + 46) != s->p.ts0 + s->packets * s->plan.uni_ts)
 		s->bad++;
 	s->packets++;
 }
@@ -168,7 +175,7 @@ take_events(void)
 static int
 to_stop(unsigned int i)
 {
-	return i % 10 == 0 && seen[i].p.period_ns >= 1000000;
+	return i % 10 == 0 && seen[i].us >= 1000;
 }
 
 static void
