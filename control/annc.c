@@ -39,6 +39,7 @@
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
+#define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
@@ -67,9 +68,22 @@ struct call_rtx {
 	uint64_t give_up_ms;
 };
 
+/* One stream of a call: its m= line and what the dataplane plays on it. */
+struct call_stream {
+	struct sdp_stream st;		/* media_index -1: declined; dir
+					 * inactive: nothing is sent */
+	struct dp_stream_params sp;
+	struct media_plan *own_plan;	/* when the entry had no room for it */
+	uint64_t play_pkts;		/* packets of every play */
+	uint64_t play_ms;		/* the plays and the delays between */
+	uint32_t sent;			/* packets, from its event */
+	int active;			/* the dataplane holds it */
+};
+
 struct call {
 	enum call_state state;
-	uint32_t handle;		/* slot index | generation << 20 */
+	uint32_t handle;		/* slot index | generation << 20; its
+					 * stream k is handle | k << 31 */
 	struct call *hnext;		/* Call-ID hash chain */
 	struct sockaddr_in peer;	/* where the INVITE came from */
 
@@ -91,16 +105,14 @@ struct call {
 	enum media_type type;
 	char ctype[64];
 	int base64;
-	int stream_active;		/* the dataplane holds the stream */
-	uint16_t rtp_port;
-	struct dp_stream_params sp;
-	/* What is sent (RFC 4240 section 3.3 and the SDP agreed on). */
-	struct media_plan *own_plan;	/* when the entry had no room for it */
-	uint64_t play_pkts;		/* packets of every play */
-	uint64_t play_ms;		/* the plays and the delays between */
+	/* What is sent (RFC 4240 section 3.3 and the SDP agreed on): a
+	 * video content's audio goes as a second stream.
+	 */
+	struct call_stream str[SDP_MAX_STREAMS];
+	unsigned int n_str;		/* m= lines of ours */
+	unsigned int stream_active;	/* streams the dataplane holds */
 	struct annc_play play;
 	char play_log[160];		/* the RFC 4240 values, for the log */
-	struct sdp_stream st;		/* dir inactive: nothing is sent */
 	struct sdp_offer *offer;	/* late offer: ours, in the 200 */
 	uint64_t end_ms;		/* the call ends by then at the latest */
 	uint64_t t_invite_ms;
@@ -167,7 +179,8 @@ call_by_handle(uint32_t handle)
 {
 	uint32_t slot = handle & 0xfffff;
 
-	if (slot >= cfg->max_calls || calls[slot].handle != handle ||
+	if (slot >= cfg->max_calls ||
+	    calls[slot].handle != (handle & ~CALL_STREAM_BIT) ||
 	    calls[slot].state == CALL_FREE)
 		return NULL;
 	return &calls[slot];
@@ -211,7 +224,7 @@ call_new(const char *buf, size_t len, const struct sockaddr_in *src)
 		return NULL;
 	slot = free_slots[--n_free];
 	c = &calls[slot];
-	gen = ((c->handle >> 20) + 1) & 0xfff;
+	gen = ((c->handle >> 20) + 1) & 0x7ff;
 	memset(c, 0, sizeof(*c));
 	c->handle = slot | gen << 20;
 	c->invite_buf = malloc(len + 1);
@@ -280,12 +293,14 @@ call_free(struct call *c)
 {
 	call_log_outcome(c);
 	call_drop_entry(c);
-	if (c->rtp_port != 0)
-		free_ports[n_free_ports++] = c->rtp_port;
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].st.port != 0)
+			free_ports[n_free_ports++] = c->str[k].st.port;
+		media_plan_free(c->str[k].own_plan);
+	}
 	call_unlink(c);
 	free(c->invite_buf);
 	free(c->offer);
-	media_plan_free(c->own_plan);
 	free(c->resp.msg);
 	free(c->bye.msg);
 	c->state = CALL_FREE;
@@ -691,18 +706,18 @@ port_take(void)
 /* The stream's RTP parameters: random SSRC, sequence number and timestamp
  * (RFC 3550 section 5.1), the packets of plan pl. */
 static void
-stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
-	    const struct media_plan *pl)
+stream_plan(struct call *c, unsigned int k, const struct sdp_media *m,
+	    uint8_t pt, const struct media_plan *pl)
 {
-	struct dp_stream_params *sp = &c->sp;
+	struct dp_stream_params *sp = &c->str[k].sp;
 	uint32_t r[3];
 
 	random_bytes(r, sizeof(r));
 	memset(sp, 0, sizeof(*sp));
-	sp->handle = c->handle;
+	sp->handle = c->handle | (k ? CALL_STREAM_BIT : 0);
 	sp->dst_ip = m->addr;
 	sp->dst_port = m->port;
-	sp->src_port = c->rtp_port;
+	sp->src_port = c->str[k].st.port;
 	/* RFC 3605, else the port above RTP's (RFC 3550 section 11). */
 	sp->dst_rtcp_port = m->rtcp_port ? m->rtcp_port :
 					   (uint16_t)(m->port + 1);
@@ -721,31 +736,31 @@ call_fmts(const struct call *c, struct media_fmt *out, unsigned int max)
 	return media_fmts(&c->content->mi, out, max);
 }
 
-/* The plan of the agreed format and ptime: cut once per cache entry and
+/* The plan of stream k's format and ptime: cut once per cache entry and
  * shared by every call that sends the content so.  The ptime is already
  * whole frames within maxptime (sdp_ptime), so the plan is cut to it.
  */
 static const struct media_plan *
-call_plan(struct call *c, struct sdp_refusal *why)
+call_plan(struct call *c, unsigned int k, struct sdp_refusal *why)
 {
-	struct media_plan *pl = cache_plan_find(c->entry, &c->st.fmt,
-						c->st.ptime);
+	struct sdp_stream *st = &c->str[k].st;
+	struct media_plan *pl = cache_plan_find(c->entry, &st->fmt, st->ptime);
 	const char *perr = "no plan";
 
 	if (pl != NULL)
 		return pl;
-	if (media_plan_build(c->content, &c->content->mi, &c->st.fmt,
-			     c->st.ptime, 0, &pl, &perr) < 0) {
+	if (media_plan_build(c->content, &c->content->mi, &st->fmt,
+			     st->ptime, 0, &pl, &perr) < 0) {
 		why->warn_code = 305;
 		snprintf(why->text, sizeof(why->text), "cannot send as %s: %s",
-			 c->st.fmt.name, perr);
+			 st->fmt.name, perr);
 		CALL_LOG(LOGL_ERR, c, "media_plan_build(%s, %u ms) failed: %s",
-			 c->st.fmt.name, c->st.ptime, perr);
+			 st->fmt.name, st->ptime, perr);
 		return NULL;
 	}
 	/* An entry full of plans: this one is the call's alone. */
-	if (cache_plan_add(c->entry, &c->st.fmt, c->st.ptime, pl) < 0)
-		c->own_plan = pl;
+	if (cache_plan_add(c->entry, &st->fmt, st->ptime, pl) < 0)
+		c->str[k].own_plan = pl;
 	return pl;
 }
 
@@ -762,55 +777,118 @@ call_cap_ms(const struct call *c)
 	return cap;
 }
 
-/* The stream's parameters, once its format and m= line are agreed on:
- * the plan, and how often and how long the dataplane plays it.
+/* Stream k's parameters, once its format and m= line are agreed on: the
+ * plan, and how often and how long the dataplane plays it.
  */
 static int
-call_plan_stream(struct call *c, const struct sdp_media *md,
+call_plan_stream(struct call *c, unsigned int k, const struct sdp_media *md,
 		 struct sdp_refusal *why)
 {
-	const struct media_plan *pl = call_plan(c, why);
+	struct call_stream *cs = &c->str[k];
+	const struct media_plan *pl = call_plan(c, k, why);
 
 	if (pl == NULL)
 		return -1;
-	stream_plan(c, md, c->st.pt, pl);
-	c->sp.repeat = c->play.plays;
-	c->sp.delay_ms = c->play.delay_ms;
-	c->sp.duration_ms = call_cap_ms(c);
-	c->play_pkts = (uint64_t)pl->npkts * c->play.plays;
-	c->play_ms = ((uint64_t)pl->span_ts * 1000 / pl->clock_rate) *
-		     c->play.plays +
-		     (uint64_t)c->play.delay_ms * (c->play.plays - 1);
+	stream_plan(c, k, md, cs->st.pt, pl);
+	cs->sp.repeat = c->play.plays;
+	cs->sp.delay_ms = c->play.delay_ms;
+	cs->sp.duration_ms = call_cap_ms(c);
+	cs->play_pkts = (uint64_t)pl->npkts * c->play.plays;
+	cs->play_ms = ((uint64_t)pl->span_ts * 1000 / pl->clock_rate) *
+		      c->play.plays +
+		      (uint64_t)c->play.delay_ms * (c->play.plays - 1);
+	return 0;
+}
+
+/* The formats of fmts of one kind, in their order. */
+static unsigned int
+fmts_of_kind(const struct media_fmt *fmts, unsigned int n,
+	     enum media_kind kind, struct media_fmt *out)
+{
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (fmts[i].kind == kind)
+			out[m++] = fmts[i];
+	}
+	return m;
+}
+
+/* A stream per kind of media the content has, in the order of its
+ * formats: the first kind must fit the offer, a second one (the audio of
+ * a video content, RFC 2250 sending each on its own session) goes only
+ * when the caller offers that kind too.
+ */
+static int
+call_choose(struct call *c, const struct sdp_session *s,
+	    const struct media_fmt *fmts, unsigned int n,
+	    struct sdp_refusal *why)
+{
+	enum media_kind kinds[2] = { fmts[0].kind, fmts[0].kind ==
+				     MEDIA_KIND_AUDIO ? MEDIA_KIND_VIDEO :
+				     MEDIA_KIND_AUDIO };
+	struct media_fmt sub[SDP_MAX_FMT];
+	struct sdp_refusal ignored;
+	unsigned int m;
+
+	for (unsigned int k = 0; k < 2; k++) {
+		m = fmts_of_kind(fmts, n, kinds[k], sub);
+		if (m == 0)
+			continue;
+		if (sdp_choose(s, kinds[k], sub, m, cfg->answer_dir,
+			       &c->str[c->n_str].st, k ? &ignored : why) == 0)
+			c->n_str++;
+		else if (k == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* An RTP port for each stream; -1 when the range is used up. */
+static int
+call_ports(struct call *c)
+{
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		c->str[k].st.port = port_take();
+		if (c->str[k].st.port == 0)
+			return -1;
+	}
 	return 0;
 }
 
 /* RFC 3264 section 6: the answer to the INVITE's offer, for the best
- * format of the content that the offer accepts.
+ * format of the content that the offer accepts.  -1 with why, or -2 when
+ * no RTP port is free.
  */
 static int
 call_answer_sdp(struct call *c, char *sdp, size_t cap,
 		struct sdp_refusal *why)
 {
+	struct sdp_stream sts[SDP_MAX_STREAMS];
 	struct media_fmt fmts[SDP_MAX_FMT];
 	struct sdp_session s;
 	struct sdp_answer a;
 	const char *perr;
-	unsigned int n;
+	unsigned int n, k;
 
 	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &perr) < 0)
 		return -1;
 	n = call_fmts(c, fmts, SDP_MAX_FMT);
-	if (n == 0 || sdp_choose(&s, fmts[0].kind, fmts, n, cfg->answer_dir,
-				 &c->st, why) < 0)
+	if (n == 0 || call_choose(c, &s, fmts, n, why) < 0)
 		return -1;
-	c->st.port = c->rtp_port;
+	if (call_ports(c) < 0)
+		return -2;
 	/* An inactive stream too: its plan says how long the call lasts. */
-	if (call_plan_stream(c, &s.media[c->st.media_index], why) < 0)
-		return -1;
+	for (k = 0; k < c->n_str; k++) {
+		if (call_plan_stream(c, k, &s.media[c->str[k].st.media_index],
+				     why) < 0)
+			return -1;
+		sts[k] = c->str[k].st;
+	}
 	memset(&a, 0, sizeof(a));
 	a.offer = &s;
-	a.streams = &c->st;
-	a.n_streams = 1;
+	a.streams = sts;
+	a.n_streams = c->n_str;
 	a.addr = cfg->media_ip;
 	a.sess_id = c->handle;
 	a.sess_version = 1;
@@ -818,21 +896,34 @@ call_answer_sdp(struct call *c, char *sdp, size_t cap,
 }
 
 /* RFC 3261 section 13.2.1, RFC 3264 section 5: no offer in the INVITE,
- * so ours goes in the 200, every format the content can be sent as.
+ * so ours goes in the 200: an m= line per kind of media of the content,
+ * every format it can be sent as.  -2 when no RTP port is free.
  */
 static int
 call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
 {
-	struct media_fmt fmts[SDP_MAX_FMT];
-	unsigned int n = call_fmts(c, fmts, SDP_MAX_FMT);
+	struct media_fmt fmts[SDP_MAX_FMT], sub[SDP_MAX_FMT];
+	unsigned int n = call_fmts(c, fmts, SDP_MAX_FMT), m;
+	enum media_kind kind;
 
 	c->offer = calloc(1, sizeof(*c->offer));
-	if (c->offer == NULL || n == 0 ||
-	    sdp_offer_add(c->offer, fmts[0].kind, c->rtp_port, fmts, n) < 0) {
+	if (c->offer == NULL || n == 0) {
 		why->warn_code = 304;
 		snprintf(why->text, sizeof(why->text), "%s",
 			 "no format to offer for this content");
 		return -1;
+	}
+	for (unsigned int k = 0; k < 2 && c->n_str < SDP_MAX_STREAMS; k++) {
+		kind = k == 0 ? fmts[0].kind : fmts[0].kind == MEDIA_KIND_AUDIO ?
+		       MEDIA_KIND_VIDEO : MEDIA_KIND_AUDIO;
+		m = fmts_of_kind(fmts, n, kind, sub);
+		if (m == 0)
+			continue;
+		c->str[c->n_str].st.port = port_take();
+		if (c->str[c->n_str++].st.port == 0)
+			return -2;
+		sdp_offer_add(c->offer, kind, c->str[c->n_str - 1].st.port, sub,
+			      m);
 	}
 	c->offer->addr = cfg->media_ip;
 	c->offer->sess_id = c->handle;
@@ -847,15 +938,14 @@ call_answer(struct call *c)
 	struct sdp_refusal why = { 305, "no format fits" };
 	int n;
 
-	c->rtp_port = port_take();
-	if (c->rtp_port == 0) {
-		call_reject(c, 503, "No RTP port free");
-		return;
-	}
 	if (c->invite.body.n == 0)
 		n = call_offer_sdp(c, sdp, sizeof(sdp), &why);
 	else
 		n = call_answer_sdp(c, sdp, sizeof(sdp), &why);
+	if (n == -2) {
+		call_reject(c, 503, "No RTP port free");
+		return;
+	}
 	if (n < 0) {
 		/* RFC 3261 section 21.4.26, with a Warning per 20.43. */
 		if (sdp_warning_header(extra, sizeof(extra), "anncd", &why) < 0)
@@ -1190,45 +1280,82 @@ to_tag_is_ours(const struct call *c, const struct sip_msg *m)
 	return sip_str_eq(m->to_tag, c->to_tag);
 }
 
+/* Stops every stream the dataplane holds; their events end the call. */
 static void
-call_start_stream(struct call *c)
+call_stop_streams(struct call *c)
 {
-	int rc = dp_stream_start(&c->sp);
-
-	if (rc < 0) {
-		CALL_LOG(LOGL_ERR, c, "dp_stream_start failed: %s",
-			 strerror(-rc));
-		call_send_bye(c, "dataplane busy");
-		return;
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].active)
+			dp_stream_stop(c->str[k].sp.handle);
 	}
-	c->stream_active = 1;
-	c->state = CALL_STREAMING;
+}
+
+/* Starts the streams that send; -1 when the dataplane takes none. */
+static int
+call_start_streams(struct call *c)
+{
+	int rc;
+
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		struct call_stream *cs = &c->str[k];
+
+		if (cs->st.media_index < 0 || cs->st.dir == SDP_INACTIVE)
+			continue;
+		rc = dp_stream_start(&cs->sp);
+		if (rc < 0) {
+			CALL_LOG(LOGL_ERR, c, "dp_stream_start failed: %s",
+				 strerror(-rc));
+			call_result(c, "%s", "dataplane busy");
+			call_stop_streams(c);
+			return c->stream_active ? 0 : -1;
+		}
+		cs->active = 1;
+		c->stream_active++;
+	}
+	return 0;
+}
+
+/* The longest of the streams' plays: what an inactive call lasts. */
+static uint64_t
+call_play_ms(const struct call *c)
+{
+	uint64_t ms = 0;
+
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].st.media_index >= 0 && c->str[k].play_ms > ms)
+			ms = c->str[k].play_ms;
+	}
+	return ms;
 }
 
 /* After the ACK.  An inactive stream (a sendonly or inactive offer, RFC
  * 3264 section 6.1) sends nothing; re-INVITEs that could resume it are not
- * taken, so the call lasts what the announcement would have, then ends
- * with our BYE like a played one.
+ * taken, so a call with nothing to send lasts what the announcement
+ * would have, then ends with our BYE like a played one.
  */
 static void
 call_begin(struct call *c)
 {
-	uint64_t now = loop_now_ms(), cap = call_cap_ms(c);
+	uint64_t now = loop_now_ms(), cap = call_cap_ms(c), len;
 
-	if (c->st.dir == SDP_INACTIVE) {
-		c->end_ms = now + (c->play_ms < cap ? c->play_ms : cap);
-		c->state = CALL_STREAMING;
+	c->state = CALL_STREAMING;
+	if (call_start_streams(c) < 0) {
+		call_send_bye(c, "dataplane busy");
 		return;
 	}
-	/* The dataplane ends the stream at duration_ms; this is the
-	 * backstop should its event not come.
+	if (c->stream_active == 0) {
+		len = call_play_ms(c);
+		c->end_ms = now + (len < cap ? len : cap);
+		return;
+	}
+	/* The dataplane ends the streams at duration_ms; this is the
+	 * backstop should their events not come.
 	 */
 	c->end_ms = now + cap + CALL_END_GRACE_MS;
-	call_start_stream(c);
 }
 
-/* The end of a call's time: the stream stops (its event then brings the
- * BYE), or an inactive call ends at once.
+/* The end of a call's time: the streams stop (their events then bring
+ * the BYE), or a call with nothing sent ends at once.
  */
 static void
 call_time_up(struct call *c)
@@ -1239,7 +1366,7 @@ call_time_up(struct call *c)
 		return;
 	}
 	call_result(c, "%s", "no end from the dataplane");
-	dp_stream_stop(c->handle);
+	call_stop_streams(c);
 }
 
 /* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
@@ -1255,15 +1382,20 @@ call_take_answer(struct call *c, const struct sip_msg *m)
 	struct sdp_session s;
 	const char *perr = "none";
 	char res[SDP_WARN_MAX + 32];
-	unsigned int sent;
+	unsigned int sent, k;
 
 	if (m->body.n == 0 ||
 	    !sip_str_caseeq(m->content_type, "application/sdp") ||
 	    sdp_parse(m->body.p, m->body.n, &s, &perr) < 0)
 		snprintf(why.text, sizeof(why.text), "%s", perr);
 	else if (sdp_take_answer(c->offer, &s, st, &sent, &why) == 0) {
-		c->st = st[0];
-		if (call_plan_stream(c, &s.media[0], &why) == 0)
+		for (k = 0; k < c->n_str; k++) {
+			c->str[k].st = st[k];
+			if (st[k].media_index >= 0 &&
+			    call_plan_stream(c, k, &s.media[k], &why) < 0)
+				break;
+		}
+		if (k == c->n_str)
 			return 0;
 	}
 	snprintf(res, sizeof(res), "bad SDP answer in ACK: %s", why.text);
@@ -1303,8 +1435,7 @@ on_bye(const struct sip_msg *m, const struct sockaddr_in *src)
 	rtx_stop(&c->resp);
 	rtx_stop(&c->bye);
 	call_result(c, "%s", "caller hung up");
-	if (c->stream_active)
-		dp_stream_stop(c->handle);
+	call_stop_streams(c);
 	call_close(c);
 }
 
@@ -1511,32 +1642,51 @@ call_timers(struct call *c, uint64_t now)
 
 /* A stream that ended before its last packet was cut by duration_ms. */
 static const char *
-call_end_reason(const struct call *c, const struct dp_event *ev)
+call_end_reason(const struct call *c)
 {
-	if (ev->packets >= c->play_pkts)
-		return "played";
-	return c->play.duration_ms != 0 &&
-	       c->play.duration_ms <= cfg->max_call_ms ?
-	       "duration reached" : "max call length reached";
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].sp.handle != 0 &&
+		    c->str[k].sent < c->str[k].play_pkts &&
+		    c->str[k].st.dir != SDP_INACTIVE &&
+		    c->str[k].st.media_index >= 0)
+			return c->play.duration_ms != 0 &&
+			       c->play.duration_ms <= cfg->max_call_ms ?
+			       "duration reached" : "max call length reached";
+	}
+	return "played";
 }
 
+/* A stream's end.  The call goes on while another stream plays, unless
+ * this one failed or was stopped: then the others stop too.
+ */
 static void
 on_dp_event(const struct dp_event *ev)
 {
 	struct call *c = call_by_handle(ev->handle);
+	struct call_stream *cs;
 
 	if (c == NULL)
 		return;
-	c->stream_active = 0;
-	c->packets = ev->packets;
-	c->bytes = ev->bytes;
+	cs = &c->str[ev->handle & CALL_STREAM_BIT ? 1 : 0];
+	if (!cs->active)
+		return;
+	cs->active = 0;
+	cs->sent = ev->packets;
+	c->stream_active--;
+	c->packets += ev->packets;
+	c->bytes += ev->bytes;
+	if (c->stream_active > 0) {
+		if (ev->type != DP_EV_ENDED)
+			call_stop_streams(c);
+		return;
+	}
 	call_drop_entry(c);
 	if (c->state == CALL_CLOSING)
 		call_free(c);
 	else if (c->state == CALL_BYE_SENT)
 		return;		/* stopped after our BYE went out */
 	else if (ev->type == DP_EV_ENDED)
-		call_send_bye(c, call_end_reason(c, ev));
+		call_send_bye(c, call_end_reason(c));
 	else if (ev->type == DP_EV_FAILED)
 		call_send_bye(c, "caller unreachable (no ARP answer)");
 	else
@@ -1699,8 +1849,7 @@ call_shutdown(struct call *c)
 		call_reject(c, 503, "Server shutting down");
 		break;
 	case CALL_STREAMING:
-		if (c->stream_active)
-			dp_stream_stop(c->handle);
+		call_stop_streams(c);
 		/* fall through */
 	case CALL_ANSWERED:
 		call_result(c, "%s", "server shutting down");

@@ -438,6 +438,65 @@ test_choice_video(void)
 	guard_free(&g);
 }
 
+/* A video content with its audio: MPV in the video m= line, MPA in the
+ * audio one, both in one answer (RFC 2250: a session each); the lines
+ * anncd does not use keep their place with port 0.
+ */
+static void
+test_two_streams(void)
+{
+	static const char offer[] =
+		"v=0\r\nc=IN IP4 192.0.2.1\r\n"
+		"m=audio 4000 RTP/AVP 0 14\r\n"
+		"m=application 4100 UDP/BFCP *\r\n"
+		"m=video 4002 RTP/AVP 31 32\r\n";
+	static const char want[] =
+		"v=0\r\n"
+		"o=anncd 9 1 IN IP4 192.0.2.50\r\n"
+		"s=-\r\n"
+		"c=IN IP4 192.0.2.50\r\n"
+		"t=0 0\r\n"
+		"m=audio 40002 RTP/AVP 14\r\n"
+		"a=rtpmap:14 MPA/90000\r\n"
+		"a=sendonly\r\n"
+		"m=application 0 UDP/BFCP *\r\n"
+		"m=video 40000 RTP/AVP 32\r\n"
+		"a=rtpmap:32 MPV/90000\r\n"
+		"a=sendonly\r\n";
+	const struct media_fmt f_mpa = {
+		MEDIA_CODEC_MPA, MEDIA_KIND_AUDIO, "MPA", 90000, 1, 14, 0, 0,
+		0, 0,
+	};
+	struct sdp_stream st[2];
+	struct sdp_refusal why_not;
+	struct guard_buf g;
+	struct sdp_session s;
+	struct sdp_answer a;
+	const char *why;
+	char out[1024];
+	int n;
+
+	CHECK_INT(sdp_guarded(&g, offer, &s, &why), 0);
+	CHECK_INT(sdp_choose(&s, MEDIA_KIND_VIDEO, &f_mpv, 1, SDP_SENDONLY,
+			     &st[0], &why_not), 0);
+	CHECK_INT(sdp_choose(&s, MEDIA_KIND_AUDIO, &f_mpa, 1, SDP_SENDONLY,
+			     &st[1], &why_not), 0);
+	st[0].port = 40000;
+	st[1].port = 40002;
+	memset(&a, 0, sizeof(a));
+	a.offer = &s;
+	a.streams = st;
+	a.n_streams = 2;
+	a.addr = ip("192.0.2.50");
+	a.sess_id = 9;
+	a.sess_version = 1;
+	n = sdp_build_answer(out, sizeof(out), &a);
+	CHECK_STRN(out, n < 0 ? 0 : (size_t)n, want);
+	a.n_streams = 3;
+	CHECK_INT(sdp_build_answer(out, sizeof(out), &a), -1);
+	guard_free(&g);
+}
+
 /* RFC 4867: AMR by rtpmap name at any dynamic PT, octet-align recorded
  * from the fmtp and repeated in the answer; mode-set read.
  */
@@ -766,6 +825,7 @@ main(void)
 	test_answer_pcmu_no_ptime();
 	test_choice_order();
 	test_choice_video();
+	test_two_streams();
 	test_amr_fmtp();
 	test_ptime();
 	test_choice_dirs();
