@@ -758,6 +758,9 @@ call_plan(struct call *c, unsigned int k, struct sdp_refusal *why)
 			 st->fmt.name, st->ptime, perr);
 		return NULL;
 	}
+	CALL_LOG(LOGL_DEBUG, c, "plan %s/%u%s ptime %u ms built: %u packets",
+		 st->fmt.name, st->fmt.clock_rate,
+		 st->fmt.conversion ? " converted" : "", st->ptime, pl->npkts);
 	/* An entry full of plans: this one is the call's alone. */
 	if (cache_plan_add(c->entry, &st->fmt, st->ptime, pl) < 0)
 		c->str[k].own_plan = pl;

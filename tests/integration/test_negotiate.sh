@@ -341,7 +341,7 @@ main()
 	URL=$(cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
 		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p')
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--max-repeat "$MAX_REPEAT" || exit 1
+		--max-repeat "$MAX_REPEAT" --log-level debug || exit 1
 
 	capture_start
 	place_calls
@@ -355,6 +355,10 @@ main()
 	check "locale and params in the outcome line" "$(grep -c \
 		'locale=en_US param1=a param9=z bytes=' "$ANNCD_LOG")" 1
 	check_max_call
+	# Seven calls of the first run (at debug) took PCMU at 20 ms: the
+	# plan was cut once and shared.
+	check "one PCMU plan per cache entry" \
+		"$(grep -c 'plan PCMU/8000 ptime 20 ms built' "$ANNCD_LOG")" 1
 	anncd_stop
 	check "no sanitizer report" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
