@@ -502,17 +502,30 @@ sdp_fmt_is(const struct sdp_media *md, uint8_t pt, const struct media_fmt *f)
 	       rm->channels == (f->channels ? f->channels : 1);
 }
 
+static int
+sdp_is_amr(const struct media_fmt *f)
+{
+	return f->codec == MEDIA_CODEC_AMR || f->codec == MEDIA_CODEC_AMR_WB;
+}
+
+/* RFC 4867 section 8.3: octet-align names a payload format of its own,
+ * so an AMR format matches only the offered types that agree on it.
+ */
 int
 sdp_match(const struct sdp_media *md, const struct media_fmt *f,
 	  int *octet_align)
 {
 	const struct sdp_fmtp *fp;
+	int oa;
 
 	for (unsigned int i = 0; i < md->n_fmt; i++) {
 		if (!sdp_fmt_is(md, md->fmt[i], f))
 			continue;
 		fp = sdp_fmtp_of(md, md->fmt[i]);
-		*octet_align = fp != NULL && fp->octet_align;
+		oa = fp != NULL && fp->octet_align;
+		if (sdp_is_amr(f) && oa != !!(f->flags & MEDIA_FMT_AMR_OCTET))
+			continue;
+		*octet_align = oa;
 		return md->fmt[i];
 	}
 	return -1;
@@ -627,9 +640,6 @@ sdp_try(const struct sdp_session *s, unsigned int i,
 	st->media_index = (int)i;
 	st->pt = (uint8_t)pt;
 	st->fmt = *f;
-	if (f->codec == MEDIA_CODEC_AMR || f->codec == MEDIA_CODEC_AMR_WB)
-		st->fmt.flags = octet ? f->flags | MEDIA_FMT_AMR_OCTET
-				      : f->flags & ~MEDIA_FMT_AMR_OCTET;
 	st->ptime = (unsigned int)ptime;
 	st->maxptime = md->maxptime;
 	st->dir = sdp_send_dir(md->dir, wanted);
@@ -852,7 +862,6 @@ static int
 sdp_take_one(const struct sdp_offer_media *m, const struct sdp_media *am,
 	     unsigned int i, struct sdp_stream *st, struct sdp_refusal *why)
 {
-	const struct sdp_fmtp *fp;
 	int ptime;
 
 	memset(st, 0, sizeof(*st));
@@ -875,9 +884,6 @@ sdp_take_one(const struct sdp_offer_media *m, const struct sdp_media *am,
 	}
 	if (st->media_index < 0)
 		return sdp_answer_fail(why, "answer keeps none of our formats", i);
-	fp = sdp_fmtp_of(am, st->pt);
-	if (fp != NULL && fp->octet_align)
-		st->fmt.flags |= MEDIA_FMT_AMR_OCTET;
 	ptime = sdp_ptime(am, &st->fmt);
 	if (ptime < 0)
 		return sdp_answer_fail(why, "answer's maxptime below one frame", i);

@@ -74,7 +74,8 @@ sdp_parse(const char *body, size_t len, struct sdp_session *s,
 
 /* Whether md offers format f: by an rtpmap of the same encoding name
  * (case-insensitive), clock rate and channels, or by f's static payload
- * type when no rtpmap redefines it.  Returns the payload type, or -1;
+ * type when no rtpmap redefines it; for AMR, with the fmtp's octet-align
+ * the same as f's MEDIA_FMT_AMR_OCTET.  Returns the payload type, or -1;
  * *octet_align says what the fmtp of that type asks.
  */
 int

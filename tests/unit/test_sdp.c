@@ -497,8 +497,9 @@ test_two_streams(void)
 	guard_free(&g);
 }
 
-/* RFC 4867: AMR by rtpmap name at any dynamic PT, octet-align recorded
- * from the fmtp and repeated in the answer; mode-set read.
+/* RFC 4867: AMR by rtpmap name at any dynamic PT, bandwidth-efficient
+ * and octet-aligned told apart by the fmtp, octet-align repeated in the
+ * answer; mode-set read.
  */
 static void
 test_amr_fmtp(void)
@@ -522,18 +523,23 @@ test_amr_fmtp(void)
 	struct sdp_session s;
 	struct sdp_stream st;
 	const char *why;
+	struct media_fmt amr_oct = f_amr;
 	char out[1024];
 	int n, octet = -1;
 
+	amr_oct.flags = MEDIA_FMT_AMR_OCTET;
 	CHECK_INT(sdp_guarded(&g, offer, &s, &why), 0);
 	CHECK_INT(s.media[0].n_fmtp, 1);
 	CHECK_INT(s.media[0].fmtp[0].pt, 98);
 	CHECK_INT(s.media[0].fmtp[0].octet_align, 1);
 	CHECK_INT(s.media[0].fmtp[0].mode_set, 0xa5);
 	CHECK_INT(s.media[0].maxptime, 40);
-	CHECK_INT(sdp_match(&s.media[0], &f_amr, &octet), 98);
+	/* Bandwidth-efficient is 99; octet-aligned 98 (RFC 4867 8.3). */
+	CHECK_INT(sdp_match(&s.media[0], &f_amr, &octet), 99);
+	CHECK_INT(octet, 0);
+	CHECK_INT(sdp_match(&s.media[0], &amr_oct, &octet), 98);
 	CHECK_INT(octet, 1);
-	n = answer_for(&s, &f_amr, 1, SDP_SENDONLY, out, sizeof(out), &st);
+	n = answer_for(&s, &amr_oct, 1, SDP_SENDONLY, out, sizeof(out), &st);
 	CHECK_INT(st.fmt.flags, MEDIA_FMT_AMR_OCTET);
 	CHECK_INT(st.ptime, 40);
 	CHECK_INT(st.maxptime, 40);
