@@ -131,6 +131,25 @@ check_mpv()
 		dump.txt)" 0
 	check "$f largest payload <= 1460" \
 		"$(awk '/^pkt/ && $4 > 1460' dump.txt | wc -l)" 0
+	check_rebuilt "$f"
+}
+
+# The stream a receiver rebuilds from the payloads decodes, without an
+# error, into as many pictures as the file holds.
+check_rebuilt()
+{
+	local f=$1 want got
+
+	"$DUMP" video/mpeg 0 "$f" rebuilt.mpv >/dev/null
+	want=$(ffprobe -v error -select_streams v -count_frames \
+		-show_entries stream=nb_read_frames -of csv=p=0 "$f" | cut -d, -f1)
+	got=$(ffprobe -v error -f mpegvideo -count_frames \
+		-show_entries stream=nb_read_frames -of csv=p=0 rebuilt.mpv |
+		cut -d, -f1)
+	check "$f rebuilt pictures" "$got" "$want"
+	check "$f rebuilt decodes cleanly" \
+		"$(ffmpeg -v error -f mpegvideo -i rebuilt.mpv -f null - 2>&1 |
+		   wc -l)" 0
 }
 
 video_src=(-f lavfi -i "testsrc=size=352x288:rate=25:duration=2")
