@@ -105,6 +105,14 @@ sox -r 8000 -c 1 -b 16 -e signed nb.raw sox.amr-nb
 "$AMR_ENC" nb 7 1 nb.raw nb_dtx.amr
 "$AMR_ENC" wb 8 1 wb.raw wb_dtx.amr
 "$AMR_ENC" wb 2 0 wb.raw wb.amr
+# speech with its pauses: DTX sends SID frames and NO_DATA in between
+espeak-ng -w speech.wav "Your message, received at nine. Call back soon."
+sox speech.wav -r 8000 -c 1 -b 16 -e signed speech8.raw
+sox speech.wav -r 16000 -c 1 -b 16 -e signed speech16.raw
+"$AMR_ENC" nb 5 1 speech8.raw speech_nb.amr
+"$AMR_ENC" wb 4 1 speech16.raw speech_wb.amr
+check_amr audio/amr speech_nb.amr
+check_amr audio/amr-wb speech_wb.amr
 check_amr audio/amr sox.amr-nb
 check_amr audio/amr nb_dtx.amr
 check_amr audio/amr-wb wb_dtx.amr
