@@ -318,19 +318,18 @@ check_refusals()
 	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
 		--codecs GSM
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
-	# RFC 3264 section 6.1: nothing may be sent to these offers.
+	# RFC 3264 section 6.1: nothing may be sent to a sendonly offer; it
+	# is answered inactive and ended by anncd (test_negotiate.sh).
 	call sendonly --play-url "$url" --content-type audio/basic --cte base64 \
 		--direction sendonly
-	check "sendonly offer" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"488 Offer does not accept media (sendonly)"
-	call inactive --play-url "$url" --content-type audio/basic --cte base64 \
-		--direction inactive
-	check "inactive offer" "$(field "$RESULT" result)" 488
+	check "sendonly offer: answered, nothing sent, BYE" \
+		"$(field "$RESULT" result) $(field "$RESULT" packets) $(field "$RESULT" bye)" \
+		"200 0 yes"
 	call multicast --play-url "$url" --content-type audio/basic --cte base64 \
 		--sdp-addr 224.2.1.1
 	check "multicast c= in the offer" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"488 Offer's media address is multicast"
+		"488 Offer's media address is not unicast"
 	call broadcast --play-url "$url" --content-type audio/basic --cte base64 \
 		--sdp-addr 255.255.255.255
 	check "broadcast c= in the offer" "$(field "$RESULT" result)" 488
