@@ -379,6 +379,24 @@ check_max_call()
 		"$(grep -c 'result=max call length reached' "$ANNCD_LOG")" 1
 }
 
+# --max-repeat and --max-call-ms just outside their ranges: refused at
+# start-up with the option named (the EAL comes up first).
+check_option_edges()
+{
+	local opt out
+
+	cleanup_add_dir "/var/run/dpdk/anncd-negopt-$$"
+	for opt in "--max-repeat 0" "--max-repeat 1000001" \
+		"--max-call-ms 999" "--max-call-ms 86400001"; do
+		# shellcheck disable=SC2086 # option and value are two words
+		out=$(timeout 30 "$ANNCD" --no-huge -m 64 --no-shconf --no-pci \
+			--no-telemetry -l 0 "--file-prefix=anncd-negopt-$$" -- \
+			--media-ip "$RIG_MEDIA_IP" $opt 2>&1 || true)
+		check "$opt refused" \
+			"$(grep -c -- "${opt% *}: '${opt#* }' is not a number" <<<"$out")" 1
+	done
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -412,6 +430,7 @@ main()
 		'locale=en_US param1=a param9=z bytes=' "$ANNCD_LOG")" 1
 	check_max_call
 	check_video
+	check_option_edges
 	# Seven calls of the first run (at debug) took PCMU at 20 ms: the
 	# plan was cut once and shared.
 	check "one PCMU plan per cache entry" \
