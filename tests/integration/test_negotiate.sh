@@ -304,6 +304,7 @@ check_dynamic()
 	use dynamic
 	sdp=$(sip_fields 'sip.Status-Code == 200 && sdp' -e sdp.media \
 		-e sdp.media_attr)
+	# shellcheck disable=SC2001 # a regular expression, not a glob
 	check "dynamic PTs: answer" "$(sed 's/ [0-9]* / P /' <<<"$sdp")" \
 		"audio P RTP/AVP 97|rtpmap:97 PCMU/8000,ptime:$PTIME,sendonly"
 	check "dynamic PTs: RTP payload type" \
