@@ -258,6 +258,7 @@ class Depack:
     def __init__(self, fmt, pkts, rate, fps, channels):
         self.fmt, self.pkts = fmt, pkts
         self.es, self.want_ts, self.frames = b"", [], []
+        self.pictures = 0
         getattr(self, "run_" + fmt.replace("-", "_"))(rate, fps, channels)
 
     def uniform(self, bytes_per_tick):
@@ -337,6 +338,7 @@ class Depack:
             units.append(unit)
         self.es = b"".join(units)
         self.frames = units
+        self.pictures = sum(1 for _, c in start_codes(self.es) if c == 0)
 
 
 def sorted_by_seq(pkts):
@@ -375,13 +377,13 @@ def cmd_analyze(args):
             f.write(d.es)
     print("packets=%d pts=%s ssrcs=%d seq_steps=%s ts_steps=%s ts_bad=%d "
           "first_bad_ts=%s marker_first=%d markers=%d frames=%d "
-          "last_len=%d" % (
+          "pictures=%d last_len=%d" % (
               len(pkts), ",".join(sorted({str(p["pt"]) for p in pkts})),
               len({p["ssrc"] for p in pkts}),
               ",".join(str(s) for s in sorted(seq_steps)),
               ",".join(str(s) for s in steps[:8]), len(bad_ts),
               bad_ts[0] if bad_ts else "none", pkts[0]["m"],
-              sum(p["m"] for p in pkts), len(d.frames),
+              sum(p["m"] for p in pkts), len(d.frames), d.pictures,
               len(pkts[-1]["pl"])))
 
 
