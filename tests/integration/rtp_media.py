@@ -327,18 +327,21 @@ class Depack:
             self.want_ts.append(at[pos - off])
 
     def run_mpv(self, rate, fps, ch):
-        pic, unit, units = 0, b"", []
+        # a packet's picture is the last one whose start code began before
+        # the packet ends (RFC 2250 section 3.4: headers go with the
+        # picture after them); pictures in display order (no B-frames)
+        ends = []
         for p in self.pkts:
-            self.want_ts.append(pic * 90000 / fps)
-            unit += mpv_payload(p["pl"])
-            if p["m"]:
-                units.append(unit)
-                unit, pic = b"", pic + 1
-        if unit:
-            units.append(unit)
-        self.es = b"".join(units)
-        self.frames = units
-        self.pictures = sum(1 for _, c in start_codes(self.es) if c == 0)
+            self.es += mpv_payload(p["pl"])
+            ends.append(len(self.es))
+        pics = [off for off, c in start_codes(self.es) if c == 0]
+        k = 0
+        for end in ends:
+            while k < len(pics) and pics[k] + 4 <= end:
+                k += 1
+            self.want_ts.append(max(k - 1, 0) * 90000 / fps)
+        self.frames = mpv_units(self.es)
+        self.pictures = len(pics)
 
 
 def sorted_by_seq(pkts):
