@@ -39,6 +39,7 @@ struct tp_conn {
 	struct loop_op wr_op;
 	int fd;
 	int live, closing, wr_busy, handshaken;
+	unsigned int holds;		/* dialogs on it: no idle close */
 	int rd_busy;			/* 1 in flight, 2 in its completion */
 	struct sip_peer peer;
 	struct tls_conn *tls;
@@ -211,6 +212,27 @@ conn_queue(struct tp_conn *c, const void *data, size_t n)
 	if (tls_write(c->tls, data, n) < 0)
 		return -ENOMEM;
 	return conn_take_tls(c);
+}
+
+void
+sip_tp_hold(uint32_t id)
+{
+	struct tp_conn *c = conn_by_id(id);
+
+	if (c != NULL)
+		c->holds++;
+}
+
+void
+sip_tp_release(uint32_t id)
+{
+	struct tp_conn *c = conn_by_id(id);
+
+	if (c == NULL || c->holds == 0)
+		return;
+	/* Silence is counted from here, not from the last request. */
+	if (--c->holds == 0)
+		c->last_rx_ms = loop_now_ms();
 }
 
 static void
@@ -502,7 +524,7 @@ listener_open(struct tp_listener *l, enum sip_tp tp,
 		return rc;
 	}
 	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-	TP_LOG(LOGL_INFO, "sip listening on %s %s:%u", tp == SIP_TP_TLS ?
+	TP_LOG(LOGL_INFO, "sip accepting %s on %s:%u", tp == SIP_TP_TLS ?
 	       "tls" : "tcp", ip, ntohs(a->sin_port));
 	listener_arm(l);
 	return 0;
@@ -526,7 +548,8 @@ sip_tp_tick(uint64_t now_ms)
 		if (c->msg_since_ms != 0 &&
 		    now_ms - c->msg_since_ms >= conf.idle_ms)
 			conn_close(c, "message incomplete within --sip-idle-ms");
-		else if (now_ms - c->last_rx_ms >= conf.idle_ms)
+		else if (c->holds == 0 &&
+			 now_ms - c->last_rx_ms >= conf.idle_ms)
 			conn_close(c, "idle for --sip-idle-ms");
 	}
 }

@@ -49,6 +49,16 @@ sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver);
 int
 sip_tp_send(const struct sip_peer *to, const char *msg, size_t len);
 
+/* A dialog lives on connection id: while held, silence does not close
+ * it, so that anncd's BYE can still go out on it (a caller listening to a
+ * long announcement has nothing to say).  Holds are counted; releasing a
+ * connection that has gone does nothing.
+ */
+void
+sip_tp_hold(uint32_t id);
+void
+sip_tp_release(uint32_t id);
+
 /* Closes connections silent or stalled past idle_ms. */
 void
 sip_tp_tick(uint64_t now_ms);
