@@ -132,6 +132,30 @@ test_timer_h(void)
 	CHECK_INT(after.live, 0);
 }
 
+/* Over a stream no timer G (RFC 3261 section 17.2.1), timer H still;
+ * two connections from one address are two transactions. */
+static void
+test_stream(void)
+{
+	struct sip_msg inv = req(1, "INVITE", "z9hG4bKs1");
+	struct sip_peer a = peer(5060), b = peer(5060);
+	struct sip_txn_stats st;
+
+	a.tp = b.tp = SIP_TP_TCP;
+	a.conn = 1 << 20;
+	b.conn = 1 | 1 << 20;
+	sent = 0;
+	sip_txn_record(&inv, &a, "SIP/2.0 404 No", 14, 40000);
+	sip_txn_tick(40000 + 64 * T1 - 1);
+	CHECK_INT(sent, 0);
+	CHECK_INT(sip_txn_absorb(&inv, &b), 0);
+	CHECK_INT(sip_txn_absorb(&inv, &a), 1);
+	CHECK_INT(sent, 1);
+	sip_txn_tick(40000 + 64 * T1);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 0);
+}
+
 /* --sip-transactions 2: the third answer at once stays stateless. */
 static void
 test_limit(void)
@@ -169,6 +193,7 @@ main(void)
 	test_invite_refusal();
 	test_timer_h();
 	test_limit();
+	test_stream();
 	sip_txn_fini();
 	return CHECK_DONE();
 }
