@@ -86,7 +86,8 @@ static uint32_t *free_idx;
 static unsigned int n_free, n_open, n_streams;
 static uint32_t port_owner[65536];	/* call index + 1 by source port */
 static struct tx_op *tx_free, *tx_all;
-static unsigned int tx_inflight;
+static unsigned int tx_inflight, rx_posted;
+static int stopping;			/* no receive is posted again */
 static struct rx_op *rx_all;
 static char *ruri;			/* sip:annc@server;play=... */
 static char target[96];			/* sip:annc@server: the dialog's */
@@ -622,7 +623,10 @@ on_completion(void *data, int res)
 		else
 			run->rtcp_packets++;
 	}
-	rx_arm(op, rx_cap(op));
+	if (stopping)
+		rx_posted--;
+	else
+		rx_arm(op, rx_cap(op));
 }
 
 int
@@ -642,7 +646,8 @@ bench_uac_poll(int64_t wait_ns)
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN)
 		return rc;
 	io_uring_for_each_cqe(&ring, head, cqe) {
-		on_completion(io_uring_cqe_get_data(cqe), cqe->res);
+		if (io_uring_cqe_get_data(cqe) != NULL)
+			on_completion(io_uring_cqe_get_data(cqe), cqe->res);
 		n++;
 	}
 	io_uring_cq_advance(&ring, n);
@@ -722,6 +727,7 @@ rx_post(int fd, uint8_t kind, uint8_t sock, unsigned int n, size_t cap)
 		op->fd = fd;
 		op->all = rx_all;
 		rx_all = op;
+		rx_posted++;
 		rx_arm(op, kind == OP_SIP ? cap - 1 : cap);
 	}
 	return 0;
@@ -802,12 +808,28 @@ bench_uac_init(struct bench_run *r)
 	return sockets_open();
 }
 
+/* The receives still posted hold their sockets: cancelled and reaped,
+ * the ports are free again as soon as the program ends.
+ */
+static void
+rx_cancel(void)
+{
+	int64_t until = bench_now_ns() + 1000000000;
+
+	stopping = 1;
+	io_uring_prep_cancel64(sqe_get(NULL), 0, IORING_ASYNC_CANCEL_ANY);
+	while ((rx_posted > 0 || tx_inflight > 0) && bench_now_ns() < until)
+		if (bench_uac_poll(10000000) < 0)
+			return;
+}
+
 void
 bench_uac_fini(void)
 {
 	unsigned int k;
 	void *next;
 
+	rx_cancel();
 	io_uring_queue_exit(&ring);
 	for (; rx_all != NULL; rx_all = next) {
 		next = rx_all->all;

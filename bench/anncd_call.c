@@ -72,6 +72,12 @@ static const char usage[] =
 "  --ack-after N        hold the ACK until the Nth copy of the 2xx has come\n"
 "                       (default 1), to see the server retransmit it\n"
 "  --out FILE           write what was heard as a .au file\n"
+"  --dynamic-pts        offer --codecs at payload types 96, 97... by rtpmap\n"
+"  --late-offer         no SDP in the INVITE: answer the 2xx's offer in\n"
+"                       the ACK\n"
+"  --ack-answer A       that answer: ok (default), decline, garbage, none\n"
+"  --uri-params S       append S (\";repeat=3;delay=500\") to the\n"
+"                       Request-URI as it is\n"
 "  --verbose            print SIP start lines on stderr\n"
 "\n"
 "The last line of output is:\n"
@@ -194,9 +200,10 @@ ruri_params(const struct call_opts *o, const struct call_media *m,
 	    bench_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
 	    bench_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
 		return -ENAMETOOLONG;
-	n = snprintf(out, cap, ";play=%s%s%s%s%s", url,
+	n = snprintf(out, cap, ";play=%s%s%s%s%s%s", url,
 		     ct[0] ? ";content-type=" : "", ct,
-		     cte[0] ? ";content-transfer-encoding=" : "", cte);
+		     cte[0] ? ";content-transfer-encoding=" : "", cte,
+		     o->uri_params ? o->uri_params : "");
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
@@ -233,7 +240,8 @@ enum {
 	OPT_EXPIRE, OPT_PLAY, OPT_CT, OPT_CTE, OPT_ESCAPE, OPT_TAMPER,
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
 	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
-	OPT_SDP_ADDR, OPT_OUT, OPT_OFFER, OPT_TRANSPORT, OPT_TLS_CA,
+	OPT_SDP_ADDR, OPT_OUT, OPT_OFFER, OPT_DYN_PTS, OPT_LATE,
+	OPT_ACK_ANSWER, OPT_URI_PARAMS, OPT_TRANSPORT, OPT_TLS_CA,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -264,6 +272,10 @@ static const struct option long_opts[] = {
 	{ "ack-after", required_argument, NULL, OPT_ACK_AFTER },
 	{ "sdp-addr", required_argument, NULL, OPT_SDP_ADDR },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "dynamic-pts", no_argument, NULL, OPT_DYN_PTS },
+	{ "late-offer", no_argument, NULL, OPT_LATE },
+	{ "ack-answer", required_argument, NULL, OPT_ACK_ANSWER },
+	{ "uri-params", required_argument, NULL, OPT_URI_PARAMS },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -378,6 +390,26 @@ opt_call(struct call_opts *o, int c, const char *arg)
 	return 1;
 }
 
+/* Options of the SDP variations (bench/call_negotiate.c): 1 when c is not
+ * one of them.
+ */
+static int
+opt_negotiate(struct call_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_DYN_PTS: o->dynamic_pts = 1; return 0;
+	case OPT_LATE: o->late_offer = 1; return 0;
+	case OPT_URI_PARAMS: o->uri_params = arg; return 0;
+	case OPT_ACK_ANSWER:
+		if (strcmp(arg, "ok") != 0 && strcmp(arg, "decline") != 0 &&
+		    strcmp(arg, "garbage") != 0 && strcmp(arg, "none") != 0)
+			return -EINVAL;
+		o->ack_answer = arg;
+		return 0;
+	}
+	return 1;
+}
+
 static int
 parse_opts(int argc, char **argv, struct call_opts *o)
 {
@@ -388,7 +420,7 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 				 .sip_port = 5062, .rtp_port = 30000,
 				 .ptime = 20, .timeout_s = 60,
 				 .linger_ms = 500, .ack_after = 1,
-				 .direction = "sendrecv" };
+				 .direction = "sendrecv", .ack_answer = "ok" };
 	parse_codecs("PCMU,PCMA", o);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
@@ -398,6 +430,8 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 		rc = opt_url(o, c, optarg);
 		if (rc == 1)
 			rc = opt_call(o, c, optarg);
+		if (rc == 1)
+			rc = opt_negotiate(o, c, optarg);
 		if (rc != 0) {
 			fprintf(stderr, "anncd-call: bad option %s\n",
 				argv[optind - 1]);

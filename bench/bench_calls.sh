@@ -11,7 +11,8 @@
 #
 # Prints anncd-bench's table and, last, its key=value line (cps=...
 # p50_setup_ms=... p99_setup_ms=... p99_first_rtp_ms=...).  JSON, plot data
-# and PNGs go to BUILD_DIR/calls-out/.  Needs root.
+# and PNGs go to BUILD_DIR/calls-out/.  BENCH_ANNCD names another anncd
+# binary to measure (a build before a change).  Needs root.
 set -euo pipefail
 
 BUILD=$(cd "$1" && pwd)
@@ -35,7 +36,7 @@ main()
 	work=$(mktemp -d /tmp/anncd-bench.XXXXXX)
 	cleanup_add_dir "$work"
 	mkdir -p "$out"
-	ANNCD_BIN=$BUILD/anncd
+	ANNCD_BIN=${BENCH_ANNCD:-$BUILD/anncd}
 	ANNCD_LOG=$out/anncd.log
 	: >"$ANNCD_LOG"
 	ANNCD_RTP_PORTS=$RTP_PORTS

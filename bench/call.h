@@ -62,6 +62,11 @@ struct call_opts {
 	const char *sdp_addr;		/* c= of the offer, NULL: local */
 	unsigned int linger_ms;
 	unsigned int ack_after;		/* ACK the Nth copy of the 2xx */
+	int dynamic_pts;		/* offer every codec at 96, 97... */
+	int late_offer;			/* no SDP in the INVITE */
+	const char *ack_answer;		/* late offer: ok, decline, garbage,
+					 * none */
+	const char *uri_params;		/* added to the Request-URI as is */
 	double timeout_s;
 	const char *out;
 	int verbose;
@@ -187,6 +192,17 @@ call_report(const struct call_opts *o, const struct call_media *m,
 const char *
 call_codec_name(unsigned int pt, unsigned int *clock);
 
+/* The offer of --dynamic-pts.  Returns its length or -EMSGSIZE. */
+int
+call_neg_offer_dynamic(const struct call_opts *o, char *out, size_t cap);
+
+/* The answer the ACK carries to the 2xx's offer (--late-offer), per
+ * --ack-answer.  Returns its length (0: no body) or -1; *pt is the
+ * payload type answered.
+ */
+int
+call_neg_ack_answer(const struct call_opts *o, const char *offer,
+		    size_t offer_len, char *out, size_t cap, int *pt);
 /* The static payload type of an encoding name that --codecs knows. */
 int
 call_codec_pt(const char *name, unsigned long *pt);

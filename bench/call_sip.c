@@ -69,6 +69,7 @@ struct uac {
 	char route[2048];		/* "Route: ...\r\n" or empty */
 	struct sockaddr_in next_hop;
 
+	char ack_body[2048];		/* late offer: the answer, or empty */
 	char ack[SIP_BUF];		/* resent on each repeated final */
 	size_t ack_len;
 	struct sockaddr_in ack_to;
@@ -144,6 +145,21 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -EMSGSIZE : n;
 }
 
+/* The INVITE's body: the offer, the dynamic-type offer, or none at all
+ * for a late offer.
+ */
+static int
+uac_offer(const struct call_opts *o, char *out, size_t cap)
+{
+	if (o->late_offer) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (o->dynamic_pts)
+		return call_neg_offer_dynamic(o, out, cap);
+	return sdp_offer(o, out, cap);
+}
+
 /* Writes a request of the dialog or of the INVITE transaction. */
 static size_t
 uac_request(struct uac *u, char *out, const char *method, const char *ruri,
@@ -197,15 +213,16 @@ uac_send_invite(struct uac *u)
 	n = snprintf(u->ruri, sizeof(u->ruri), "sip:annc@%s%s", u->server_hp,
 		     u->ruri_params);
 	if (n < 0 || (size_t)n >= sizeof(u->ruri) ||
-	    sdp_offer(u->o, sdp, sizeof(sdp)) < 0)
+	    uac_offer(u->o, sdp, sizeof(sdp)) < 0)
 		return -EMSGSIZE;
 	snprintf(u->invite_to, sizeof(u->invite_to), "<sip:annc@%s>",
 		 u->server_hp);
 	snprintf(extra, sizeof(extra), "Contact: <sip:anncd-call@%s:%u>\r\n"
-		 "Content-Type: application/sdp\r\n", u->o->local,
-		 u->o->sip_port);
+		 "%s", u->o->local, u->o->sip_port,
+		 sdp[0] ? "Content-Type: application/sdp\r\n" : "");
 	u->req.len = uac_request(u, u->req.buf, "INVITE", u->ruri,
-				 u->invite_branch, 1, u->invite_to, extra, sdp);
+				 u->invite_branch, 1, u->invite_to, extra,
+				 sdp[0] ? sdp : NULL);
 	if (u->req.len == 0)
 		return -EMSGSIZE;
 	u->req.to = u->server;
@@ -283,17 +300,35 @@ uac_note_answer(struct uac *u, const struct sip_msg *m)
 	u->r->answer_pt = sess.media[0].n_fmt ? sess.media[0].fmt[0] : -1;
 }
 
+/* A late offer is answered in the ACK (RFC 3264 section 6). */
+static void
+uac_late_answer(struct uac *u, const struct sip_msg *m)
+{
+	int pt;
+
+	u->ack_body[0] = '\0';
+	if (!u->o->late_offer)
+		return;
+	if (call_neg_ack_answer(u->o, m->body.p, m->body.n, u->ack_body,
+				sizeof(u->ack_body), &pt) < 0)
+		u->ack_body[0] = '\0';
+	u->r->answer_pt = pt;
+}
+
 static void
 uac_ack_2xx(struct uac *u)
 {
-	char branch[40] = "z9hG4bK";
+	char branch[40] = "z9hG4bK", extra[sizeof(u->route) + 64];
+	const char *body = u->ack_body[0] ? u->ack_body : NULL;
 
 	/* RFC 3261 section 13.2.2.4: the ACK of a 2xx is a transaction of
 	 * its own, with a new branch, sent along the dialog's route
 	 */
 	rand_hex(branch + 7, 24);
+	snprintf(extra, sizeof(extra), "%s%s", u->route,
+		 body ? "Content-Type: application/sdp\r\n" : "");
 	u->ack_len = uac_request(u, u->ack, "ACK", u->target, branch, 1,
-				 u->to_hdr, u->route, NULL);
+				 u->to_hdr, extra, body);
 	u->ack_to = u->next_hop;
 	sip_send(u, u->ack, u->ack_len, &u->ack_to);
 }
@@ -353,6 +388,7 @@ uac_on_invite_response(struct uac *u, const struct sip_msg *m)
 	r->setup_ms = (call_now() - r->invite_t) * 1000.0;
 	uac_dialog(u, m);
 	uac_note_answer(u, m);
+	uac_late_answer(u, m);
 	if (r->ok_copies < u->o->ack_after) {
 		u->state = UAC_ANSWERED;
 		return;
@@ -720,6 +756,7 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 		r->answer_pt = -1;
 		u->req.on = 0;
 		u->ack_len = 0;
+		u->ack_body[0] = '\0';
 		u->bye_sent = u->bye_answered = 0;
 		u->server_hp = o->servers[i];
 		snprintf(r->server, sizeof(r->server), "%s", o->servers[i]);

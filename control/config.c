@@ -44,6 +44,8 @@ enum {
 	OPT_IMAP_MAX_CONNS,
 	OPT_IMAP_PLAIN_OK,
 	OPT_ANSWER_DIR,
+	OPT_MAX_REPEAT,
+	OPT_MAX_CALL_MS,
 	OPT_DECODE_SLICE,
 	OPT_SIP_TCP,
 	OPT_SIP_TLS,
@@ -79,6 +81,8 @@ static const struct option long_opts[] = {
 	{ "imap-max-conns", required_argument, NULL, OPT_IMAP_MAX_CONNS },
 	{ "imap-plaintext-ok", required_argument, NULL, OPT_IMAP_PLAIN_OK },
 	{ "answer-direction", required_argument, NULL, OPT_ANSWER_DIR },
+	{ "max-repeat", required_argument, NULL, OPT_MAX_REPEAT },
+	{ "max-call-ms", required_argument, NULL, OPT_MAX_CALL_MS },
 	{ "decode-slice-bytes", required_argument, NULL, OPT_DECODE_SLICE },
 	{ "sip-tcp", required_argument, NULL, OPT_SIP_TCP },
 	{ "sip-tls", required_argument, NULL, OPT_SIP_TLS },
@@ -150,6 +154,10 @@ config_usage(const char *prog)
 	       "  --answer-direction DIR     answer a sendrecv offer sendonly (default) or\n"
 	       "                             sendrecv, for phones that play nothing\n"
 	       "                             answered sendonly; recvonly gets sendonly\n"
+	       "  --max-repeat N             plays of one call at most; repeat=forever\n"
+	       "                             means this many (default 100)\n"
+	       "  --max-call-ms N            longest call, whatever duration= says\n"
+	       "                             (default 3600000)\n"
 	       "  --help                     this text\n"
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
@@ -423,6 +431,8 @@ config_defaults(struct anncd_config *cfg)
 	cfg->cache_entries = 4096;
 	cfg->cache_negative_ms = 5000;
 	cfg->answer_dir = SDP_SENDONLY;
+	cfg->max_repeat = 100;
+	cfg->max_call_ms = 3600000;
 }
 
 static int
@@ -445,6 +455,17 @@ parse_cache(int opt, const char *arg, struct anncd_config *cfg)
 		if (parse_u32("cache-negative-ms", arg, 0, 3600000, &v) < 0)
 			return -1;
 		cfg->cache_negative_ms = (unsigned int)v;
+		return 0;
+	case OPT_MAX_REPEAT:
+		if (parse_u32("max-repeat", arg, 1, 1000000, &v) < 0)
+			return -1;
+		cfg->max_repeat = (uint32_t)v;
+		return 0;
+	case OPT_MAX_CALL_MS:
+		/* A day: the RTP timestamp of a 90 kHz clock wraps in 13. */
+		if (parse_u32("max-call-ms", arg, 1000, 86400000, &v) < 0)
+			return -1;
+		cfg->max_call_ms = (uint32_t)v;
 		return 0;
 	}
 	return -1;

@@ -75,6 +75,8 @@ struct anncd_config {
 	unsigned int cache_negative_ms;	/* --cache-negative-ms */
 	int log_level;			/* --log-level */
 	enum sdp_dir answer_dir;	/* --answer-direction, to sendrecv */
+	uint32_t max_repeat;		/* --max-repeat: plays per call */
+	uint32_t max_call_ms;		/* --max-call-ms: a call's length */
 };
 
 /* Parses argv (anncd's options only).  Returns 0, 1 when --help was

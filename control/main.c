@@ -124,8 +124,10 @@ log_startup(const struct anncd_config *cfg)
 	       media, cfg->rtp_port_min, cfg->rtp_port_max,
 	       (unsigned long)clock_tsc_hz(), cfg->max_calls,
 	       cfg->max_content, cfg->imap_timeout_ms, cfg->decode_slice);
-	LOG_AT(LOGL_INFO, "main", "sendrecv offers answered %s",
-	       cfg->answer_dir == SDP_SENDRECV ? "sendrecv" : "sendonly");
+	LOG_AT(LOGL_INFO, "main", "sendrecv offers answered %s, at most %u "
+	       "plays and %u ms per call",
+	       cfg->answer_dir == SDP_SENDRECV ? "sendrecv" : "sendonly",
+	       cfg->max_repeat, cfg->max_call_ms);
 	for (i = 0; i < cfg->n_imap; i++) {
 		const struct config_imap_server *s = &cfg->imap[i];
 

@@ -87,14 +87,15 @@ framed_cut(const uint8_t *d, const struct media_info *mi,
 }
 
 /* The packets and their payload bytes, moved into a new content and a
- * plan that holds it and the packet table (media_plan_free() frees
- * both).
+ * plan that holds it, the packet table in the plan's own block as every
+ * plan has it (media_plan_free(): content_put() and one free()).
  */
 static int
 framed_commit(struct media_out *o, uint32_t clock, struct media_plan **out,
 	      const char **why)
 {
-	struct media_plan *pl = calloc(1, sizeof(*pl));
+	size_t tbl = (size_t)o->npkts * sizeof(o->pkt[0]);
+	struct media_plan *pl = calloc(1, sizeof(*pl) + tbl);
 	struct content *nc = pl != NULL ? content_new(o->len) : NULL;
 
 	if (nc == NULL || content_append(nc, o->buf, o->len) != 0) {
@@ -103,12 +104,12 @@ framed_commit(struct media_out *o, uint32_t clock, struct media_plan **out,
 		*why = "out of memory for the packet plan";
 		return -1;
 	}
+	memcpy(pl + 1, o->pkt, tbl);
 	pl->content = nc;
 	pl->npkts = o->npkts;
 	pl->clock_rate = clock;
 	pl->span_ts = o->span_ts;
-	pl->pkt = o->pkt;
-	o->pkt = NULL;
+	pl->pkt = (const struct media_pkt *)(pl + 1);
 	*out = pl;
 	return 0;
 }

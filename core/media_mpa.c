@@ -110,6 +110,7 @@ struct mpa_scan {
 	size_t n;
 	size_t off;
 	int complete;			/* n is the end of the content */
+	size_t total;			/* bytes in the whole content */
 	int have_first;
 	struct mpa_hdr first;
 	uint32_t frames;
@@ -152,15 +153,16 @@ mpa_skip_id3v2(struct mpa_scan *s, const char **why)
 		tag = ID3V2_HDR_LEN + ((size_t)p[6] << 21 | (size_t)p[7] << 14 |
 				       (size_t)p[8] << 7 | p[9]) +
 		      (p[5] & 0x10 ? ID3V2_HDR_LEN : 0);
-		if (tag > s->n - s->off) {
-			if (!s->complete)
-				return 1;
+		if (tag > s->total - s->off) {
 			snprintf(mpa_why, sizeof(mpa_why),
 				 "mpa: ID3v2 tag at offset %zu runs past the end",
 				 s->off);
 			return mpa_fail(why);
 		}
+		/* cover art may fill more than the first chunk */
 		s->off += tag;
+		if (s->off >= s->n)
+			return 1;
 	}
 	return 0;
 }
@@ -290,7 +292,9 @@ int
 media_mpa_probe(const uint8_t *data, size_t avail, size_t len,
 		struct media_info *mi, const char **why)
 {
-	struct mpa_scan s = { .d = data, .n = avail, .complete = avail == len };
+	struct mpa_scan s = {
+		.d = data, .n = avail, .complete = avail == len, .total = len,
+	};
 	struct mpa_hdr h;
 	size_t start = 0;
 	int r = 0;
@@ -303,7 +307,10 @@ media_mpa_probe(const uint8_t *data, size_t avail, size_t len,
 	}
 	if (r < 0)
 		return -1;
-	if (s.frames == 0) {
+	if (s.frames == 0 && s.off >= avail && !s.complete) {
+		/* tags fill the first chunk: the plan reads the frames */
+		start = s.off;
+	} else if (s.frames == 0) {
 		*why = s.complete ? "mpa: no MPEG audio frame" :
 		       "mpa: no MPEG audio frame in the first chunk";
 		return -1;
@@ -374,7 +381,7 @@ int
 media_mpa_packetize(const uint8_t *data, size_t len, uint32_t ts_origin,
 		    struct media_out *o, const char **why)
 {
-	struct mpa_scan s = { .d = data, .n = len, .complete = 1 };
+	struct mpa_scan s = { .d = data, .n = len, .complete = 1, .total = len };
 	struct mpa_hdr h;
 	uint64_t samples = 0;
 	uint32_t ts = 0;

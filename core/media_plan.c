@@ -489,57 +489,34 @@ plan_ptime(const struct media_fmt *fmt, unsigned int ptime,
 	return 0;
 }
 
-/* The formats of this file: the packet time first, then the payload as
- * it is or converted.
- */
+/* The formats of this file: the payload as it is, or converted. */
 static int
 plan_audio(struct content *c, const struct media_info *mi,
-	   const struct media_fmt *fmt, unsigned int ptime_ms,
-	   unsigned int maxptime_ms, struct media_plan **out,
-	   const char **why)
+	   const struct media_fmt *fmt, unsigned int ms,
+	   struct media_plan **out, const char **why)
 {
-	unsigned int ms = 0;
-
-	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
-		return -1;
 	if (fmt->conversion)
 		return plan_convert(c, mi, fmt, ms, out, why);
 	return plan_as_is(c, mi, fmt, ms, out, why);
 }
 
-/* The framed formats (core/media_framed.c) take the packet time already
- * in whole frames.
- */
-static int
-plan_framed(struct content *c, const struct media_info *mi,
-	    const struct media_fmt *fmt, unsigned int ptime_ms,
-	    unsigned int maxptime_ms, struct media_plan **out,
-	    const char **why)
-{
-	unsigned int ms = 0;
-
-	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
-		return -1;
-	return media_framed_build(c, mi, fmt, ms, out, why);
-}
-
 /* The plan builder of each payload format, by its codec on the wire; a
- * new codec adds its line here.  A builder rounds the packet time to its
- * frames itself.
+ * new codec adds its line here.  Each takes the packet time already in
+ * whole frames of its format.
  */
 static int (*const plan_builders[MEDIA_CODEC_MPV + 1])(
 	struct content *, const struct media_info *,
-	const struct media_fmt *, unsigned int, unsigned int,
-	struct media_plan **, const char **) = {
+	const struct media_fmt *, unsigned int, struct media_plan **,
+	const char **) = {
 	[MEDIA_CODEC_PCMU] = plan_audio,
 	[MEDIA_CODEC_PCMA] = plan_audio,
 	[MEDIA_CODEC_L16] = plan_audio,
 	[MEDIA_CODEC_G729] = plan_audio,
 	[MEDIA_CODEC_G722] = plan_audio,
-	[MEDIA_CODEC_AMR] = plan_framed,
-	[MEDIA_CODEC_AMR_WB] = plan_framed,
-	[MEDIA_CODEC_MPA] = plan_framed,
-	[MEDIA_CODEC_MPV] = plan_framed,
+	[MEDIA_CODEC_AMR] = media_framed_build,
+	[MEDIA_CODEC_AMR_WB] = media_framed_build,
+	[MEDIA_CODEC_MPA] = media_framed_build,
+	[MEDIA_CODEC_MPV] = media_framed_build,
 };
 
 int
@@ -549,6 +526,7 @@ media_plan_build(struct content *c, const struct media_info *mi,
 		 const char **why)
 {
 	size_t k = (size_t)fmt->codec;
+	unsigned int ms = 0;
 
 	*out = NULL;
 	if (c == NULL || c->len == 0 || mi->data_len == 0 ||
@@ -558,7 +536,9 @@ media_plan_build(struct content *c, const struct media_info *mi,
 	    plan_builders[k] == NULL)
 		return media_why(why, "plan: no packet plan for codec %d",
 				 fmt->codec);
-	return plan_builders[k](c, mi, fmt, ptime_ms, maxptime_ms, out, why);
+	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
+		return -1;
+	return plan_builders[k](c, mi, fmt, ms, out, why);
 }
 
 void

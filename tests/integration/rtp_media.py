@@ -11,6 +11,7 @@ original attachment, and replayed to ffmpeg's own RTP receiver.
   rtp_media.py cmppcm WANT GOT [--snr DB]
   rtp_media.py replay DUMP CALLER_PORT BASE_PORT OUTDIR OFFER...
   rtp_media.py record PORT DUMP         what arrives on 127.0.0.1:PORT
+  rtp_media.py g711enc ulaw|alaw IN.s16le OUT
 
 DUMP holds tshark's "-T fields -e udp.dstport -e udp.payload" lines for
 the datagrams from anncd's media address, in capture order.  An OFFER is
@@ -447,6 +448,38 @@ def cmd_cmppcm(args):
                                   snr_at(want, got, best), best))
 
 
+# ---- G.711 as ITU-T G.711 and its reference code (G.191) compand ---------
+
+def g711_ulaw(v):
+    """One 16-bit sample to mu-law: the top 14 bits of the magnitude, a
+    negative sample's taken from its ones' complement so that the
+    quantizer is the same on both sides of zero, plus the bias 33."""
+    mag = min((((~v) if v < 0 else v) >> 2) + 33, 0x1FFF)
+    seg = (mag >> 6).bit_length() + 1
+    code = (8 - seg) << 4 | (15 - ((mag >> seg) & 15))
+    return code | 0x80 if v >= 0 else code
+
+
+def g711_alaw(v):
+    """One 16-bit sample to A-law: the top 12 bits of the magnitude (ones'
+    complement for negatives), segment and mantissa, even bits toggled."""
+    ix = ((~v) if v < 0 else v) >> 4
+    if ix > 15:
+        exp = 1
+        while ix > 31:
+            ix >>= 1
+            exp += 1
+        ix = ix - 16 + (exp << 4)
+    return (ix | 0x80 if v >= 0 else ix) ^ 0x55
+
+
+def cmd_g711enc(args):
+    law = g711_ulaw if args[0] == "ulaw" else g711_alaw
+    pcm = read_s16(args[1])
+    with open(args[2], "wb") as f:
+        f.write(bytes(law(v) for v in pcm))
+
+
 # ---- replay to ffmpeg -------------------------------------------------------
 
 def offer_parse(spec):
@@ -583,7 +616,8 @@ def cmd_record(args):
 def main():
     cmds = {"analyze": cmd_analyze, "frames": cmd_frames,
             "cmpframes": cmd_cmpframes, "cmppcm": cmd_cmppcm,
-            "replay": cmd_replay, "record": cmd_record}
+            "replay": cmd_replay, "record": cmd_record,
+            "g711enc": cmd_g711enc}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write(__doc__)
         sys.exit(2)

@@ -52,7 +52,8 @@ SECONDS_OF_SPEECH=3
 # the RTP timestamp steps tshark must see on the first m= line (- for
 # none to check); compare: how what ffmpeg decodes is judged:
 #   same       identical samples (or pictures) to the attachment's
-#   ulaw|alaw  identical to the G.711 that ffmpeg encodes of the source
+#   ulaw|alaw  identical to the source companded by ITU-T G.711 (as its
+#              reference code in ITU-T G.191 does)
 #   resampled  the source resampled to 8 kHz by ffmpeg and encoded: the
 #              same length, and within 25 dB SNR at the best lag (the
 #              filters' delays may differ)
@@ -493,24 +494,33 @@ decode_got()
 	esac
 }
 
+# ROWDIR/want.s16 companded as G.711 LAW, decoded by ffmpeg to WANT_DEC.
+g711_want()
+{
+	python3 "$HERE/rtp_media.py" g711enc "$1" "$ROWDIR/want.s16" \
+		"$ROWDIR/want.g711"
+	ffdo -f "${1/ulaw/mulaw}" -ar 8000 -i "$ROWDIR/want.g711" -f s16le \
+		"$WANT_DEC"
+}
+
 # What ffmpeg must have decoded, per the row's compare column.
 decode_want()
 {
 	local i=$1 how=$2 video=$3 in="REF_IN_$1[@]"
 
 	WANT_DEC=$ROWDIR/want.$i.$([ "$video" = 1 ] && echo md5 || echo raw)
+	# G.711 as its reference code compands (rtp_media.py g711enc): the
+	# encoders of ffmpeg and sox round some samples otherwise
 	case $how in
 	ulaw|alaw)
-		ffdo -i "$SRC" -c:a "pcm_${how/ulaw/mulaw}" -f "${how/ulaw/mulaw}" \
-			"$ROWDIR/want.g711"
-		ffdo -f "${how/ulaw/mulaw}" -ar 8000 -i "$ROWDIR/want.g711" \
-			-f s16le "$WANT_DEC" ;;
+		ffdo -i "$SRC" -f s16le "$ROWDIR/want.s16"
+		g711_want "$how" ;;
 	resampled)
-		ffdo -i "$SRC" -ar 8000 -c:a pcm_mulaw -f mulaw "$ROWDIR/want.g711"
-		ffdo -f mulaw -ar 8000 -i "$ROWDIR/want.g711" -f s16le "$WANT_DEC" ;;
+		ffdo -i "$SRC" -ar 8000 -f s16le "$ROWDIR/want.s16"
+		g711_want ulaw ;;
 	downmixed)
-		sox -q "$ATT" -e mu-law -t raw "$ROWDIR/want.g711" remix 1v0.5,2v0.5
-		ffdo -f mulaw -ar 8000 -i "$ROWDIR/want.g711" -f s16le "$WANT_DEC" ;;
+		sox -q "$ATT" -t raw "$ROWDIR/want.s16" remix 1v0.5,2v0.5
+		g711_want ulaw ;;
 	*)
 		if [ "$video" = 1 ]; then
 			ffdo "${!in}" -fps_mode passthrough -f framemd5 "$WANT_DEC"

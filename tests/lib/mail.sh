@@ -38,6 +38,8 @@ mail_crlf()
 	sed 's/$/\r/'
 }
 
+# mail_build_message FILE EML [CONTENT-TYPE]: a voice mail with FILE as
+# its attachment, audio/basic unless said otherwise.
 mail_build_message()
 {
 	local au=$1 eml=$2 ctype=${3:-audio/basic} boundary name

@@ -52,7 +52,7 @@ check_mpa()
 	"$DUMP" audio/mpeg 0 "$f" >dump.txt
 	awk '/^pkt/ { if ($10 == 0 && n++) print s; if ($10 == 0) s = 0;
 		s += $4 - 4 } END { print s }' dump.txt >me.txt
-	probe_sizes "$f" >ff.txt
+	probe_sizes -select_streams a "$f" >ff.txt
 	check "$f frames" "$(cmp -s me.txt ff.txt && echo same)" same
 	check "$f largest payload <= 1460" \
 		"$(awk '/^pkt/ && $4 > 1460' dump.txt | wc -l)" 0
@@ -66,7 +66,14 @@ ff "${audio_src[@]}" -ar 16000 -ac 2 -c:a libmp3lame -b:a 64k s16.mp3
 ff "${audio_src[@]}" -ar 8000 -ac 1 -c:a libmp3lame -b:a 16k m8.mp3
 ff "${audio_src[@]}" -ar 48000 -ac 2 -c:a mp2 -b:a 192k s48.mp2
 ff "${audio_src[@]}" -ar 32000 -ac 2 -c:a mp2 -b:a 384k s32.mp2
-for f in s44.mp3 m48.mp3 m22.mp3 s16.mp3 m8.mp3 s48.mp2 s32.mp2; do
+# cover art in an ID3v2 tag larger than a content chunk (64 KiB)
+noise="nullsrc=s=512x512:d=0.04,geq=random(1)*255:128:128"
+ff "${audio_src[@]}" -f lavfi -i "$noise" -frames:v 1 -map 0:a -map 1:v \
+	-c:a libmp3lame -c:v mjpeg -q:v 1 -disposition:v attached_pic \
+	-id3v2_version 3 cover.mp3
+check "cover.mp3 tag over 64 KiB" \
+	"$(($(stat -c %s cover.mp3) > 65536 + 48000))" 1
+for f in s44.mp3 m48.mp3 m22.mp3 s16.mp3 m8.mp3 s48.mp2 s32.mp2 cover.mp3; do
 	check_mpa "$f"
 done
 # 384 kbit/s at 32 kHz: 1728-byte frames, each sent in two fragments

@@ -192,6 +192,12 @@ test_tags(void)
 	CHECK_INT(mi.sample_rate, 44100);
 	CHECK_INT(mi.clock_rate, 90000);
 	CHECK_INT(mi.codec, MEDIA_CODEC_MPA);
+	/* a tag larger than the first chunk (cover art): the frames are
+	 * left to the plan
+	 */
+	CHECK_INT(media_mpa_probe(file, 50, flen, &mi, &why), 0);
+	CHECK_INT(mi.data_offset, 140);
+	CHECK_INT(mi.data_len, flen - 140);
 
 	/* a tag that claims more than the file holds */
 	file[8] = 0x7f;
