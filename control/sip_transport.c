@@ -102,9 +102,11 @@ tp_log_peer(const struct sip_peer *p, const char *what, const char *why)
 		return;
 	}
 	inet_ntop(AF_INET, &p->addr.sin_addr, ip, sizeof(ip));
-	TP_LOG(LOGL_INFO, "%s %s %s:%u: %s (%u earlier lines not logged)",
-	       what, sip_tp_name(p->tp), ip, ntohs(p->addr.sin_port), why,
-	       log_dropped);
+	if (log_dropped > 0)
+		TP_LOG(LOGL_INFO, "%u lines on closed connections not logged",
+		       log_dropped);
+	TP_LOG(LOGL_INFO, "%s %s %s:%u: %s", what, sip_tp_name(p->tp), ip,
+	       ntohs(p->addr.sin_port), why);
 	log_dropped = 0;
 }
 
@@ -332,7 +334,8 @@ conn_frame(struct tp_conn *c)
 	}
 	memmove(c->in.p, c->in.p + off, c->in.len - off);
 	c->in.len -= off;
-	if (c->in.len == 0)
+	/* Half a ping is no message under way (f.skip stopped before it). */
+	if (c->in.len == 0 || (c->in.len < 4 && c->in.p[0] == '\r'))
 		c->msg_since_ms = 0;
 	else if (c->msg_since_ms == 0)
 		c->msg_since_ms = loop_now_ms();
@@ -377,8 +380,10 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 	while (c->handshaken && (room = conn_room(c)) > 0) {
 		got = tls_read(c->tls, c->in.p + c->in.len, room);
 		if (got <= 0) {
+			/* A close_notify between messages is a clean end. */
 			if (got < 0)
-				conn_close(c, "TLS session closed");
+				conn_close(c, c->in.len > 0 ?
+					   "TLS session ended mid-message" : NULL);
 			return got < 0 ? -1 : 0;
 		}
 		c->in.len += (size_t)got;
