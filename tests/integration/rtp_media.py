@@ -258,6 +258,7 @@ class Depack:
     def __init__(self, fmt, pkts, rate, fps, channels):
         self.fmt, self.pkts = fmt, pkts
         self.es, self.want_ts, self.frames = b"", [], []
+        self.pictures = 0
         getattr(self, "run_" + fmt.replace("-", "_"))(rate, fps, channels)
 
     def uniform(self, bytes_per_tick):
@@ -326,17 +327,21 @@ class Depack:
             self.want_ts.append(at[pos - off])
 
     def run_mpv(self, rate, fps, ch):
-        pic, unit, units = 0, b"", []
+        # a packet's picture is the last one whose start code began before
+        # the packet ends (RFC 2250 section 3.4: headers go with the
+        # picture after them); pictures in display order (no B-frames)
+        ends = []
         for p in self.pkts:
-            self.want_ts.append(pic * 90000 / fps)
-            unit += mpv_payload(p["pl"])
-            if p["m"]:
-                units.append(unit)
-                unit, pic = b"", pic + 1
-        if unit:
-            units.append(unit)
-        self.es = b"".join(units)
-        self.frames = units
+            self.es += mpv_payload(p["pl"])
+            ends.append(len(self.es))
+        pics = [off for off, c in start_codes(self.es) if c == 0]
+        k = 0
+        for end in ends:
+            while k < len(pics) and pics[k] + 4 <= end:
+                k += 1
+            self.want_ts.append(max(k - 1, 0) * 90000 / fps)
+        self.frames = mpv_units(self.es)
+        self.pictures = len(pics)
 
 
 def sorted_by_seq(pkts):
@@ -375,13 +380,13 @@ def cmd_analyze(args):
             f.write(d.es)
     print("packets=%d pts=%s ssrcs=%d seq_steps=%s ts_steps=%s ts_bad=%d "
           "first_bad_ts=%s marker_first=%d markers=%d frames=%d "
-          "last_len=%d" % (
+          "pictures=%d last_len=%d" % (
               len(pkts), ",".join(sorted({str(p["pt"]) for p in pkts})),
               len({p["ssrc"] for p in pkts}),
               ",".join(str(s) for s in sorted(seq_steps)),
               ",".join(str(s) for s in steps[:8]), len(bad_ts),
               bad_ts[0] if bad_ts else "none", pkts[0]["m"],
-              sum(p["m"] for p in pkts), len(d.frames),
+              sum(p["m"] for p in pkts), len(d.frames), d.pictures,
               len(pkts[-1]["pl"])))
 
 

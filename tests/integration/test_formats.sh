@@ -461,7 +461,11 @@ check_payloads()
 	check "${ROW}[$i]: each timestamp that of its first frame" \
 		"$(field "$a" ts_bad)" 0
 	case $fmt in
-	mpv|mpa) ;;
+	mpa) ;;
+	mpv)
+		# RFC 2250 section 3.3: the marker ends a picture, nothing else
+		check "${ROW}[$i]: markers, one per picture's last packet" \
+			"$(field "$a" markers)" "$(field "$a" pictures)" ;;
 	*) check "${ROW}[$i]: marker on the first packet" \
 		"$(field "$a" marker_first)" 1 ;;
 	esac
