@@ -195,6 +195,7 @@ main()
 	ANNCD_BIN=$ANNCD
 	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
+	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	cyrus_tls_cert "$WORK/tls" ca "" &&
