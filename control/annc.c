@@ -1742,6 +1742,9 @@ static void
 call_timers(struct call *c, uint64_t now)
 {
 	int due = rtx_due(&c->resp, now);
+	/* Timers E and G resend over UDP only (RFC 3261 sections 17.1.2.2,
+	 * 17.2.1); the 2xx is resent on any transport (section 13.3.1.4). */
+	int resend = c->peer.tp == SIP_TP_UDP;
 
 	if (c->end_ms != 0 && now >= c->end_ms &&
 	    c->state == CALL_STREAMING) {
@@ -1749,7 +1752,7 @@ call_timers(struct call *c, uint64_t now)
 		return;
 	}
 
-	if (due > 0)
+	if (due > 0 && (resend || c->state == CALL_ANSWERED))
 		sip_send(&c->peer, c->resp.msg, c->resp.len);
 	else if (due < 0) {
 		rtx_stop(&c->resp);
@@ -1762,7 +1765,7 @@ call_timers(struct call *c, uint64_t now)
 		return;
 	}
 	due = rtx_due(&c->bye, now);
-	if (due > 0)
+	if (due > 0 && resend)
 		sip_send(&c->peer, c->bye.msg, c->bye.len);
 	else if (due < 0) {
 		rtx_stop(&c->bye);

@@ -151,6 +151,8 @@ check_hostile()
 	check "TLS: Contact of the 200 is a sips URI" "$(v tls_contact)" \
 		"<sips:annc@$RIG_SIP_IP:$TLS_PORT>"
 	check "TLS: Via of anncd's BYE" "$(v tls_bye_via)" "SIP/2.0/TLS"
+	check "TLS: anncd's BYE not resent on the stream" \
+		"$(v tls_bye_copies)" 1
 	check "UDP datagram of $MAXM bytes" "$(v udp_limit_exact)" 200
 	check "UDP datagram of $((MAXM + 1)) bytes: dropped" \
 		"$(v udp_limit_over)" none
