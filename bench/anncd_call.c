@@ -51,6 +51,10 @@ static const char usage[] =
 "                       no response (RFC 5616 section 2.3)\n"
 "  --local IP           address for SIP and RTP (default 127.0.0.1)\n"
 "  --sip-port P         local SIP port (default 5062)\n"
+"  --transport T        udp (default), tcp or tls: one connection to the\n"
+"                       server for the INVITE and the dialog\n"
+"  --tls-ca FILE        CA the server's certificate must chain to (tls);\n"
+"                       the certificate must name the server's address\n"
 "  --rtp-port P         local RTP port, even (default 30000); RTCP on P+1\n"
 "  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722,L16,MPA,G729\n"
 "                       or numbers (default PCMU,PCMA)\n"
@@ -237,7 +241,7 @@ enum {
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
 	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
 	OPT_SDP_ADDR, OPT_OUT, OPT_OFFER, OPT_DYN_PTS, OPT_LATE,
-	OPT_ACK_ANSWER, OPT_URI_PARAMS,
+	OPT_ACK_ANSWER, OPT_URI_PARAMS, OPT_TRANSPORT, OPT_TLS_CA,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -272,6 +276,8 @@ static const struct option long_opts[] = {
 	{ "late-offer", no_argument, NULL, OPT_LATE },
 	{ "ack-answer", required_argument, NULL, OPT_ACK_ANSWER },
 	{ "uri-params", required_argument, NULL, OPT_URI_PARAMS },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -338,6 +344,11 @@ opt_call(struct call_opts *o, int c, const char *arg)
 	case OPT_LOCAL: o->local = arg; return 0;
 	case OPT_OUT: o->out = arg; return 0;
 	case OPT_VERBOSE: o->verbose = 1; return 0;
+	case OPT_TLS_CA: o->tls_ca = arg; return 0;
+	case OPT_TRANSPORT:
+		o->stream = strcmp(arg, "tcp") == 0 || strcmp(arg, "tls") == 0;
+		o->tls = strcmp(arg, "tls") == 0;
+		return o->stream || strcmp(arg, "udp") == 0 ? 0 : -EINVAL;
 	case OPT_CODECS: return parse_codecs(arg, o);
 	case OPT_OFFER: return call_offer_parse(arg, o);
 	case OPT_SIP_PORT:

@@ -70,6 +70,9 @@ struct call_opts {
 	double timeout_s;
 	const char *out;
 	int verbose;
+	int stream;			/* --transport tcp or tls */
+	int tls;			/* --transport tls */
+	const char *tls_ca;		/* --tls-ca FILE */
 };
 
 /* What the IMAP session found out about the attachment. */
@@ -223,5 +226,24 @@ call_offer_media(const struct call_opts *o, char *out, size_t cap);
 int
 call_resolve(const char *hostport, uint16_t def_port,
 	     struct sockaddr_in *sa);
+
+/* SIP over a stream (bench/call_stream.c): connects from o->local to to,
+ * with a TLS handshake when o->tls.  Returns the socket or -1.
+ */
+int
+call_stream_open(const struct call_opts *o, const struct sockaddr_in *to);
+
+/* Writes one whole message.  Returns 0 or -1. */
+int
+call_stream_send(const char *buf, size_t len);
+
+/* Reads what has come and calls fn for each whole message.  Returns 0, or
+ * -1 when the connection has ended or the server broke the framing.
+ */
+int
+call_stream_read(void (*fn)(void *arg, char *msg, size_t len), void *arg);
+
+void
+call_stream_close(void);
 
 #endif

@@ -72,10 +72,31 @@ neg_pick(const struct call_opts *o, const struct sdp_media *md)
 	return -1;
 }
 
+/* One m= line of the answer: port 0 declines it (RFC 3264 section 6). */
+static int
+neg_answer_line(const struct call_opts *o, const struct sdp_media *md,
+		unsigned int i, char *out, size_t cap, int *pt)
+{
+	int decline = strcmp(o->ack_answer, "decline") == 0;
+
+	*pt = neg_pick(o, md);
+	/* Formats --codecs has no name for (MPV, MPA): the first offered. */
+	if (*pt < 0 && md->n_fmt > 0)
+		*pt = md->fmt[0];
+	if (*pt < 0) {
+		fprintf(stderr, "late offer: m= line %u has no format\n", i);
+		return -1;
+	}
+	return snprintf(out, cap, "m=%s %u RTP/AVP %d\r\na=ptime:%u\r\n"
+			"a=recvonly\r\n", md->type,
+			decline ? 0 : o->rtp_port + 2 * i, *pt, o->ptime);
+}
+
 /* The body of the ACK (RFC 3264 section 6) per --ack-answer: "ok" takes
- * the first offered format of --codecs and receives it, "decline" sets
- * the port to 0, "garbage" is no SDP, "none" leaves the ACK empty.
- * Returns its length (0 for none), or -1.  *pt gets the one chosen.
+ * on each m= line the first offered format of --codecs (else the first
+ * offered) and receives it on --rtp-port + 2 i, "decline" sets
+ * the ports to 0, "garbage" is no SDP, "none" leaves the ACK empty.
+ * Returns its length (0 for none), or -1.  *pt gets the first line's.
  */
 int
 call_neg_ack_answer(const struct call_opts *o, const char *offer,
@@ -83,7 +104,7 @@ call_neg_ack_answer(const struct call_opts *o, const char *offer,
 {
 	struct sdp_session s;
 	const char *why;
-	int n;
+	int n, k, line_pt;
 
 	*pt = -1;
 	if (strcmp(o->ack_answer, "none") == 0)
@@ -94,16 +115,18 @@ call_neg_ack_answer(const struct call_opts *o, const char *offer,
 		fprintf(stderr, "late offer: no usable offer in the 2xx\n");
 		return -1;
 	}
-	*pt = neg_pick(o, &s.media[0]);
-	if (*pt < 0) {
-		fprintf(stderr, "late offer: none of --codecs offered\n");
-		return -1;
-	}
 	n = snprintf(out, cap, "v=0\r\no=anncd-call %ld 1 IN IP4 %s\r\n"
-		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=%s %u RTP/AVP %d\r\n"
-		     "a=ptime:%u\r\na=recvonly\r\n", (long)time(NULL), o->local,
-		     o->sdp_addr ? o->sdp_addr : o->local, s.media[0].type,
-		     strcmp(o->ack_answer, "decline") == 0 ? 0 : o->rtp_port,
-		     *pt, o->ptime);
+		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", (long)time(NULL),
+		     o->local, o->sdp_addr ? o->sdp_addr : o->local);
+	for (unsigned int i = 0; i < s.n_media && n > 0 && (size_t)n < cap;
+	     i++) {
+		k = neg_answer_line(o, &s.media[i], i, out + n,
+				    cap - (size_t)n, &line_pt);
+		if (k < 0)
+			return -1;
+		if (i == 0)
+			*pt = line_pt;
+		n += k;
+	}
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }

@@ -1,4 +1,5 @@
-/* The SIP half of anncd-call: a user agent client over UDP (RFC 3261) that
+/* The SIP half of anncd-call: a user agent client over UDP, TCP or TLS
+ * (RFC 3261; streams in bench/call_stream.c) that
  * places one announcement call (RFC 4240 section 3) per media server until
  * one does not refuse it, receives the RTP stream and answers the BYE that
  * ends the announcement.
@@ -49,6 +50,7 @@ struct uac {
 	struct rtp_store *s;
 	struct call_result *r;
 	int sip_fd, rtp_fd, rtcp_fd;
+	int stream_fd;			/* TCP or TLS to the server, or -1 */
 	int more_fd[2 * CALL_MAX_MEDIA];	/* RTP and RTCP of the further
 						 * m= lines: bound, not read */
 	enum uac_state state;
@@ -96,6 +98,12 @@ sip_send(struct uac *u, const char *buf, size_t len,
 	if (u->o->verbose)
 		fprintf(stderr, "sip -> %s:%u %.*s\n", inet_ntoa(to->sin_addr),
 			ntohs(to->sin_port), (int)strcspn(buf, "\r"), buf);
+	/* Over a stream everything goes on the one connection. */
+	if (u->o->stream) {
+		if (call_stream_send(buf, len) < 0)
+			fprintf(stderr, "sip: stream send failed\n");
+		return;
+	}
 	if (sendto(u->sip_fd, buf, len, 0, (const struct sockaddr *)to,
 		   sizeof(*to)) < 0)
 		fprintf(stderr, "sip: sendto: %s\n", strerror(errno));
@@ -163,7 +171,7 @@ uac_request(struct uac *u, char *out, const char *method, const char *ruri,
 
 	n = snprintf(out, SIP_BUF,
 		     "%s %s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP %s:%u;branch=%s;rport\r\n"
+		     "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n"
 		     "Max-Forwards: 70\r\n"
 		     "From: <sip:anncd-call@%s>;tag=%s\r\n"
 		     "To: %s\r\n"
@@ -171,7 +179,9 @@ uac_request(struct uac *u, char *out, const char *method, const char *ruri,
 		     "CSeq: %u %s\r\n"
 		     "%s"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     method, ruri, u->o->local, u->o->sip_port, branch,
+		     method, ruri,
+		     u->o->tls ? "TLS" : u->o->stream ? "TCP" : "UDP",
+		     u->o->local, u->o->sip_port, branch,
 		     u->o->local, u->from_tag, to, u->call_id, cseq, method,
 		     extra ? extra : "", blen, body ? body : "");
 	return n < 0 || n >= SIP_BUF ? 0 : (size_t)n;
@@ -443,20 +453,14 @@ uac_on_request(struct uac *u, const struct sip_msg *m,
 }
 
 static void
-uac_on_sip(struct uac *u)
+uac_on_message(struct uac *u, const char *buf, size_t n,
+	       const struct sockaddr_in *src)
 {
-	static char buf[SIP_BUF];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
+	struct sockaddr_in from = *src;
 	struct sip_msg m;
 	const char *why;
-	ssize_t n;
 
-	n = recvfrom(u->sip_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
-		     (struct sockaddr *)&from, &fl);
-	if (n <= 0)
-		return;
-	if (sip_parse(buf, (size_t)n, &m, &why) < 0) {
+	if (sip_parse(buf, n, &m, &why) < 0) {
 		fprintf(stderr, "sip: bad message from %s: %s\n",
 			inet_ntoa(from.sin_addr), why);
 		return;
@@ -476,6 +480,28 @@ uac_on_sip(struct uac *u)
 		u->bye_answered = 1;
 		u->req.on = 0;
 	}
+}
+
+static void
+uac_on_stream_message(void *arg, char *msg, size_t len)
+{
+	struct uac *u = arg;
+
+	uac_on_message(u, msg, len, &u->server);
+}
+
+static void
+uac_on_sip(struct uac *u)
+{
+	static char buf[SIP_BUF];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	n = recvfrom(u->sip_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
+		     (struct sockaddr *)&from, &fl);
+	if (n > 0)
+		uac_on_message(u, buf, (size_t)n, &from);
 }
 
 /* Walks a compound RTCP packet by its length fields (RFC 3550 section
@@ -528,7 +554,10 @@ retx_tick(struct uac *u)
 			u->state = UAC_NO_ANSWER;
 		return;
 	}
-	sip_send(u, t->buf, t->len, &t->to);
+	/* Timers A and E run over UDP only (section 17.1.1.2); over a
+	 * stream only the give-up timers B and F do. */
+	if (!u->o->stream)
+		sip_send(u, t->buf, t->len, &t->to);
 	t->interval = t->interval * 2 < t->cap ? t->interval * 2 : t->cap;
 	t->at = now + t->interval;
 }
@@ -550,7 +579,8 @@ static void
 uac_pump(struct uac *u, double until)
 {
 	struct pollfd pfd[3] = {
-		{ .fd = u->sip_fd, .events = POLLIN },
+		{ .fd = u->o->stream ? u->stream_fd : u->sip_fd,
+		  .events = POLLIN },
 		{ .fd = u->rtp_fd, .events = POLLIN },
 		{ .fd = u->rtcp_fd, .events = POLLIN },
 	};
@@ -570,8 +600,13 @@ uac_pump(struct uac *u, double until)
 		/* RTP first: a BYE read in the same wake came after it */
 		if (pfd[1].revents & POLLIN)
 			uac_on_rtp(u);
-		if (pfd[0].revents & POLLIN)
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) && u->o->stream &&
+		    call_stream_read(uac_on_stream_message, u) < 0) {
+			/* closed by the server: nothing more comes */
+			pfd[0].fd = -1;
+		} else if ((pfd[0].revents & POLLIN) && !u->o->stream) {
 			uac_on_sip(u);
+		}
 		if (pfd[2].revents & POLLIN)
 			uac_on_rtcp(u);
 		retx_tick(u);
@@ -712,7 +747,7 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 	u->ruri_params = ruri_params;
 	u->s = s;
 	u->r = r;
-	u->sip_fd = u->rtp_fd = u->rtcp_fd = -1;
+	u->sip_fd = u->rtp_fd = u->rtcp_fd = u->stream_fd = -1;
 	for (i = 0; i < 2 * CALL_MAX_MEDIA; i++)
 		u->more_fd[i] = -1;
 	rc = uac_open(u);
@@ -726,6 +761,10 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 		u->server_hp = o->servers[i];
 		snprintf(r->server, sizeof(r->server), "%s", o->servers[i]);
 		rc = call_resolve(o->servers[i], 5060, &u->server);
+		if (rc == 0 && o->stream) {
+			u->stream_fd = call_stream_open(o, &u->server);
+			rc = u->stream_fd < 0 ? -ECONNREFUSED : 0;
+		}
 		if (rc == 0)
 			rc = uac_call(u);
 		printf("server %s: %d %s\n", o->servers[i], r->status,
@@ -736,6 +775,7 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 		if (r->timed_out || (r->status != 404 && r->status != 0))
 			break;
 	}
+	call_stream_close();
 	if (u->sip_fd >= 0)
 		close(u->sip_fd);
 	if (u->rtp_fd >= 0)

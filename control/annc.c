@@ -24,6 +24,7 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_transport.h"
 #include "control/sip_txn.h"
 #include "control/sip_uas.h"
 #include "control/sip_uri.h"
@@ -87,7 +88,7 @@ struct call {
 	uint32_t handle;		/* slot index | generation << 20; its
 					 * stream k is handle | k << 31 */
 	struct call *hnext;		/* Call-ID hash chain */
-	struct sockaddr_in peer;	/* where the INVITE came from */
+	struct sip_peer peer;		/* where the INVITE came from */
 
 	char *invite_buf;		/* the INVITE, kept for responses */
 	struct sip_msg invite;
@@ -129,10 +130,14 @@ static int sip_fd = -1;
 static struct loop_op sip_recv_op;
 static char sip_rbuf[SIP_MAX_DATAGRAM + 1];
 static struct sockaddr_in sip_src;
+static struct sip_peer udp_peer;
 static struct iovec sip_iov;
 static struct msghdr sip_rmsg;
-static char local_hostport[32];	/* our sent-by and Contact host:port */
-static char contact_line[96];
+/* Our sent-by and Contact host:port, and the Contact of a 200, per
+ * transport (enum sip_tp): the caller's next requests come the same way
+ * (RFC 3261 section 8.1.1.8, RFC 5630 section 3 for sips). */
+static char local_hostport[3][32];
+static char contact_line[3][112];
 
 static struct call *calls;		/* max_calls slots */
 static uint32_t *free_slots;		/* stack of free slot indexes */
@@ -216,7 +221,7 @@ random_token(char *out, size_t cap)
 }
 
 static struct call *
-call_new(const char *buf, size_t len, const struct sockaddr_in *src)
+call_new(const char *buf, size_t len, const struct sip_peer *src)
 {
 	struct call *c;
 	const char *why;
@@ -239,6 +244,7 @@ call_new(const char *buf, size_t len, const struct sockaddr_in *src)
 	/* Parsed again from our own copy so the views stay valid. */
 	sip_parse(c->invite_buf, len, &c->invite, &why);
 	c->peer = *src;
+	sip_tp_hold(src->conn);
 	c->state = CALL_FETCHING;
 	c->t_invite_ms = loop_now_ms();
 	random_token(c->to_tag, 17);
@@ -267,12 +273,12 @@ call_log_outcome(struct call *c)
 {
 	char src[INET_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &c->peer.sin_addr, src, sizeof(src));
-	CALL_LOG(LOGL_INFO, c, "from %s:%u type %s%s bytes=%" PRIu64
-		 " packets=%" PRIu32 " result=%s", src,
-		 ntohs(c->peer.sin_port), c->ctype[0] ? c->ctype : "-",
-		 c->play_log, c->bytes, c->packets,
-		 c->result[0] ? c->result : "unknown");
+	inet_ntop(AF_INET, &c->peer.addr.sin_addr, src, sizeof(src));
+	CALL_LOG(LOGL_INFO, c, "from %s %s:%u type %s%s bytes=%" PRIu64
+		 " packets=%" PRIu32 " result=%s", sip_tp_name(c->peer.tp),
+		 src, ntohs(c->peer.addr.sin_port),
+		 c->ctype[0] ? c->ctype : "-", c->play_log, c->bytes,
+		 c->packets, c->result[0] ? c->result : "unknown");
 }
 
 /* Lets go of the cache entry: a call still waiting leaves the fetch to
@@ -301,6 +307,7 @@ call_free(struct call *c)
 		media_plan_free(c->str[k].own_plan);
 	}
 	call_unlink(c);
+	sip_tp_release(c->peer.conn);
 	free(c->invite_buf);
 	free(c->offer);
 	free(c->resp.msg);
@@ -328,15 +335,27 @@ call_result(struct call *c, const char *fmt, const char *detail)
 /* ---- SIP output ---- */
 
 static void
-sip_send(const struct sockaddr_in *to, const char *msg, size_t len)
+sip_send(const struct sip_peer *to, const char *msg, size_t len)
 {
-	if (loop_sendto(sip_fd, to, msg, len) < 0)
+	int rc;
+
+	/* RFC 3261 section 18.2.2: over a stream, back on the connection
+	 * the request came on; if it has gone the message is dropped, as
+	 * anncd opens no connection itself. */
+	if (to->tp != SIP_TP_UDP) {
+		rc = sip_tp_send(to, msg, len);
+		if (rc == -ENOTCONN)
+			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
+				len);
+		return;
+	}
+	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
 		SIP_LOG(LOGL_ERR, "cannot queue %zu bytes: out of memory", len);
 }
 
 /* Responds to a request outside any call (or before one exists). */
 static void
-sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
+sip_respond(const struct sip_msg *req, const struct sip_peer *to,
 	    int code, const char *reason, const char *extra)
 {
 	char out[SIP_OUT_MAX], tag[17];
@@ -439,7 +458,7 @@ bye_build(struct call *c, char *out, size_t cap)
 	random_token(c->bye_branch, 17);
 	n = snprintf(out, cap,
 		     "BYE %.*s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n"
+		     "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n"
 		     "Max-Forwards: 70\r\n%s"
 		     "From: %.*s;tag=%s\r\n"
 		     "To: %.*s\r\n"
@@ -447,7 +466,8 @@ bye_build(struct call *c, char *out, size_t cap)
 		     "CSeq: 1 BYE\r\n"
 		     "Content-Length: 0\r\n\r\n",
 		     (int)iv->contact_uri.n, iv->contact_uri.p,
-		     local_hostport, c->bye_branch, route,
+		     sip_tp_name(c->peer.tp), local_hostport[c->peer.tp],
+		     c->bye_branch, route,
 		     (int)iv->to.n, iv->to.p, c->to_tag,
 		     (int)iv->from.n, iv->from.p,
 		     (int)iv->call_id.n, iv->call_id.p);
@@ -941,7 +961,7 @@ call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], extra[SDP_WARN_MAX + 64];
+	char sdp[2048], extra[SDP_WARN_MAX + 176];
 	struct sdp_refusal why = { 305, "no format fits" };
 	int n;
 
@@ -961,7 +981,8 @@ call_answer(struct call *c)
 		call_final(c, 488, "Not Acceptable Here", extra, NULL, 0);
 		return;
 	}
-	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW, contact_line);
+	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW,
+		 contact_line[c->peer.tp]);
 	c->t_answer_ms = loop_now_ms();
 	call_final(c, 200, "OK", extra, sdp, (size_t)n);
 	CALL_LOG(LOGL_DEBUG, c, "answered after %" PRIu64 " ms",
@@ -1268,7 +1289,7 @@ call_fetch(struct call *c, const struct invite_req *r)
 
 static void
 on_invite_retransmission(struct call *c, const struct sip_msg *m,
-			 const struct sockaddr_in *src)
+			 const struct sip_peer *src)
 {
 	/* RFC 3261 section 17.2.1: resend the last response. */
 	if (c->resp.msg != NULL)
@@ -1282,7 +1303,7 @@ on_invite_retransmission(struct call *c, const struct sip_msg *m,
  * not fit (RFC 3261 section 20.43).
  */
 static void
-invite_refuse(const struct sip_msg *m, const struct sockaddr_in *src,
+invite_refuse(const struct sip_msg *m, const struct sip_peer *src,
 	      int code, const char *reason, struct invite_req *r)
 {
 	char warn[SDP_WARN_MAX + 32];
@@ -1329,7 +1350,7 @@ call_play_log(struct call *c, const struct annc_params *ap)
 }
 
 static void
-on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
+on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	  const char *buf, size_t len)
 {
 	static struct invite_req r;
@@ -1525,7 +1546,7 @@ on_ack(const struct sip_msg *m)
 }
 
 static void
-on_bye(const struct sip_msg *m, const struct sockaddr_in *src)
+on_bye(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct call *c = call_find(m);
 
@@ -1544,7 +1565,7 @@ on_bye(const struct sip_msg *m, const struct sockaddr_in *src)
 }
 
 static void
-on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
+on_cancel(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct call *c = call_find(m);
 
@@ -1582,7 +1603,7 @@ on_response(const struct sip_msg *m)
  * serve, 501 for one it does not know.  Returns 1 when refused.
  */
 static int
-method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
+method_refused(const struct sip_msg *m, const struct sip_peer *src)
 {
 	static const char *const served[] = {
 		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
@@ -1607,7 +1628,7 @@ method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 }
 
 static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+on_request(const struct sip_msg *m, const struct sip_peer *src,
 	   const char *buf, size_t len)
 {
 	char extra[256];
@@ -1654,7 +1675,7 @@ sip_recv_arm(void)
 }
 
 static void
-sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
+sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 {
 	struct sip_msg m;
 	const char *why = "malformed";
@@ -1663,9 +1684,10 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 	if (sip_parse(buf, len, &m, &why) < 0) {
 		/* Answer 400 when the request can be answered at all
 		 * (RFC 3261 section 8.2.1 ff.), else drop it. */
-		inet_ntop(AF_INET, &src->sin_addr, addr, sizeof(addr));
-		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
-			ntohs(src->sin_port), why);
+		inet_ntop(AF_INET, &src->addr.sin_addr, addr, sizeof(addr));
+		SIP_LOG(LOGL_INFO, "bad message from %s %s:%u: %s",
+			sip_tp_name(src->tp), addr, ntohs(src->addr.sin_port),
+			why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
 		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
@@ -1682,14 +1704,16 @@ static void
 sip_on_recv(struct loop_op *op, int res)
 {
 	(void)op;
-	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0) {
+	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0 &&
+	    (size_t)res <= cfg->sip_max_msg) {
 		sip_rbuf[res] = '\0';
-		sip_on_datagram(sip_rbuf, (size_t)res, &sip_src);
+		udp_peer.addr = sip_src;
+		sip_on_datagram(sip_rbuf, (size_t)res, &udp_peer);
 	} else if (res < 0) {
 		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror(-res));
 	} else if (res > 0) {
-		SIP_LOG(LOGL_INFO, "datagram over %d bytes dropped",
-			SIP_MAX_DATAGRAM);
+		SIP_LOG(LOGL_INFO, "datagram over %zu bytes dropped",
+			cfg->sip_max_msg);
 	}
 	sip_recv_arm();
 }
@@ -1813,6 +1837,7 @@ annc_tick(uint64_t now_ms)
 
 	imap_fetch_tick(now_ms);
 	sip_txn_tick(now_ms);
+	sip_tp_tick(now_ms);
 	if (now_ms >= next_sweep_ms) {
 		cache_tick(now_ms, time(NULL));
 		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
@@ -1885,7 +1910,6 @@ static int
 sip_socket(void)
 {
 	char ip[INET_ADDRSTRLEN];
-	struct in_addr host;
 	int fd;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1899,16 +1923,51 @@ sip_socket(void)
 		return -errno;
 	}
 	sip_socket_rcvbuf(fd);
-	/* A wildcard listener names itself by the media address. */
-	host = cfg->sip_addr.sin_addr;
+	return fd;
+}
+
+/* Our host:port and Contact on transport tp, listening on a.  A
+ * wildcard listener names itself by the media address.  Over TLS the
+ * Contact is a sips URI (RFC 5630 section 3), over TCP it says so
+ * (RFC 3261 section 19.1.1). */
+static void
+local_names(enum sip_tp tp, const struct sockaddr_in *a)
+{
+	static const char *const form[3] = {
+		"Contact: <sip:annc@%s>\r\n",
+		"Contact: <sip:annc@%s;transport=tcp>\r\n",
+		"Contact: <sips:annc@%s>\r\n",
+	};
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr host = a->sin_addr;
+
 	if (host.s_addr == INADDR_ANY)
 		host.s_addr = cfg->media_ip;
 	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(local_hostport, sizeof(local_hostport), "%s:%u", ip,
-		 ntohs(cfg->sip_addr.sin_port));
-	snprintf(contact_line, sizeof(contact_line),
-		 "Contact: <sip:annc@%s>\r\n", local_hostport);
-	return fd;
+	snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s:%u", ip,
+		 ntohs(a->sin_port));
+	snprintf(contact_line[tp], sizeof(contact_line[tp]), form[tp],
+		 local_hostport[tp]);
+}
+
+/* TCP and TLS listeners, when asked for. */
+static int
+sip_streams(void)
+{
+	struct sip_tp_config tc = {
+		.tcp_addr = cfg->sip_tcp_addr,
+		.tls_addr = cfg->sip_tls_addr,
+		.tls_cert = cfg->sip_tls_cert,
+		.tls_key = cfg->sip_tls_key,
+		.max_conns = cfg->sip_max_conns,
+		.max_msg = cfg->sip_max_msg,
+		.idle_ms = cfg->sip_idle_ms,
+	};
+
+	local_names(SIP_TP_UDP, &cfg->sip_addr);
+	local_names(SIP_TP_TCP, &cfg->sip_tcp_addr);
+	local_names(SIP_TP_TLS, &cfg->sip_tls_addr);
+	return sip_tp_init(&tc, sip_on_datagram);
 }
 
 static int
@@ -1952,8 +2011,12 @@ annc_init(const struct anncd_config *config)
 		return sip_fd;
 	sip_recv_op.cb = sip_on_recv;
 	sip_recv_arm();
-	LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s", local_hostport);
-	return 0;
+	rc = sip_streams();
+	/* Last: the tests take this line as "ready". */
+	if (rc == 0)
+		LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s",
+		       local_hostport[SIP_TP_UDP]);
+	return rc;
 }
 
 /* Ends a call because the server is stopping: whoever is waiting on
@@ -2005,6 +2068,7 @@ annc_fini(void)
 		call_free(&calls[i]);
 	}
 	sip_txn_fini();
+	sip_tp_fini();
 	cache_fini();
 }
 

@@ -47,6 +47,13 @@ enum {
 	OPT_MAX_REPEAT,
 	OPT_MAX_CALL_MS,
 	OPT_DECODE_SLICE,
+	OPT_SIP_TCP,
+	OPT_SIP_TLS,
+	OPT_SIP_TLS_CERT,
+	OPT_SIP_TLS_KEY,
+	OPT_SIP_MAX_CONNS,
+	OPT_SIP_MAX_MSG,
+	OPT_SIP_IDLE,
 	OPT_HELP,
 };
 
@@ -77,6 +84,13 @@ static const struct option long_opts[] = {
 	{ "max-repeat", required_argument, NULL, OPT_MAX_REPEAT },
 	{ "max-call-ms", required_argument, NULL, OPT_MAX_CALL_MS },
 	{ "decode-slice-bytes", required_argument, NULL, OPT_DECODE_SLICE },
+	{ "sip-tcp", required_argument, NULL, OPT_SIP_TCP },
+	{ "sip-tls", required_argument, NULL, OPT_SIP_TLS },
+	{ "sip-tls-cert", required_argument, NULL, OPT_SIP_TLS_CERT },
+	{ "sip-tls-key", required_argument, NULL, OPT_SIP_TLS_KEY },
+	{ "sip-max-connections", required_argument, NULL, OPT_SIP_MAX_CONNS },
+	{ "sip-max-message-bytes", required_argument, NULL, OPT_SIP_MAX_MSG },
+	{ "sip-idle-ms", required_argument, NULL, OPT_SIP_IDLE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -88,6 +102,17 @@ config_usage(const char *prog)
 	       "\n"
 	       "anncd options:\n"
 	       "  --sip IP:PORT              SIP UDP listen address (default 0.0.0.0:5060)\n"
+	       "  --sip-tcp IP:PORT          SIP over TCP listen address (default: none)\n"
+	       "  --sip-tls IP:PORT          SIP over TLS listen address (default: none);\n"
+	       "                             needs --sip-tls-cert and --sip-tls-key\n"
+	       "  --sip-tls-cert FILE        PEM certificate chain for --sip-tls\n"
+	       "  --sip-tls-key FILE         PEM private key for --sip-tls\n"
+	       "  --sip-max-connections N    TCP and TLS connections open at once; more are\n"
+	       "                             closed on accept (default 1024)\n"
+	       "  --sip-max-message-bytes N  largest SIP message, any transport\n"
+	       "                             (default 65535, 1024..65535)\n"
+	       "  --sip-idle-ms N            close a connection silent this long, or whose\n"
+	       "                             message is not whole this long (default 120000)\n"
 	       "  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
 	       "  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
 	       "                             (default 40000-49999)\n"
@@ -208,20 +233,61 @@ resolve4(const char *opt, const char *host, uint16_t port,
 	return 0;
 }
 
+/* --sip, --sip-tcp and --sip-tls: an IPv4 address and a port. */
 static int
-parse_sip(const char *s, struct anncd_config *cfg)
+parse_sip(const char *opt, const char *s, struct sockaddr_in *sa)
 {
 	char host[64];
 	uint16_t port;
 
-	if (split_hostport("sip", s, host, sizeof(host), &port) < 0)
+	if (split_hostport(opt, s, host, sizeof(host), &port) < 0)
 		return -1;
-	if (inet_pton(AF_INET, host, &cfg->sip_addr.sin_addr) != 1) {
-		CFG_ERR("--sip: '%s' is not an IPv4 address", host);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		CFG_ERR("--%s: '%s' is not an IPv4 address", opt, host);
 		return -1;
 	}
-	cfg->sip_addr.sin_family = AF_INET;
-	cfg->sip_addr.sin_port = htons(port);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	return 0;
+}
+
+/* What an operator sets for SIP over streams. */
+static int
+parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_SIP_TCP:
+		return parse_sip("sip-tcp", arg, &cfg->sip_tcp_addr);
+	case OPT_SIP_TLS:
+		return parse_sip("sip-tls", arg, &cfg->sip_tls_addr);
+	case OPT_SIP_TLS_CERT:
+	case OPT_SIP_TLS_KEY:
+		if (access(arg, R_OK) != 0) {
+			CFG_ERR("--sip-tls-%s: cannot read %s: %s",
+				opt == OPT_SIP_TLS_CERT ? "cert" : "key", arg,
+				strerror(errno));
+			return -1;
+		}
+		*(opt == OPT_SIP_TLS_CERT ? &cfg->sip_tls_cert :
+					    &cfg->sip_tls_key) = arg;
+		return 0;
+	case OPT_SIP_MAX_CONNS:
+		if (parse_u32("sip-max-connections", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->sip_max_conns = (unsigned int)v;
+		return 0;
+	case OPT_SIP_MAX_MSG:
+		if (parse_u32("sip-max-message-bytes", arg, 1024, 65535,
+			      &v) < 0)
+			return -1;
+		cfg->sip_max_msg = v;
+		return 0;
+	}
+	if (parse_u32("sip-idle-ms", arg, 1, 3600000, &v) < 0)
+		return -1;
+	cfg->sip_idle_ms = (unsigned int)v;
 	return 0;
 }
 
@@ -356,6 +422,9 @@ config_defaults(struct anncd_config *cfg)
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
 	cfg->sip_transactions = 16384;
+	cfg->sip_max_conns = 1024;
+	cfg->sip_max_msg = 65535;
+	cfg->sip_idle_ms = 120000;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
 	cfg->cache_bytes = 256u << 20;
@@ -501,7 +570,15 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 
 	switch (opt) {
 	case OPT_SIP:
-		return parse_sip(arg, cfg);
+		return parse_sip("sip", arg, &cfg->sip_addr);
+	case OPT_SIP_TCP:
+	case OPT_SIP_TLS:
+	case OPT_SIP_TLS_CERT:
+	case OPT_SIP_TLS_KEY:
+	case OPT_SIP_MAX_CONNS:
+	case OPT_SIP_MAX_MSG:
+	case OPT_SIP_IDLE:
+		return parse_sip_stream(opt, arg, cfg);
 	case OPT_MEDIA_IP:
 		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)
 			return 0;
@@ -597,6 +674,11 @@ config_parse(int argc, char **argv, struct anncd_config *cfg)
 		return -1;
 	if (cfg->media_ip == 0) {
 		CFG_ERR("--media-ip is required");
+		return -1;
+	}
+	if (cfg->sip_tls_addr.sin_port != 0 &&
+	    (cfg->sip_tls_cert == NULL || cfg->sip_tls_key == NULL)) {
+		CFG_ERR("--sip-tls needs --sip-tls-cert and --sip-tls-key");
 		return -1;
 	}
 	if (ntohs(cfg->sip_addr.sin_port) >= cfg->rtp_port_min &&

@@ -39,6 +39,13 @@ struct config_cred {
 
 struct anncd_config {
 	struct sockaddr_in sip_addr;	/* --sip */
+	struct sockaddr_in sip_tcp_addr;	/* --sip-tcp; port 0: off */
+	struct sockaddr_in sip_tls_addr;	/* --sip-tls; port 0: off */
+	const char *sip_tls_cert;	/* --sip-tls-cert FILE */
+	const char *sip_tls_key;	/* --sip-tls-key FILE */
+	unsigned int sip_max_conns;	/* --sip-max-connections */
+	size_t sip_max_msg;		/* --sip-max-message-bytes */
+	unsigned int sip_idle_ms;	/* --sip-idle-ms */
 	uint32_t media_ip;		/* --media-ip, network order */
 	uint16_t rtp_port_min;		/* --rtp-ports */
 	uint16_t rtp_port_max;

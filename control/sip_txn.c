@@ -16,7 +16,7 @@
 
 struct txn {
 	uint64_t key;
-	struct sockaddr_in to;
+	struct sip_peer to;
 	char *msg;			/* the answer, NULL when free */
 	size_t len;
 	uint64_t end_ms;		/* timer H or J */
@@ -65,18 +65,19 @@ sip_txn_init(const struct sip_txn_config *c, sip_txn_send_fn send)
  * the INVITE it acknowledges.  The source address is part of the key as
  * well: a retransmission comes from where the request came, and two
  * clients that reuse a branch (RFC 2543 stacks, or a sent-by behind NAT)
- * stay apart.
+ * stay apart, and so do two connections from one address.
  */
 static uint64_t
-txn_key(const struct sip_msg *m, const struct sockaddr_in *src)
+txn_key(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct sip_str meth = m->method;
 	uint64_t h, a;
 
 	if (sip_str_eq(meth, "ACK"))
 		meth = (struct sip_str){ "INVITE", 6 };
-	a = (uint64_t)src->sin_addr.s_addr << 16 | src->sin_port;
-	h = XXH3_64bits_withSeed(m->branch.p, m->branch.n, a);
+	a = (uint64_t)src->addr.sin_addr.s_addr << 16 | src->addr.sin_port;
+	h = XXH3_64bits_withSeed(&src->conn, sizeof(src->conn), a);
+	h = XXH3_64bits_withSeed(m->branch.p, m->branch.n, h);
 	h = XXH3_64bits_withSeed(m->via_host.p, m->via_host.n, h);
 	h = XXH3_64bits_withSeed(meth.p, meth.n, h ^ m->via_port);
 	return h;
@@ -138,7 +139,7 @@ txn_drop_head(void)
 }
 
 int
-sip_txn_absorb(const struct sip_msg *m, const struct sockaddr_in *src)
+sip_txn_absorb(const struct sip_msg *m, const struct sip_peer *src)
 {
 	uint32_t i;
 
@@ -185,7 +186,7 @@ txn_link(uint32_t i, int invite, uint64_t now_ms)
 }
 
 void
-sip_txn_record(const struct sip_msg *m, const struct sockaddr_in *to,
+sip_txn_record(const struct sip_msg *m, const struct sip_peer *to,
 	       const char *msg, size_t len, uint64_t now_ms)
 {
 	uint64_t key;
@@ -208,7 +209,10 @@ sip_txn_record(const struct sip_msg *m, const struct sockaddr_in *to,
 	txns[i].to = *to;
 	txns[i].msg = copy;
 	txns[i].len = len;
-	txn_link(i, sip_str_eq(m->method, "INVITE"), now_ms);
+	/* RFC 3261 section 17.2.1: timer G only over UDP; a stream
+	 * delivers the answer or loses the connection. */
+	txn_link(i, sip_str_eq(m->method, "INVITE") && to->tp == SIP_TP_UDP,
+		 now_ms);
 }
 
 void

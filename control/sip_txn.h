@@ -2,9 +2,9 @@
  * state (RFC 3261 section 17.2): the refusal of an INVITE, and the final
  * answer to every other request.  A retransmitted request gets the same
  * answer again instead of being handled twice; a non-2xx final answer to
- * an INVITE is retransmitted (timer G) until its ACK comes or timer H
- * fires; the answer to a non-INVITE request is kept for timer J.  Over
- * UDP, H and J are both 64*T1.  Control plane only.
+ * an INVITE is retransmitted (timer G, over UDP only) until its ACK comes
+ * or timer H fires; the answer to a non-INVITE request is kept for timer
+ * J.  H and J are both 64*T1.  Control plane only.
  */
 #ifndef ANNCD_CONTROL_SIP_TXN_H
 #define ANNCD_CONTROL_SIP_TXN_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "control/sip_msg.h"
+#include "control/sip_transport.h"
 
 struct sip_txn_config {
 	unsigned int max;		/* transactions held at once */
@@ -21,7 +22,7 @@ struct sip_txn_config {
 	unsigned int t2_ms;
 };
 
-typedef void (*sip_txn_send_fn)(const struct sockaddr_in *to,
+typedef void (*sip_txn_send_fn)(const struct sip_peer *to,
 				const char *msg, size_t len);
 
 /* 0 or -ENOMEM. */
@@ -37,14 +38,14 @@ sip_txn_fini(void);
  * Requests without an RFC 3261 branch are never matched.
  */
 int
-sip_txn_absorb(const struct sip_msg *m, const struct sockaddr_in *src);
+sip_txn_absorb(const struct sip_msg *m, const struct sip_peer *src);
 
 /* Keeps the final answer msg (len bytes, copied) sent to request m, which
  * came from to.  When the table is full the answer stays stateless
  * (counted).
  */
 void
-sip_txn_record(const struct sip_msg *m, const struct sockaddr_in *to,
+sip_txn_record(const struct sip_msg *m, const struct sip_peer *to,
 	       const char *msg, size_t len, uint64_t now_ms);
 
 /* Retransmits what timer G says and forgets what timers H and J end. */

@@ -91,8 +91,8 @@ framed_cut(const uint8_t *d, const struct media_info *mi,
  * plan has it (media_plan_free(): content_put() and one free()).
  */
 static int
-framed_commit(struct media_out *o, uint32_t clock, struct media_plan **out,
-	      const char **why)
+framed_commit(struct media_out *o, const struct media_fmt *fmt,
+	      struct media_plan **out, const char **why)
 {
 	size_t tbl = (size_t)o->npkts * sizeof(o->pkt[0]);
 	struct media_plan *pl = calloc(1, sizeof(*pl) + tbl);
@@ -107,8 +107,10 @@ framed_commit(struct media_out *o, uint32_t clock, struct media_plan **out,
 	memcpy(pl + 1, o->pkt, tbl);
 	pl->content = nc;
 	pl->npkts = o->npkts;
-	pl->clock_rate = clock;
+	pl->clock_rate = fmt->clock_rate;
 	pl->span_ts = o->span_ts;
+	if (fmt->codec == MEDIA_CODEC_MPV)
+		pl->flags = MEDIA_PLAN_OWN_MARKERS;
 	pl->pkt = (const struct media_pkt *)(pl + 1);
 	*out = pl;
 	return 0;
@@ -137,7 +139,7 @@ media_framed_plan(struct content *c, const struct media_info *mi,
 	}
 	free(copy);
 	if (r == 0)
-		r = framed_commit(&o, fmt->clock_rate, out, why);
+		r = framed_commit(&o, fmt, out, why);
 	media_out_free(&o);
 	return r;
 }

@@ -368,7 +368,9 @@ dp_stream_packet(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 	uint32_t len, ts, flags;
 
 	media_plan_packet(s->p.plan, s->pi, &off, &len, &ts, &flags);
-	m = dp_rtp_build(w, s, off, len, (s->flags & DP_SF_MARK) ||
+	m = dp_rtp_build(w, s, off, len, ((s->flags & DP_SF_MARK) &&
+					  !(s->p.plan->flags &
+					    MEDIA_PLAN_OWN_MARKERS)) ||
 					 (flags & MEDIA_PKT_MARKER));
 	if (m == NULL) {
 		DP_STAT_ADD(w, no_mbuf, 1);

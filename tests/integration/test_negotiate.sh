@@ -4,8 +4,8 @@
 # repeat and delay (timestamps and markers across the silences), duration
 # cutting a stream short, --max-call-ms, an inactive offer answered
 # inactive with no RTP, dynamic payload types, a late offer answered in
-# the ACK (and a bad answer ended with BYE), 488 with a Warning, and 400
-# naming a bad parameter.
+# the ACK (and a bad answer ended with BYE), a video with its audio as
+# two streams, 488 with a Warning, and 400 naming a bad parameter.
 #
 #   test_negotiate.sh ANNCD ANNCD_CALL
 set -euo pipefail
@@ -31,6 +31,7 @@ DURATION_MS=600
 MAX_REPEAT=5
 WORK=
 URL=
+VIDEO_URL=
 TSHARK_PID=
 PCAP=
 NCALLS=0
@@ -129,6 +130,13 @@ sip_fields()
 		-E separator='|' "$@" | head -n 1
 }
 
+# An anonymous pawn-ticket URL for the attachment of message MAIL_UID.
+genurlauth()
+{
+	cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
 au_payload_len()
 {
 	local off
@@ -158,11 +166,59 @@ place_calls()
 	done
 	call duration --uri-params ";repeat=forever;duration=$DURATION_MS"
 	call repeat --uri-params ";repeat=3;delay=$DELAY_MS"
+	# A video with its audio: two m= lines offered, both answered.
+	call video-late --play-url "$VIDEO_URL" --content-type video/mpeg \
+		--late-offer
+	call video-no-line --play-url "$VIDEO_URL" --content-type video/mpeg \
+		--codecs PCMU
 	# --max-call-ms ends a call that duration= would let run on.
 	anncd_stop
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-call-ms 1000 \
 		--max-repeat "$MAX_REPEAT" || exit 1
 	call maxcall --uri-params ";repeat=forever;duration=60000"
+}
+
+# An MPEG program stream, MPEG-1 video and MPEG audio (2 s), in its own
+# message: VIDEO_URL.
+make_video()
+{
+	ffmpeg -nostdin -loglevel error -f lavfi \
+		-i "testsrc=size=176x144:rate=25:duration=2" -f lavfi \
+		-i "sine=frequency=440:sample_rate=48000:duration=2" \
+		-c:v mpeg1video -bf 0 -g 12 -c:a mp2 -b:a 128k -f mpeg \
+		"$WORK/video.mpg"
+	mail_build_message "$WORK/video.mpg" "$WORK/video.eml" video/mpeg
+	mail_deliver "$MAIL_EML"
+	VIDEO_URL=$(genurlauth)
+}
+
+# A late offer for the video (RFC 3264 section 5): an m= line per kind,
+# video first; with both answered in the ACK, MPV (PT 32) and MPA (PT
+# 14, RFC 2250) flow as two streams.  An offer with no video line gets
+# 488 with Warning 304.
+check_video()
+{
+	local media
+
+	use video-late
+	media=$(sip_fields 'sip.Status-Code == 200 && sdp' -e sdp.media |
+		sed 's/ [0-9]* / P /g')
+	check "video, late offer: two m= lines offered" "$media" \
+		"video P RTP/AVP 32,audio P RTP/AVP 14"
+	check "video, late offer: played, BYE" "$(field result) $(field bye)" \
+		"200 yes"
+	check "video, late offer: outcome" "$(grep -c \
+		'type video/mpeg bytes=[1-9][0-9]* packets=[1-9][0-9]* result=played' \
+		"$ANNCD_LOG")" 1
+	check "video, late offer: MPV on the first port" \
+		"$(rtp_fields -e rtp.p_type | sort -u | tr '\n' ' ')" "32 "
+	CALL_RTP=$((CALL_RTP + 2))
+	check "video, late offer: MPA on the second" \
+		"$(rtp_fields -e rtp.p_type | sort -u | tr '\n' ' ')" "14 "
+	use video-no-line
+	check "video, audio-only offer: 488 with Warning 304" \
+		"$(field result) $(sip_fields 'sip.Status-Code == 488' -e sip.Warning)" \
+		'488 304 anncd "no usable video m= line for MPV/90000"'
 }
 
 # RFC 4240 repeat and delay: three plays, every packet one sequence
@@ -248,6 +304,7 @@ check_dynamic()
 	use dynamic
 	sdp=$(sip_fields 'sip.Status-Code == 200 && sdp' -e sdp.media \
 		-e sdp.media_attr)
+	# shellcheck disable=SC2001 # a regular expression, not a glob
 	check "dynamic PTs: answer" "$(sed 's/ [0-9]* / P /' <<<"$sdp")" \
 		"audio P RTP/AVP 97|rtpmap:97 PCMU/8000,ptime:$PTIME,sendonly"
 	check "dynamic PTs: RTP payload type" \
@@ -323,6 +380,24 @@ check_max_call()
 		"$(grep -c 'result=max call length reached' "$ANNCD_LOG")" 1
 }
 
+# --max-repeat and --max-call-ms just outside their ranges: refused at
+# start-up with the option named (the EAL comes up first).
+check_option_edges()
+{
+	local opt out
+
+	cleanup_add_dir "/var/run/dpdk/anncd-negopt-$$"
+	for opt in "--max-repeat 0" "--max-repeat 1000001" \
+		"--max-call-ms 999" "--max-call-ms 86400001"; do
+		# shellcheck disable=SC2086 # option and value are two words
+		out=$(timeout 30 "$ANNCD" --no-huge -m 64 --no-shconf --no-pci \
+			--no-telemetry -l 0 "--file-prefix=anncd-negopt-$$" -- \
+			--media-ip "$RIG_MEDIA_IP" $opt 2>&1 || true)
+		check "$opt refused" \
+			"$(grep -c -- "${opt% *}: '${opt#* }' is not a number" <<<"$out")" 1
+	done
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -338,8 +413,8 @@ main()
 	CYRUS_EXEC=$RIG_MS_EXEC
 	cyrus_start
 	mail_voicemail "$WORK"
-	URL=$(cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p')
+	URL=$(genurlauth)
+	make_video
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
 		--max-repeat "$MAX_REPEAT" --log-level debug || exit 1
 
@@ -355,6 +430,8 @@ main()
 	check "locale and params in the outcome line" "$(grep -c \
 		'locale=en_US param1=a param9=z bytes=' "$ANNCD_LOG")" 1
 	check_max_call
+	check_video
+	check_option_edges
 	# Seven calls of the first run (at debug) took PCMU at 20 ms: the
 	# plan was cut once and shared.
 	check "one PCMU plan per cache entry" \

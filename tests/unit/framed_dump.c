@@ -3,10 +3,12 @@
  * carry, rebuilt from their payload headers, then a summary line.  The
  * shell test compares these lines with what ffprobe reports.
  *
- *   framed_dump TYPE FMT_INDEX FILE
+ *   framed_dump TYPE FMT_INDEX FILE [OUT]
  *
  * TYPE is a content-type (audio/amr, audio/mpeg, video/mpeg...), FMT_INDEX
- * the index in the list of formats the content can be sent as.
+ * the index in the list of formats the content can be sent as.  OUT, for
+ * MPEG audio and video, receives the payloads without their RFC 2250
+ * headers, back to back: the stream a receiver rebuilds, for a decoder.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,29 @@ dump_pkts(const struct media_out *o, const struct media_fmt *fmt)
 	       o->npkts, o->len, o->span_ts, frames);
 }
 
+/* The payloads behind their 4-byte header (8 with the MPEG-2 video
+ * extension, T set), written in packet order.
+ */
+static void
+dump_es(const struct media_out *o, const struct media_fmt *fmt,
+	const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	uint32_t i, h;
+
+	if (f == NULL) {
+		perror(path);
+		exit(2);
+	}
+	for (i = 0; i < o->npkts; i++) {
+		const uint8_t *b = o->buf + o->pkt[i].off;
+
+		h = fmt->codec == MEDIA_CODEC_MPV && (b[0] & 4) ? 8 : 4;
+		fwrite(b + h, 1, o->pkt[i].len - h, f);
+	}
+	fclose(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -79,8 +104,9 @@ main(int argc, char **argv)
 	uint8_t *d;
 	int r;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: framed_dump TYPE FMT_INDEX FILE\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: framed_dump TYPE FMT_INDEX FILE "
+			"[OUT]\n");
 		return 2;
 	}
 	d = read_file(argv[3], &len);
@@ -125,6 +151,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	dump_pkts(&o, &fmts[idx]);
+	if (argc == 5)
+		dump_es(&o, &fmts[idx], argv[4]);
 	media_out_free(&o);
 	free(d);
 	return 0;

@@ -105,6 +105,14 @@ sox -r 8000 -c 1 -b 16 -e signed nb.raw sox.amr-nb
 "$AMR_ENC" nb 7 1 nb.raw nb_dtx.amr
 "$AMR_ENC" wb 8 1 wb.raw wb_dtx.amr
 "$AMR_ENC" wb 2 0 wb.raw wb.amr
+# speech with its pauses: DTX sends SID frames and NO_DATA in between
+espeak-ng -w speech.wav "Your message, received at nine. Call back soon."
+sox speech.wav -r 8000 -c 1 -b 16 -e signed speech8.raw
+sox speech.wav -r 16000 -c 1 -b 16 -e signed speech16.raw
+"$AMR_ENC" nb 5 1 speech8.raw speech_nb.amr
+"$AMR_ENC" wb 4 1 speech16.raw speech_wb.amr
+check_amr audio/amr speech_nb.amr
+check_amr audio/amr-wb speech_wb.amr
 check_amr audio/amr sox.amr-nb
 check_amr audio/amr nb_dtx.amr
 check_amr audio/amr-wb wb_dtx.amr
@@ -131,6 +139,25 @@ check_mpv()
 		dump.txt)" 0
 	check "$f largest payload <= 1460" \
 		"$(awk '/^pkt/ && $4 > 1460' dump.txt | wc -l)" 0
+	check_rebuilt "$f"
+}
+
+# The stream a receiver rebuilds from the payloads decodes, without an
+# error, into as many pictures as the file holds.
+check_rebuilt()
+{
+	local f=$1 want got
+
+	"$DUMP" video/mpeg 0 "$f" rebuilt.mpv >/dev/null
+	want=$(ffprobe -v error -select_streams v -count_frames \
+		-show_entries stream=nb_read_frames -of csv=p=0 "$f" | cut -d, -f1)
+	got=$(ffprobe -v error -f mpegvideo -count_frames \
+		-show_entries stream=nb_read_frames -of csv=p=0 rebuilt.mpv |
+		cut -d, -f1)
+	check "$f rebuilt pictures" "$got" "$want"
+	check "$f rebuilt decodes cleanly" \
+		"$(ffmpeg -v error -f mpegvideo -i rebuilt.mpv -f null - 2>&1 |
+		   wc -l)" 0
 }
 
 video_src=(-f lavfi -i "testsrc=size=352x288:rate=25:duration=2")

@@ -154,6 +154,8 @@ test_ps(void)
 	CHECK_INT(pv->pkt[0].len, 4 + sizeof(video));
 	CHECK_INT(pv->pkt[0].flags, MEDIA_PKT_MARKER);
 	CHECK_INT(pv->span_ts, 7200);
+	CHECK_INT(pv->flags, MEDIA_PLAN_OWN_MARKERS);
+	CHECK_INT(pa->flags, 0);
 	CHECK_INT(pa->npkts, 2);
 	CHECK_INT(pa->pkt[0].ts, 0);
 	CHECK_INT(pa->pkt[1].ts, 2351);

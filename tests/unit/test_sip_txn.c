@@ -17,7 +17,7 @@ static unsigned int sent;
 static char last[256];
 
 static void
-record_send(const struct sockaddr_in *to, const char *msg, size_t len)
+record_send(const struct sip_peer *to, const char *msg, size_t len)
 {
 	(void)to;
 	sent++;
@@ -44,23 +44,25 @@ req(int slot, const char *method, const char *branch)
 	return m;
 }
 
-static struct sockaddr_in
+static struct sip_peer
 peer(uint16_t port)
 {
+	struct sip_peer p = { .tp = SIP_TP_UDP };
 	struct sockaddr_in a;
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(0xc0000205);
 	a.sin_port = htons(port);
-	return a;
+	p.addr = a;
+	return p;
 }
 
 static void
 test_non_invite(void)
 {
 	struct sip_msg m = req(0, "OPTIONS", "z9hG4bKo1");
-	struct sockaddr_in a = peer(5060), b = peer(5062);
+	struct sip_peer a = peer(5060), b = peer(5062);
 	struct sip_txn_stats st;
 
 	sent = 0;
@@ -88,7 +90,7 @@ test_invite_refusal(void)
 {
 	struct sip_msg inv = req(1, "INVITE", "z9hG4bKi1");
 	struct sip_msg ack = req(2, "ACK", "z9hG4bKi1");
-	struct sockaddr_in a = peer(5060);
+	struct sip_peer a = peer(5060);
 	static const uint64_t due[] = { 100, 300, 700, 1100, 1500 };
 	struct sip_txn_stats st;
 	unsigned int i;
@@ -119,7 +121,7 @@ static void
 test_timer_h(void)
 {
 	struct sip_msg inv = req(3, "INVITE", "z9hG4bKh1");
-	struct sockaddr_in a = peer(5060);
+	struct sip_peer a = peer(5060);
 	struct sip_txn_stats before, after;
 
 	sip_txn_get_stats(&before);
@@ -130,6 +132,30 @@ test_timer_h(void)
 	CHECK_INT(after.live, 0);
 }
 
+/* Over a stream no timer G (RFC 3261 section 17.2.1), timer H still;
+ * two connections from one address are two transactions. */
+static void
+test_stream(void)
+{
+	struct sip_msg inv = req(1, "INVITE", "z9hG4bKs1");
+	struct sip_peer a = peer(5060), b = peer(5060);
+	struct sip_txn_stats st;
+
+	a.tp = b.tp = SIP_TP_TCP;
+	a.conn = 1 << 20;
+	b.conn = 1 | 1 << 20;
+	sent = 0;
+	sip_txn_record(&inv, &a, "SIP/2.0 404 No", 14, 40000);
+	sip_txn_tick(40000 + 64 * T1 - 1);
+	CHECK_INT(sent, 0);
+	CHECK_INT(sip_txn_absorb(&inv, &b), 0);
+	CHECK_INT(sip_txn_absorb(&inv, &a), 1);
+	CHECK_INT(sent, 1);
+	sip_txn_tick(40000 + 64 * T1);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 0);
+}
+
 /* --sip-transactions 2: the third answer at once stays stateless. */
 static void
 test_limit(void)
@@ -138,7 +164,7 @@ test_limit(void)
 	struct sip_msg m2 = req(5, "OPTIONS", "z9hG4bKl2");
 	struct sip_msg m3 = req(6, "OPTIONS", "z9hG4bKl3");
 	struct sip_msg old = req(7, "OPTIONS", "l4-without-cookie");
-	struct sockaddr_in a = peer(5060);
+	struct sip_peer a = peer(5060);
 	struct sip_txn_stats st;
 
 	sip_txn_record(&m1, &a, "A", 1, 20000);
@@ -167,6 +193,7 @@ main(void)
 	test_invite_refusal();
 	test_timer_h();
 	test_limit();
+	test_stream();
 	sip_txn_fini();
 	return CHECK_DONE();
 }
