@@ -51,9 +51,18 @@ static const char usage[] =
 "                       no response (RFC 5616 section 2.3)\n"
 "  --local IP           address for SIP and RTP (default 127.0.0.1)\n"
 "  --sip-port P         local SIP port (default 5062)\n"
+"  --transport T        udp (default), tcp or tls: one connection to the\n"
+"                       server for the INVITE and the dialog\n"
+"  --tls-ca FILE        CA the server's certificate must chain to (tls);\n"
+"                       the certificate must name the server's address\n"
 "  --rtp-port P         local RTP port, even (default 30000); RTCP on P+1\n"
-"  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722 or numbers\n"
-"                       (default PCMU,PCMA)\n"
+"  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722,L16,MPA,G729\n"
+"                       or numbers (default PCMU,PCMA)\n"
+"  --offer KIND:FMT[|FMT...]\n"
+"                       one m= line instead of --codecs' (repeat: more\n"
+"                       lines, stream i on --rtp-port + 2 i); FMT is a\n"
+"                       static type or PT=NAME/CLOCK[/CH][;FMTP], e.g.\n"
+"                       audio:96=AMR/8000;octet-align=1 or video:32\n"
 "  --ptime MS           a=ptime of the offer (default 20)\n"
 "  --direction D        sendrecv (default), recvonly, sendonly or inactive\n"
 "  --sdp-addr IP        address in the offer's c= line (default --local)\n"
@@ -63,6 +72,12 @@ static const char usage[] =
 "  --ack-after N        hold the ACK until the Nth copy of the 2xx has come\n"
 "                       (default 1), to see the server retransmit it\n"
 "  --out FILE           write what was heard as a .au file\n"
+"  --dynamic-pts        offer --codecs at payload types 96, 97... by rtpmap\n"
+"  --late-offer         no SDP in the INVITE: answer the 2xx's offer in\n"
+"                       the ACK\n"
+"  --ack-answer A       that answer: ok (default), decline, garbage, none\n"
+"  --uri-params S       append S (\";repeat=3;delay=500\") to the\n"
+"                       Request-URI as it is\n"
 "  --verbose            print SIP start lines on stderr\n"
 "\n"
 "The last line of output is:\n"
@@ -115,11 +130,15 @@ static const struct {
 	const char *name;
 	unsigned int pt, clock;
 } codecs[] = {
-	/* RFC 3551 section 6, table 4: the static audio types offered */
+	/* RFC 3551 section 6, tables 4 and 5: the static types offered */
 	{ "PCMU", 0, 8000 },
 	{ "GSM", 3, 8000 },
 	{ "PCMA", 8, 8000 },
 	{ "G722", 9, 8000 },	/* 8000 despite 16 kHz sampling */
+	{ "L16", 11, 44100 },	/* mono; 10 is stereo */
+	{ "MPA", 14, 90000 },
+	{ "G729", 18, 8000 },
+	{ "MPV", 32, 90000 },
 };
 
 const char *
@@ -136,25 +155,35 @@ call_codec_name(unsigned int pt, unsigned int *clock)
 	return NULL;
 }
 
+int
+call_codec_pt(const char *name, unsigned long *pt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++) {
+		if (strcasecmp(name, codecs[i].name) == 0 ||
+		    (isdigit((unsigned char)name[0]) &&
+		     strtoul(name, NULL, 10) == codecs[i].pt)) {
+			*pt = codecs[i].pt;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int
 parse_codecs(const char *list, struct call_opts *o)
 {
 	char buf[256], *tok, *save = NULL;
-	size_t i;
+	unsigned long pt;
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	o->n_pts = 0;
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++)
-			if (strcasecmp(tok, codecs[i].name) == 0 ||
-			    (isdigit((unsigned char)tok[0]) &&
-			     strtoul(tok, NULL, 10) == codecs[i].pt))
-				break;
-		if (i == sizeof(codecs) / sizeof(codecs[0]) ||
-		    o->n_pts == CALL_MAX_CODECS)
+		if (call_codec_pt(tok, &pt) < 0 || o->n_pts == CALL_MAX_CODECS)
 			return -EINVAL;
-		o->pts[o->n_pts++] = (uint8_t)codecs[i].pt;
+		o->pts[o->n_pts++] = (uint8_t)pt;
 	}
 	return o->n_pts > 0 ? 0 : -EINVAL;
 }
@@ -171,9 +200,10 @@ ruri_params(const struct call_opts *o, const struct call_media *m,
 	    bench_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
 	    bench_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
 		return -ENAMETOOLONG;
-	n = snprintf(out, cap, ";play=%s%s%s%s%s", url,
+	n = snprintf(out, cap, ";play=%s%s%s%s%s%s", url,
 		     ct[0] ? ";content-type=" : "", ct,
-		     cte[0] ? ";content-transfer-encoding=" : "", cte);
+		     cte[0] ? ";content-transfer-encoding=" : "", cte,
+		     o->uri_params ? o->uri_params : "");
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
@@ -210,7 +240,8 @@ enum {
 	OPT_EXPIRE, OPT_PLAY, OPT_CT, OPT_CTE, OPT_ESCAPE, OPT_TAMPER,
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
 	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
-	OPT_SDP_ADDR, OPT_OUT,
+	OPT_SDP_ADDR, OPT_OUT, OPT_OFFER, OPT_DYN_PTS, OPT_LATE,
+	OPT_ACK_ANSWER, OPT_URI_PARAMS, OPT_TRANSPORT, OPT_TLS_CA,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -233,6 +264,7 @@ static const struct option long_opts[] = {
 	{ "sip-port", required_argument, NULL, OPT_SIP_PORT },
 	{ "rtp-port", required_argument, NULL, OPT_RTP_PORT },
 	{ "codecs", required_argument, NULL, OPT_CODECS },
+	{ "offer", required_argument, NULL, OPT_OFFER },
 	{ "ptime", required_argument, NULL, OPT_PTIME },
 	{ "direction", required_argument, NULL, OPT_DIR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -240,6 +272,12 @@ static const struct option long_opts[] = {
 	{ "ack-after", required_argument, NULL, OPT_ACK_AFTER },
 	{ "sdp-addr", required_argument, NULL, OPT_SDP_ADDR },
 	{ "out", required_argument, NULL, OPT_OUT },
+	{ "dynamic-pts", no_argument, NULL, OPT_DYN_PTS },
+	{ "late-offer", no_argument, NULL, OPT_LATE },
+	{ "ack-answer", required_argument, NULL, OPT_ACK_ANSWER },
+	{ "uri-params", required_argument, NULL, OPT_URI_PARAMS },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -306,7 +344,13 @@ opt_call(struct call_opts *o, int c, const char *arg)
 	case OPT_LOCAL: o->local = arg; return 0;
 	case OPT_OUT: o->out = arg; return 0;
 	case OPT_VERBOSE: o->verbose = 1; return 0;
+	case OPT_TLS_CA: o->tls_ca = arg; return 0;
+	case OPT_TRANSPORT:
+		o->stream = strcmp(arg, "tcp") == 0 || strcmp(arg, "tls") == 0;
+		o->tls = strcmp(arg, "tls") == 0;
+		return o->stream || strcmp(arg, "udp") == 0 ? 0 : -EINVAL;
 	case OPT_CODECS: return parse_codecs(arg, o);
+	case OPT_OFFER: return call_offer_parse(arg, o);
 	case OPT_SIP_PORT:
 	case OPT_RTP_PORT:
 		if (opt_num(arg, 1, 65534, &v) < 0)
@@ -346,6 +390,26 @@ opt_call(struct call_opts *o, int c, const char *arg)
 	return 1;
 }
 
+/* Options of the SDP variations (bench/call_negotiate.c): 1 when c is not
+ * one of them.
+ */
+static int
+opt_negotiate(struct call_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_DYN_PTS: o->dynamic_pts = 1; return 0;
+	case OPT_LATE: o->late_offer = 1; return 0;
+	case OPT_URI_PARAMS: o->uri_params = arg; return 0;
+	case OPT_ACK_ANSWER:
+		if (strcmp(arg, "ok") != 0 && strcmp(arg, "decline") != 0 &&
+		    strcmp(arg, "garbage") != 0 && strcmp(arg, "none") != 0)
+			return -EINVAL;
+		o->ack_answer = arg;
+		return 0;
+	}
+	return 1;
+}
+
 static int
 parse_opts(int argc, char **argv, struct call_opts *o)
 {
@@ -356,7 +420,7 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 				 .sip_port = 5062, .rtp_port = 30000,
 				 .ptime = 20, .timeout_s = 60,
 				 .linger_ms = 500, .ack_after = 1,
-				 .direction = "sendrecv" };
+				 .direction = "sendrecv", .ack_answer = "ok" };
 	parse_codecs("PCMU,PCMA", o);
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == OPT_HELP) {
@@ -366,6 +430,8 @@ parse_opts(int argc, char **argv, struct call_opts *o)
 		rc = opt_url(o, c, optarg);
 		if (rc == 1)
 			rc = opt_call(o, c, optarg);
+		if (rc == 1)
+			rc = opt_negotiate(o, c, optarg);
 		if (rc != 0) {
 			fprintf(stderr, "anncd-call: bad option %s\n",
 				argv[optind - 1]);

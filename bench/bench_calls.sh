@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# targets: anncd bench/anncd-bench
 # Call setups per second of anncd on real parts: a private Cyrus holds one
 # voice mail, anncd runs with its dataplane on net_af_packet in the rig's
 # server namespace, anncd-bench calls from the caller namespace at a rising

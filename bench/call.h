@@ -12,6 +12,20 @@
 #define CALL_MAX_SERVERS	8
 #define CALL_MAX_CODECS		8
 #define CALL_URL_MAX		4096
+#define CALL_MAX_MEDIA		4	/* m= lines of an --offer */
+
+/* One payload format of an offered m= line (RFC 4566 section 6). */
+struct call_fmt {
+	uint8_t pt;
+	char rtpmap[48];		/* "AMR/8000", "L16/8000/2" */
+	char fmtp[160];			/* "octet-align=1", or empty */
+};
+
+struct call_offer {
+	char kind[8];			/* "audio" or "video" */
+	struct call_fmt fmts[CALL_MAX_CODECS];
+	unsigned int n_fmts;
+};
 
 struct call_opts {
 	/* IMAP side: where the attachment lives */
@@ -40,14 +54,25 @@ struct call_opts {
 	uint16_t rtp_port;
 	uint8_t pts[CALL_MAX_CODECS];	/* offered payload types, in order */
 	unsigned int n_pts;
+	struct call_offer offers[CALL_MAX_MEDIA];	/* --offer: these m=
+							 * lines instead */
+	unsigned int n_offers;
 	unsigned int ptime;
 	const char *direction;		/* a= direction of the offer */
 	const char *sdp_addr;		/* c= of the offer, NULL: local */
 	unsigned int linger_ms;
 	unsigned int ack_after;		/* ACK the Nth copy of the 2xx */
+	int dynamic_pts;		/* offer every codec at 96, 97... */
+	int late_offer;			/* no SDP in the INVITE */
+	const char *ack_answer;		/* late offer: ok, decline, garbage,
+					 * none */
+	const char *uri_params;		/* added to the Request-URI as is */
 	double timeout_s;
 	const char *out;
 	int verbose;
+	int stream;			/* --transport tcp or tls */
+	int tls;			/* --transport tls */
+	const char *tls_ca;		/* --tls-ca FILE */
 };
 
 /* What the IMAP session found out about the attachment. */
@@ -167,11 +192,58 @@ call_report(const struct call_opts *o, const struct call_media *m,
 const char *
 call_codec_name(unsigned int pt, unsigned int *clock);
 
+/* The offer of --dynamic-pts.  Returns its length or -EMSGSIZE. */
+int
+call_neg_offer_dynamic(const struct call_opts *o, char *out, size_t cap);
+
+/* The answer the ACK carries to the 2xx's offer (--late-offer), per
+ * --ack-answer.  Returns its length (0: no body) or -1; *pt is the
+ * payload type answered.
+ */
+int
+call_neg_ack_answer(const struct call_opts *o, const char *offer,
+		    size_t offer_len, char *out, size_t cap, int *pt);
+/* The static payload type of an encoding name that --codecs knows. */
+int
+call_codec_pt(const char *name, unsigned long *pt);
+
+/* Adds the m= line of one --offer SPEC, "KIND:FMT[|FMT...]" with FMT a
+ * static type ("0", "PCMU") or "PT=NAME/CLOCK[/CH][;FMTP]".  Returns 0 or
+ * -EINVAL.
+ */
+int
+call_offer_parse(const char *spec, struct call_opts *o);
+
+/* Writes the offered m= lines and their attributes, stream i on
+ * o->rtp_port + 2 i.  Returns the length or -EMSGSIZE.
+ */
+int
+call_offer_media(const struct call_opts *o, char *out, size_t cap);
+
 /* Splits "host:port" (IPv4 or name) into a sockaddr.  Returns 0 or
  * -EINVAL.
  */
 int
 call_resolve(const char *hostport, uint16_t def_port,
 	     struct sockaddr_in *sa);
+
+/* SIP over a stream (bench/call_stream.c): connects from o->local to to,
+ * with a TLS handshake when o->tls.  Returns the socket or -1.
+ */
+int
+call_stream_open(const struct call_opts *o, const struct sockaddr_in *to);
+
+/* Writes one whole message.  Returns 0 or -1. */
+int
+call_stream_send(const char *buf, size_t len);
+
+/* Reads what has come and calls fn for each whole message.  Returns 0, or
+ * -1 when the connection has ended or the server broke the framing.
+ */
+int
+call_stream_read(void (*fn)(void *arg, char *msg, size_t len), void *arg);
+
+void
+call_stream_close(void);
 
 #endif

@@ -1,4 +1,5 @@
-/* The SIP half of anncd-call: a user agent client over UDP (RFC 3261) that
+/* The SIP half of anncd-call: a user agent client over UDP, TCP or TLS
+ * (RFC 3261; streams in bench/call_stream.c) that
  * places one announcement call (RFC 4240 section 3) per media server until
  * one does not refuse it, receives the RTP stream and answers the BYE that
  * ends the announcement.
@@ -49,6 +50,9 @@ struct uac {
 	struct rtp_store *s;
 	struct call_result *r;
 	int sip_fd, rtp_fd, rtcp_fd;
+	int stream_fd;			/* TCP or TLS to the server, or -1 */
+	int more_fd[2 * CALL_MAX_MEDIA];	/* RTP and RTCP of the further
+						 * m= lines: bound, not read */
 	enum uac_state state;
 
 	const char *server_hp;
@@ -65,6 +69,7 @@ struct uac {
 	char route[2048];		/* "Route: ...\r\n" or empty */
 	struct sockaddr_in next_hop;
 
+	char ack_body[2048];		/* late offer: the answer, or empty */
 	char ack[SIP_BUF];		/* resent on each repeated final */
 	size_t ack_len;
 	struct sockaddr_in ack_to;
@@ -93,6 +98,12 @@ sip_send(struct uac *u, const char *buf, size_t len,
 	if (u->o->verbose)
 		fprintf(stderr, "sip -> %s:%u %.*s\n", inet_ntoa(to->sin_addr),
 			ntohs(to->sin_port), (int)strcspn(buf, "\r"), buf);
+	/* Over a stream everything goes on the one connection. */
+	if (u->o->stream) {
+		if (call_stream_send(buf, len) < 0)
+			fprintf(stderr, "sip: stream send failed\n");
+		return;
+	}
 	if (sendto(u->sip_fd, buf, len, 0, (const struct sockaddr *)to,
 		   sizeof(*to)) < 0)
 		fprintf(stderr, "sip: sendto: %s\n", strerror(errno));
@@ -108,9 +119,17 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	int n;
 
 	n = snprintf(out, cap, "v=0\r\no=anncd-call %ld 1 IN IP4 %s\r\n"
-		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %u RTP/AVP",
+		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\n",
 		     (long)time(NULL), o->local,
-		     o->sdp_addr ? o->sdp_addr : o->local, o->rtp_port);
+		     o->sdp_addr ? o->sdp_addr : o->local);
+	if (o->n_offers > 0 && n > 0 && (size_t)n < cap) {
+		k = (size_t)n;
+		n = call_offer_media(o, out + k, cap - k);
+		return n < 0 ? n : (int)k + n;
+	}
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "m=audio %u RTP/AVP",
+			      o->rtp_port);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++)
 		n += snprintf(out + n, cap - (size_t)n, " %u", o->pts[i]);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
@@ -126,6 +145,21 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -EMSGSIZE : n;
 }
 
+/* The INVITE's body: the offer, the dynamic-type offer, or none at all
+ * for a late offer.
+ */
+static int
+uac_offer(const struct call_opts *o, char *out, size_t cap)
+{
+	if (o->late_offer) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (o->dynamic_pts)
+		return call_neg_offer_dynamic(o, out, cap);
+	return sdp_offer(o, out, cap);
+}
+
 /* Writes a request of the dialog or of the INVITE transaction. */
 static size_t
 uac_request(struct uac *u, char *out, const char *method, const char *ruri,
@@ -137,7 +171,7 @@ uac_request(struct uac *u, char *out, const char *method, const char *ruri,
 
 	n = snprintf(out, SIP_BUF,
 		     "%s %s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP %s:%u;branch=%s;rport\r\n"
+		     "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n"
 		     "Max-Forwards: 70\r\n"
 		     "From: <sip:anncd-call@%s>;tag=%s\r\n"
 		     "To: %s\r\n"
@@ -145,7 +179,9 @@ uac_request(struct uac *u, char *out, const char *method, const char *ruri,
 		     "CSeq: %u %s\r\n"
 		     "%s"
 		     "Content-Length: %zu\r\n\r\n%s",
-		     method, ruri, u->o->local, u->o->sip_port, branch,
+		     method, ruri,
+		     u->o->tls ? "TLS" : u->o->stream ? "TCP" : "UDP",
+		     u->o->local, u->o->sip_port, branch,
 		     u->o->local, u->from_tag, to, u->call_id, cseq, method,
 		     extra ? extra : "", blen, body ? body : "");
 	return n < 0 || n >= SIP_BUF ? 0 : (size_t)n;
@@ -177,15 +213,16 @@ uac_send_invite(struct uac *u)
 	n = snprintf(u->ruri, sizeof(u->ruri), "sip:annc@%s%s", u->server_hp,
 		     u->ruri_params);
 	if (n < 0 || (size_t)n >= sizeof(u->ruri) ||
-	    sdp_offer(u->o, sdp, sizeof(sdp)) < 0)
+	    uac_offer(u->o, sdp, sizeof(sdp)) < 0)
 		return -EMSGSIZE;
 	snprintf(u->invite_to, sizeof(u->invite_to), "<sip:annc@%s>",
 		 u->server_hp);
 	snprintf(extra, sizeof(extra), "Contact: <sip:anncd-call@%s:%u>\r\n"
-		 "Content-Type: application/sdp\r\n", u->o->local,
-		 u->o->sip_port);
+		 "%s", u->o->local, u->o->sip_port,
+		 sdp[0] ? "Content-Type: application/sdp\r\n" : "");
 	u->req.len = uac_request(u, u->req.buf, "INVITE", u->ruri,
-				 u->invite_branch, 1, u->invite_to, extra, sdp);
+				 u->invite_branch, 1, u->invite_to, extra,
+				 sdp[0] ? sdp : NULL);
 	if (u->req.len == 0)
 		return -EMSGSIZE;
 	u->req.to = u->server;
@@ -263,17 +300,35 @@ uac_note_answer(struct uac *u, const struct sip_msg *m)
 	u->r->answer_pt = sess.media[0].n_fmt ? sess.media[0].fmt[0] : -1;
 }
 
+/* A late offer is answered in the ACK (RFC 3264 section 6). */
+static void
+uac_late_answer(struct uac *u, const struct sip_msg *m)
+{
+	int pt;
+
+	u->ack_body[0] = '\0';
+	if (!u->o->late_offer)
+		return;
+	if (call_neg_ack_answer(u->o, m->body.p, m->body.n, u->ack_body,
+				sizeof(u->ack_body), &pt) < 0)
+		u->ack_body[0] = '\0';
+	u->r->answer_pt = pt;
+}
+
 static void
 uac_ack_2xx(struct uac *u)
 {
-	char branch[40] = "z9hG4bK";
+	char branch[40] = "z9hG4bK", extra[sizeof(u->route) + 64];
+	const char *body = u->ack_body[0] ? u->ack_body : NULL;
 
 	/* RFC 3261 section 13.2.2.4: the ACK of a 2xx is a transaction of
 	 * its own, with a new branch, sent along the dialog's route
 	 */
 	rand_hex(branch + 7, 24);
+	snprintf(extra, sizeof(extra), "%s%s", u->route,
+		 body ? "Content-Type: application/sdp\r\n" : "");
 	u->ack_len = uac_request(u, u->ack, "ACK", u->target, branch, 1,
-				 u->to_hdr, u->route, NULL);
+				 u->to_hdr, extra, body);
 	u->ack_to = u->next_hop;
 	sip_send(u, u->ack, u->ack_len, &u->ack_to);
 }
@@ -333,6 +388,7 @@ uac_on_invite_response(struct uac *u, const struct sip_msg *m)
 	r->setup_ms = (call_now() - r->invite_t) * 1000.0;
 	uac_dialog(u, m);
 	uac_note_answer(u, m);
+	uac_late_answer(u, m);
 	if (r->ok_copies < u->o->ack_after) {
 		u->state = UAC_ANSWERED;
 		return;
@@ -397,20 +453,14 @@ uac_on_request(struct uac *u, const struct sip_msg *m,
 }
 
 static void
-uac_on_sip(struct uac *u)
+uac_on_message(struct uac *u, const char *buf, size_t n,
+	       const struct sockaddr_in *src)
 {
-	static char buf[SIP_BUF];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
+	struct sockaddr_in from = *src;
 	struct sip_msg m;
 	const char *why;
-	ssize_t n;
 
-	n = recvfrom(u->sip_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
-		     (struct sockaddr *)&from, &fl);
-	if (n <= 0)
-		return;
-	if (sip_parse(buf, (size_t)n, &m, &why) < 0) {
+	if (sip_parse(buf, n, &m, &why) < 0) {
 		fprintf(stderr, "sip: bad message from %s: %s\n",
 			inet_ntoa(from.sin_addr), why);
 		return;
@@ -430,6 +480,28 @@ uac_on_sip(struct uac *u)
 		u->bye_answered = 1;
 		u->req.on = 0;
 	}
+}
+
+static void
+uac_on_stream_message(void *arg, char *msg, size_t len)
+{
+	struct uac *u = arg;
+
+	uac_on_message(u, msg, len, &u->server);
+}
+
+static void
+uac_on_sip(struct uac *u)
+{
+	static char buf[SIP_BUF];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n;
+
+	n = recvfrom(u->sip_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
+		     (struct sockaddr *)&from, &fl);
+	if (n > 0)
+		uac_on_message(u, buf, (size_t)n, &from);
 }
 
 /* Walks a compound RTCP packet by its length fields (RFC 3550 section
@@ -482,7 +554,10 @@ retx_tick(struct uac *u)
 			u->state = UAC_NO_ANSWER;
 		return;
 	}
-	sip_send(u, t->buf, t->len, &t->to);
+	/* Timers A and E run over UDP only (section 17.1.1.2); over a
+	 * stream only the give-up timers B and F do. */
+	if (!u->o->stream)
+		sip_send(u, t->buf, t->len, &t->to);
 	t->interval = t->interval * 2 < t->cap ? t->interval * 2 : t->cap;
 	t->at = now + t->interval;
 }
@@ -504,7 +579,8 @@ static void
 uac_pump(struct uac *u, double until)
 {
 	struct pollfd pfd[3] = {
-		{ .fd = u->sip_fd, .events = POLLIN },
+		{ .fd = u->o->stream ? u->stream_fd : u->sip_fd,
+		  .events = POLLIN },
 		{ .fd = u->rtp_fd, .events = POLLIN },
 		{ .fd = u->rtcp_fd, .events = POLLIN },
 	};
@@ -524,8 +600,13 @@ uac_pump(struct uac *u, double until)
 		/* RTP first: a BYE read in the same wake came after it */
 		if (pfd[1].revents & POLLIN)
 			uac_on_rtp(u);
-		if (pfd[0].revents & POLLIN)
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) && u->o->stream &&
+		    call_stream_read(uac_on_stream_message, u) < 0) {
+			/* closed by the server: nothing more comes */
+			pfd[0].fd = -1;
+		} else if ((pfd[0].revents & POLLIN) && !u->o->stream) {
 			uac_on_sip(u);
+		}
 		if (pfd[2].revents & POLLIN)
 			uac_on_rtcp(u);
 		retx_tick(u);
@@ -637,7 +718,18 @@ uac_open(struct uac *u)
 	if (u->rtp_fd < 0)
 		return u->rtp_fd;
 	u->rtcp_fd = udp_bind(u->o->local, u->o->rtp_port + 1, 0);
-	return u->rtcp_fd < 0 ? u->rtcp_fd : 0;
+	if (u->rtcp_fd < 0)
+		return u->rtcp_fd;
+	/* the capture on the wire sees their packets; a bound port keeps
+	 * the kernel from answering them with port unreachable */
+	for (unsigned int i = 2; i < 2 * u->o->n_offers; i++) {
+		u->more_fd[i] = udp_bind(u->o->local,
+					 (uint16_t)(u->o->rtp_port + i),
+					 i % 2 ? 0 : 4 << 20);
+		if (u->more_fd[i] < 0)
+			return u->more_fd[i];
+	}
+	return 0;
 }
 
 static struct uac uac;		/* large buffers: not on the stack */
@@ -655,17 +747,24 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 	u->ruri_params = ruri_params;
 	u->s = s;
 	u->r = r;
-	u->sip_fd = u->rtp_fd = u->rtcp_fd = -1;
+	u->sip_fd = u->rtp_fd = u->rtcp_fd = u->stream_fd = -1;
+	for (i = 0; i < 2 * CALL_MAX_MEDIA; i++)
+		u->more_fd[i] = -1;
 	rc = uac_open(u);
 	for (i = 0; rc == 0 && i < o->n_servers; i++) {
 		memset(r, 0, sizeof(*r));
 		r->answer_pt = -1;
 		u->req.on = 0;
 		u->ack_len = 0;
+		u->ack_body[0] = '\0';
 		u->bye_sent = u->bye_answered = 0;
 		u->server_hp = o->servers[i];
 		snprintf(r->server, sizeof(r->server), "%s", o->servers[i]);
 		rc = call_resolve(o->servers[i], 5060, &u->server);
+		if (rc == 0 && o->stream) {
+			u->stream_fd = call_stream_open(o, &u->server);
+			rc = u->stream_fd < 0 ? -ECONNREFUSED : 0;
+		}
 		if (rc == 0)
 			rc = uac_call(u);
 		printf("server %s: %d %s\n", o->servers[i], r->status,
@@ -676,11 +775,15 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 		if (r->timed_out || (r->status != 404 && r->status != 0))
 			break;
 	}
+	call_stream_close();
 	if (u->sip_fd >= 0)
 		close(u->sip_fd);
 	if (u->rtp_fd >= 0)
 		close(u->rtp_fd);
 	if (u->rtcp_fd >= 0)
 		close(u->rtcp_fd);
+	for (i = 0; i < 2 * CALL_MAX_MEDIA; i++)
+		if (u->more_fd[i] >= 0)
+			close(u->more_fd[i]);
 	return rc;
 }

@@ -24,12 +24,15 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_transport.h"
+#include "control/sip_txn.h"
 #include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
+#include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
@@ -38,6 +41,8 @@
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
+#define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
+#define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
 
@@ -66,11 +71,24 @@ struct call_rtx {
 	uint64_t give_up_ms;
 };
 
+/* One stream of a call: its m= line and what the dataplane plays on it. */
+struct call_stream {
+	struct sdp_stream st;		/* media_index -1: declined; dir
+					 * inactive: nothing is sent */
+	struct dp_stream_params sp;
+	struct media_plan *own_plan;	/* when the entry had no room for it */
+	uint64_t play_pkts;		/* packets of every play */
+	uint64_t play_ms;		/* the plays and the delays between */
+	uint32_t sent;			/* packets, from its event */
+	int active;			/* the dataplane holds it */
+};
+
 struct call {
 	enum call_state state;
-	uint32_t handle;		/* slot index | generation << 20 */
+	uint32_t handle;		/* slot index | generation << 20; its
+					 * stream k is handle | k << 31 */
 	struct call *hnext;		/* Call-ID hash chain */
-	struct sockaddr_in peer;	/* where the INVITE came from */
+	struct sip_peer peer;		/* where the INVITE came from */
 
 	char *invite_buf;		/* the INVITE, kept for responses */
 	struct sip_msg invite;
@@ -90,10 +108,16 @@ struct call {
 	enum media_type type;
 	char ctype[64];
 	int base64;
-	int stream_active;		/* the dataplane holds the stream */
-	uint16_t rtp_port;
-	struct dp_stream_params sp;
-	struct media_plan plan;		/* what sp plays, over content */
+	/* What is sent (RFC 4240 section 3.3 and the SDP agreed on): a
+	 * video content's audio goes as a second stream.
+	 */
+	struct call_stream str[SDP_MAX_STREAMS];
+	unsigned int n_str;		/* m= lines of ours */
+	unsigned int stream_active;	/* streams the dataplane holds */
+	struct annc_play play;
+	char play_log[160];		/* the RFC 4240 values, for the log */
+	struct sdp_offer *offer;	/* late offer: ours, in the 200 */
+	uint64_t end_ms;		/* the call ends by then at the latest */
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -106,10 +130,14 @@ static int sip_fd = -1;
 static struct loop_op sip_recv_op;
 static char sip_rbuf[SIP_MAX_DATAGRAM + 1];
 static struct sockaddr_in sip_src;
+static struct sip_peer udp_peer;
 static struct iovec sip_iov;
 static struct msghdr sip_rmsg;
-static char local_hostport[32];	/* our sent-by and Contact host:port */
-static char contact_line[96];
+/* Our sent-by and Contact host:port, and the Contact of a 200, per
+ * transport (enum sip_tp): the caller's next requests come the same way
+ * (RFC 3261 section 8.1.1.8, RFC 5630 section 3 for sips). */
+static char local_hostport[3][32];
+static char contact_line[3][112];
 
 static struct call *calls;		/* max_calls slots */
 static uint32_t *free_slots;		/* stack of free slot indexes */
@@ -158,7 +186,8 @@ call_by_handle(uint32_t handle)
 {
 	uint32_t slot = handle & 0xfffff;
 
-	if (slot >= cfg->max_calls || calls[slot].handle != handle ||
+	if (slot >= cfg->max_calls ||
+	    calls[slot].handle != (handle & ~CALL_STREAM_BIT) ||
 	    calls[slot].state == CALL_FREE)
 		return NULL;
 	return &calls[slot];
@@ -192,7 +221,7 @@ random_token(char *out, size_t cap)
 }
 
 static struct call *
-call_new(const char *buf, size_t len, const struct sockaddr_in *src)
+call_new(const char *buf, size_t len, const struct sip_peer *src)
 {
 	struct call *c;
 	const char *why;
@@ -202,7 +231,7 @@ call_new(const char *buf, size_t len, const struct sockaddr_in *src)
 		return NULL;
 	slot = free_slots[--n_free];
 	c = &calls[slot];
-	gen = ((c->handle >> 20) + 1) & 0xfff;
+	gen = ((c->handle >> 20) + 1) & 0x7ff;
 	memset(c, 0, sizeof(*c));
 	c->handle = slot | gen << 20;
 	c->invite_buf = malloc(len + 1);
@@ -215,6 +244,7 @@ call_new(const char *buf, size_t len, const struct sockaddr_in *src)
 	/* Parsed again from our own copy so the views stay valid. */
 	sip_parse(c->invite_buf, len, &c->invite, &why);
 	c->peer = *src;
+	sip_tp_hold(src->conn);
 	c->state = CALL_FETCHING;
 	c->t_invite_ms = loop_now_ms();
 	random_token(c->to_tag, 17);
@@ -243,11 +273,12 @@ call_log_outcome(struct call *c)
 {
 	char src[INET_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &c->peer.sin_addr, src, sizeof(src));
-	CALL_LOG(LOGL_INFO, c, "from %s:%u type %s bytes=%" PRIu64
-		 " packets=%" PRIu32 " result=%s", src,
-		 ntohs(c->peer.sin_port), c->ctype[0] ? c->ctype : "-",
-		 c->bytes, c->packets, c->result[0] ? c->result : "unknown");
+	inet_ntop(AF_INET, &c->peer.addr.sin_addr, src, sizeof(src));
+	CALL_LOG(LOGL_INFO, c, "from %s %s:%u type %s%s bytes=%" PRIu64
+		 " packets=%" PRIu32 " result=%s", sip_tp_name(c->peer.tp),
+		 src, ntohs(c->peer.addr.sin_port),
+		 c->ctype[0] ? c->ctype : "-", c->play_log, c->bytes,
+		 c->packets, c->result[0] ? c->result : "unknown");
 }
 
 /* Lets go of the cache entry: a call still waiting leaves the fetch to
@@ -270,10 +301,15 @@ call_free(struct call *c)
 {
 	call_log_outcome(c);
 	call_drop_entry(c);
-	if (c->rtp_port != 0)
-		free_ports[n_free_ports++] = c->rtp_port;
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].st.port != 0)
+			free_ports[n_free_ports++] = c->str[k].st.port;
+		media_plan_free(c->str[k].own_plan);
+	}
 	call_unlink(c);
+	sip_tp_release(c->peer.conn);
 	free(c->invite_buf);
+	free(c->offer);
 	free(c->resp.msg);
 	free(c->bye.msg);
 	c->state = CALL_FREE;
@@ -299,15 +335,27 @@ call_result(struct call *c, const char *fmt, const char *detail)
 /* ---- SIP output ---- */
 
 static void
-sip_send(const struct sockaddr_in *to, const char *msg, size_t len)
+sip_send(const struct sip_peer *to, const char *msg, size_t len)
 {
-	if (loop_sendto(sip_fd, to, msg, len) < 0)
+	int rc;
+
+	/* RFC 3261 section 18.2.2: over a stream, back on the connection
+	 * the request came on; if it has gone the message is dropped, as
+	 * anncd opens no connection itself. */
+	if (to->tp != SIP_TP_UDP) {
+		rc = sip_tp_send(to, msg, len);
+		if (rc == -ENOTCONN)
+			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
+				len);
+		return;
+	}
+	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
 		SIP_LOG(LOGL_ERR, "cannot queue %zu bytes: out of memory", len);
 }
 
 /* Responds to a request outside any call (or before one exists). */
 static void
-sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
+sip_respond(const struct sip_msg *req, const struct sip_peer *to,
 	    int code, const char *reason, const char *extra)
 {
 	char out[SIP_OUT_MAX], tag[17];
@@ -322,6 +370,8 @@ sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
 		return;
 	}
 	sip_send(to, out, (size_t)n);
+	if (code >= 200)
+		sip_txn_record(req, to, out, (size_t)n, loop_now_ms());
 }
 
 static void
@@ -408,7 +458,7 @@ bye_build(struct call *c, char *out, size_t cap)
 	random_token(c->bye_branch, 17);
 	n = snprintf(out, cap,
 		     "BYE %.*s SIP/2.0\r\n"
-		     "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n"
+		     "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n"
 		     "Max-Forwards: 70\r\n%s"
 		     "From: %.*s;tag=%s\r\n"
 		     "To: %.*s\r\n"
@@ -416,7 +466,8 @@ bye_build(struct call *c, char *out, size_t cap)
 		     "CSeq: 1 BYE\r\n"
 		     "Content-Length: 0\r\n\r\n",
 		     (int)iv->contact_uri.n, iv->contact_uri.p,
-		     local_hostport, c->bye_branch, route,
+		     sip_tp_name(c->peer.tp), local_hostport[c->peer.tp],
+		     c->bye_branch, route,
 		     (int)iv->to.n, iv->to.p, c->to_tag,
 		     (int)iv->from.n, iv->from.p,
 		     (int)iv->call_id.n, iv->call_id.p);
@@ -449,6 +500,8 @@ struct invite_req {
 	struct annc_params ap;
 	char ctype[64];			/* content-type, unescaped */
 	char extra[64];			/* header lines for a refusal */
+	struct annc_play opts;		/* repeat, delay, duration */
+	struct sdp_refusal refusal;	/* a 488's Warning */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
@@ -550,60 +603,69 @@ check_play_url(struct invite_req *r, char *reason, size_t cap)
 	return check_identity(r, reason, cap);
 }
 
-/* Whether the offered stream can receive what anncd sends: a unicast
- * address (RFC 4566 section 5.7 allows multicast, which an announcement
- * to one caller has no use for) and a direction that lets anncd send
- * (RFC 3264 section 6.1: to a sendonly or inactive offer nothing may be
- * sent).  Returns 0 or -1 with the reason. */
+/* Whether an offered m= line could carry anything anncd sends: RTP/AVP,
+ * a port, a unicast address (RFC 4566 section 5.7 allows multicast, which
+ * an announcement to one caller has no use for).  0, or the Warning code
+ * of RFC 3261 section 20.43 that says why not.
+ */
 static int
-offer_media_usable(const struct sdp_media *md, char *reason, size_t cap)
+offer_line_fault(const struct sdp_media *md)
 {
 	uint32_t a = ntohl(md->addr);
 
-	if (a == 0 || a == INADDR_BROADCAST) {
-		snprintf(reason, cap, "Offer has no unicast media address");
-		return -1;
-	}
-	if ((a >> 28) >= 0xe) {
-		snprintf(reason, cap, "Offer's media address is multicast");
-		return -1;
-	}
-	if (md->dir == SDP_SENDONLY || md->dir == SDP_INACTIVE) {
-		snprintf(reason, cap, "Offer does not accept media (%s)",
-			 md->dir == SDP_SENDONLY ? "sendonly" : "inactive");
-		return -1;
-	}
+	if (strcmp(md->type, "audio") != 0 && strcmp(md->type, "video") != 0)
+		return 304;
+	if (strcmp(md->proto, "RTP/AVP") != 0 || md->port == 0)
+		return 302;
+	if (a == 0 || a == INADDR_BROADCAST || (a >> 28) >= 0xe)
+		return 301;
 	return 0;
 }
 
-/* The offered stream that can carry codec, checked for use; -1 with the
- * reason when there is none. */
-static int
-offer_pick(const struct sdp_session *s, enum media_codec codec,
-	   uint8_t *pt, char *reason, size_t cap)
-{
-	int idx = sdp_pick(s, codec, pt);
+static const char *const offer_fault_text[] = {
+	[1] = "Offer's media address is not unicast",
+	[2] = "Offer has no RTP/AVP stream with a port",
+	[4] = "Offer has no audio or video stream",
+};
 
-	if (idx < 0) {
-		snprintf(reason, cap, "Offer has no %s for this content",
-			 media_codec_name(codec));
-		return -1;
+/* Before anything is fetched: an offer that cannot carry any content at
+ * all is refused at once.  Which format fits is known only once the
+ * content is probed (call_answer_sdp).
+ */
+static int
+offer_precheck(const struct sdp_session *s, struct invite_req *r,
+	       char *reason, size_t cap)
+{
+	int fault, best = 304;
+
+	for (unsigned int i = 0; i < s->n_media; i++) {
+		fault = offer_line_fault(&s->media[i]);
+		if (fault == 0)
+			return 0;
+		if (fault < best)
+			best = fault;
 	}
-	return offer_media_usable(&s->media[idx], reason, cap) < 0 ? -1 : idx;
+	r->refusal.warn_code = best;
+	snprintf(r->refusal.text, sizeof(r->refusal.text), "%s",
+		 offer_fault_text[best - 300]);
+	snprintf(reason, cap, "%.96s", r->refusal.text);
+	return 488;
 }
 
-/* An offer must be there (late offers are not taken yet) and hold a
- * codec that some supported content could be played as. */
+/* An offer, when there is one, must parse and have a stream anncd could
+ * send on; an INVITE without a body gets our offer in the 200 (RFC 3261
+ * section 13.2.1).
+ */
 static int
-check_offer(const struct sip_msg *m, enum media_type type, char *reason,
+check_offer(const struct sip_msg *m, struct invite_req *r, char *reason,
 	    size_t cap)
 {
 	struct sdp_session s;
 	const char *why = "malformed";
-	uint8_t pt;
 
-	if (m->body.n == 0 || !sip_str_caseeq(m->content_type,
-					      "application/sdp")) {
+	if (m->body.n == 0)
+		return 0;
+	if (!sip_str_caseeq(m->content_type, "application/sdp")) {
 		snprintf(reason, cap, "SDP offer required");
 		return 488;
 	}
@@ -611,15 +673,7 @@ check_offer(const struct sip_msg *m, enum media_type type, char *reason,
 		snprintf(reason, cap, "Bad SDP: %s", why);
 		return 400;
 	}
-	if ((type != MEDIA_TYPE_AUDIO_PCMA &&
-	     offer_pick(&s, MEDIA_CODEC_PCMU, &pt, reason, cap) >= 0) ||
-	    (type != MEDIA_TYPE_AUDIO_PCMU &&
-	     offer_pick(&s, MEDIA_CODEC_PCMA, &pt, reason, cap) >= 0))
-		return 0;
-	if (sdp_pick(&s, MEDIA_CODEC_PCMU, &pt) < 0 &&
-	    sdp_pick(&s, MEDIA_CODEC_PCMA, &pt) < 0)
-		snprintf(reason, cap, "No offered codec fits the content");
-	return 488;
+	return offer_precheck(&s, r, reason, cap);
 }
 
 /* Runs every check that needs no IMAP server.  Returns 0 or the status
@@ -654,11 +708,14 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "Bad play parameter: %s", why);
 		return 400;
 	}
+	if (annc_play_parse(&r->ap, cfg->max_repeat, &r->opts, reason,
+			    cap) < 0)
+		return 400;
 	code = check_content_type(r, reason, cap);
 	if (code == 0)
 		code = check_play_url(r, reason, cap);
 	if (code == 0)
-		code = check_offer(m, r->type, reason, cap);
+		code = check_offer(m, r, reason, cap);
 	return code;
 }
 
@@ -670,41 +727,21 @@ port_take(void)
 	return n_free_ports ? free_ports[--n_free_ports] : 0;
 }
 
-/* G.711 content cut into packets of ptime ms, the last one shorter. */
-static void
-stream_plan_uniform(struct media_plan *pl, struct content *content,
-		    unsigned int ptime)
-{
-	const struct media_info *mi = &content->mi;
-	uint32_t len = mi->bytes_per_ms * ptime;
-
-	memset(pl, 0, sizeof(*pl));
-	pl->content = content;
-	pl->clock_rate = mi->clock_rate;
-	pl->uni_off = mi->data_offset;
-	pl->uni_total = mi->data_len;
-	pl->uni_len = len;
-	pl->uni_ts = mi->clock_rate / 1000 * ptime;
-	pl->npkts = (uint32_t)((mi->data_len + len - 1) / len);
-	/* The last packet's duration is its share of a full one's. */
-	pl->span_ts = (uint32_t)(mi->data_len * pl->uni_ts / len);
-}
-
 /* The stream's RTP parameters: random SSRC, sequence number and timestamp
- * (RFC 3550 section 5.1), packets of ptime ms. */
+ * (RFC 3550 section 5.1), the packets of plan pl. */
 static void
-stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
-	    unsigned int ptime)
+stream_plan(struct call *c, unsigned int k, const struct sdp_media *m,
+	    uint8_t pt, const struct media_plan *pl)
 {
-	struct dp_stream_params *sp = &c->sp;
+	struct dp_stream_params *sp = &c->str[k].sp;
 	uint32_t r[3];
 
 	random_bytes(r, sizeof(r));
 	memset(sp, 0, sizeof(*sp));
-	sp->handle = c->handle;
+	sp->handle = c->handle | (k ? CALL_STREAM_BIT : 0);
 	sp->dst_ip = m->addr;
 	sp->dst_port = m->port;
-	sp->src_port = c->rtp_port;
+	sp->src_port = c->str[k].st.port;
 	/* RFC 3605, else the port above RTP's (RFC 3550 section 11). */
 	sp->dst_rtcp_port = m->rtcp_port ? m->rtcp_port :
 					   (uint16_t)(m->port + 1);
@@ -712,76 +749,240 @@ stream_plan(struct call *c, const struct sdp_media *m, uint8_t pt,
 	sp->ssrc = r[0];
 	sp->seq0 = (uint16_t)r[1];
 	sp->ts0 = r[2];
-	stream_plan_uniform(&c->plan, c->content, ptime);
-	sp->plan = &c->plan;
+	sp->plan = pl;
 	sp->repeat = 1;
 }
 
+/* The RTP payload formats the content can be sent as, best first. */
 static unsigned int
-answer_ptime(const struct sdp_media *m)
+call_fmts(const struct call *c, struct media_fmt *out, unsigned int max)
 {
-	/* RFC 4566 section 6: ptime is the offerer's wish; honour it when
-	 * a packet of that length fits, else use the RFC 3551 default. */
-	if (m->ptime >= 10 && m->ptime <= CALL_MAX_PTIME)
-		return m->ptime;
-	return CALL_DEFAULT_PTIME;
+	return media_fmts(&c->content->mi, out, max);
 }
 
-static int
-call_answer_sdp(struct call *c, char *sdp, size_t cap, char *reason,
-		size_t rcap)
+/* The plan of stream k's format and ptime: cut once per cache entry and
+ * shared by every call that sends the content so.  The ptime is already
+ * whole frames within maxptime (sdp_ptime), so the plan is cut to it.
+ */
+static const struct media_plan *
+call_plan(struct call *c, unsigned int k, struct sdp_refusal *why)
 {
+	struct sdp_stream *st = &c->str[k].st;
+	struct media_plan *pl = cache_plan_find(c->entry, &st->fmt, st->ptime);
+	const char *perr = "no plan";
+
+	if (pl != NULL)
+		return pl;
+	if (media_plan_build(c->content, &c->content->mi, &st->fmt,
+			     st->ptime, 0, &pl, &perr) < 0) {
+		why->warn_code = 305;
+		snprintf(why->text, sizeof(why->text), "cannot send as %s: %s",
+			 st->fmt.name, perr);
+		CALL_LOG(LOGL_ERR, c, "media_plan_build(%s, %u ms) failed: %s",
+			 st->fmt.name, st->ptime, perr);
+		return NULL;
+	}
+	CALL_LOG(LOGL_DEBUG, c, "plan %s/%u%s ptime %u ms built: %u packets",
+		 st->fmt.name, st->fmt.clock_rate,
+		 st->fmt.conversion ? " converted" : "", st->ptime, pl->npkts);
+	/* An entry full of plans: this one is the call's alone. */
+	if (cache_plan_add(c->entry, &st->fmt, st->ptime, pl) < 0)
+		c->str[k].own_plan = pl;
+	return pl;
+}
+
+/* How long the call may last from its ACK: duration= (RFC 4240 section
+ * 3.3) or --max-call-ms, whichever is shorter.
+ */
+static uint32_t
+call_cap_ms(const struct call *c)
+{
+	uint32_t cap = cfg->max_call_ms;
+
+	if (c->play.duration_ms != 0 && c->play.duration_ms < cap)
+		cap = c->play.duration_ms;
+	return cap;
+}
+
+/* Stream k's parameters, once its format and m= line are agreed on: the
+ * plan, and how often and how long the dataplane plays it.
+ */
+static int
+call_plan_stream(struct call *c, unsigned int k, const struct sdp_media *md,
+		 struct sdp_refusal *why)
+{
+	struct call_stream *cs = &c->str[k];
+	const struct media_plan *pl = call_plan(c, k, why);
+
+	if (pl == NULL)
+		return -1;
+	stream_plan(c, k, md, cs->st.pt, pl);
+	cs->sp.repeat = c->play.plays;
+	cs->sp.delay_ms = c->play.delay_ms;
+	cs->sp.duration_ms = call_cap_ms(c);
+	cs->play_pkts = (uint64_t)pl->npkts * c->play.plays;
+	cs->play_ms = ((uint64_t)pl->span_ts * 1000 / pl->clock_rate) *
+		      c->play.plays +
+		      (uint64_t)c->play.delay_ms * (c->play.plays - 1);
+	return 0;
+}
+
+/* The formats of fmts of one kind, in their order. */
+static unsigned int
+fmts_of_kind(const struct media_fmt *fmts, unsigned int n,
+	     enum media_kind kind, struct media_fmt *out)
+{
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (fmts[i].kind == kind)
+			out[m++] = fmts[i];
+	}
+	return m;
+}
+
+/* A stream per kind of media the content has, in the order of its
+ * formats: the first kind must fit the offer, a second one (the audio of
+ * a video content, RFC 2250 sending each on its own session) goes only
+ * when the caller offers that kind too.
+ */
+static int
+call_choose(struct call *c, const struct sdp_session *s,
+	    const struct media_fmt *fmts, unsigned int n,
+	    struct sdp_refusal *why)
+{
+	enum media_kind kinds[2] = { fmts[0].kind, fmts[0].kind ==
+				     MEDIA_KIND_AUDIO ? MEDIA_KIND_VIDEO :
+				     MEDIA_KIND_AUDIO };
+	struct media_fmt sub[SDP_MAX_FMT];
+	struct sdp_refusal ignored;
+	unsigned int m;
+
+	for (unsigned int k = 0; k < 2; k++) {
+		m = fmts_of_kind(fmts, n, kinds[k], sub);
+		if (m == 0)
+			continue;
+		if (sdp_choose(s, kinds[k], sub, m, cfg->answer_dir,
+			       &c->str[c->n_str].st, k ? &ignored : why) == 0)
+			c->n_str++;
+		else if (k == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* An RTP port for each stream; -1 when the range is used up. */
+static int
+call_ports(struct call *c)
+{
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		c->str[k].st.port = port_take();
+		if (c->str[k].st.port == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* RFC 3264 section 6: the answer to the INVITE's offer, for the best
+ * format of the content that the offer accepts.  -1 with why, or -2 when
+ * no RTP port is free.
+ */
+static int
+call_answer_sdp(struct call *c, char *sdp, size_t cap,
+		struct sdp_refusal *why)
+{
+	struct sdp_stream sts[SDP_MAX_STREAMS];
+	struct media_fmt fmts[SDP_MAX_FMT];
 	struct sdp_session s;
 	struct sdp_answer a;
-	const char *why;
-	int idx, n;
+	const char *perr;
+	unsigned int n, k;
 
+	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &perr) < 0)
+		return -1;
+	n = call_fmts(c, fmts, SDP_MAX_FMT);
+	if (n == 0 || call_choose(c, &s, fmts, n, why) < 0)
+		return -1;
+	if (call_ports(c) < 0)
+		return -2;
+	/* An inactive stream too: its plan says how long the call lasts. */
+	for (k = 0; k < c->n_str; k++) {
+		if (call_plan_stream(c, k, &s.media[c->str[k].st.media_index],
+				     why) < 0)
+			return -1;
+		sts[k] = c->str[k].st;
+	}
 	memset(&a, 0, sizeof(a));
-	if (sdp_parse(c->invite.body.p, c->invite.body.n, &s, &why) < 0)
-		return -1;
-	idx = offer_pick(&s, c->content->mi.codec, &a.pt, reason, rcap);
-	if (idx < 0)
-		return -1;
 	a.offer = &s;
-	a.media_index = idx;
-	a.codec = c->content->mi.codec;
-	a.ptime = answer_ptime(&s.media[idx]);
+	a.streams = sts;
+	a.n_streams = c->n_str;
 	a.addr = cfg->media_ip;
-	a.port = c->rtp_port;
 	a.sess_id = c->handle;
 	a.sess_version = 1;
-	/* RFC 3264 section 6.1: sendonly, or sendrecv where phones drop
-	 * the receive side of a sendonly answer (--answer-direction). */
-	a.dir = sdp_answer_dir(s.media[idx].dir, cfg->answer_dir);
-	n = sdp_build_answer(sdp, cap, &a);
-	if (n > 0)
-		stream_plan(c, &s.media[idx], a.pt, a.ptime);
-	return n;
+	return sdp_build_answer(sdp, cap, &a);
+}
+
+/* RFC 3261 section 13.2.1, RFC 3264 section 5: no offer in the INVITE,
+ * so ours goes in the 200: an m= line per kind of media of the content,
+ * every format it can be sent as.  -2 when no RTP port is free.
+ */
+static int
+call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
+{
+	struct media_fmt fmts[SDP_MAX_FMT], sub[SDP_MAX_FMT];
+	unsigned int n = call_fmts(c, fmts, SDP_MAX_FMT), m;
+	enum media_kind kind;
+
+	c->offer = calloc(1, sizeof(*c->offer));
+	if (c->offer == NULL || n == 0) {
+		why->warn_code = 304;
+		snprintf(why->text, sizeof(why->text), "%s",
+			 "no format to offer for this content");
+		return -1;
+	}
+	for (unsigned int k = 0; k < 2 && c->n_str < SDP_MAX_STREAMS; k++) {
+		kind = k == 0 ? fmts[0].kind : fmts[0].kind == MEDIA_KIND_AUDIO ?
+		       MEDIA_KIND_VIDEO : MEDIA_KIND_AUDIO;
+		m = fmts_of_kind(fmts, n, kind, sub);
+		if (m == 0)
+			continue;
+		c->str[c->n_str].st.port = port_take();
+		if (c->str[c->n_str++].st.port == 0)
+			return -2;
+		sdp_offer_add(c->offer, kind, c->str[c->n_str - 1].st.port, sub,
+			      m);
+	}
+	c->offer->addr = cfg->media_ip;
+	c->offer->sess_id = c->handle;
+	c->offer->sess_version = 1;
+	return sdp_build_offer(sdp, cap, c->offer);
 }
 
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], reason[96], extra[160];
+	char sdp[2048], extra[SDP_WARN_MAX + 176];
+	struct sdp_refusal why = { 305, "no format fits" };
 	int n;
 
-	c->rtp_port = port_take();
-	if (c->rtp_port == 0) {
+	if (c->invite.body.n == 0)
+		n = call_offer_sdp(c, sdp, sizeof(sdp), &why);
+	else
+		n = call_answer_sdp(c, sdp, sizeof(sdp), &why);
+	if (n == -2) {
 		call_reject(c, 503, "No RTP port free");
 		return;
 	}
-	reason[0] = '\0';
-	n = call_answer_sdp(c, sdp, sizeof(sdp), reason, sizeof(reason));
 	if (n < 0) {
 		/* RFC 3261 section 21.4.26, with a Warning per 20.43. */
-		call_result(c, "488 %s", reason);
-		snprintf(extra, sizeof(extra),
-			 "Warning: 305 anncd \"Incompatible media format\"\r\n");
-		call_final(c, 488, reason[0] ? reason : "Not Acceptable Here",
-			   extra, NULL, 0);
+		if (sdp_warning_header(extra, sizeof(extra), "anncd", &why) < 0)
+			extra[0] = '\0';
+		call_result(c, "488 %s", why.text);
+		call_final(c, 488, "Not Acceptable Here", extra, NULL, 0);
 		return;
 	}
-	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW, contact_line);
+	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW,
+		 contact_line[c->peer.tp]);
 	c->t_answer_ms = loop_now_ms();
 	call_final(c, 200, "OK", extra, sdp, (size_t)n);
 	CALL_LOG(LOGL_DEBUG, c, "answered after %" PRIu64 " ms",
@@ -790,13 +991,16 @@ call_answer(struct call *c)
 
 /* The one fetch of a cache entry, whichever call started it: what the
  * content is to be probed as once it is here, and the IMAP client's
- * handle, to cancel it when no call waits any more.
+ * handle, to cancel it when no call waits any more.  A base64 literal is
+ * then decoded by the dataplane (job.text set until its event comes);
+ * entry goes NULL when every call has gone meanwhile.
  */
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
 	struct media_ctype mt;
 	char ctype[64];
+	struct dp_decode_job job;
 };
 
 /* Calls share an entry only when they ask for the same decoding and the
@@ -846,9 +1050,9 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
  * for every call waiting.
  */
 static void
-on_fetched(void *arg, int status, const char *reason, struct content *ct)
+fetch_ingest(struct annc_fetch *f, int status, const char *reason,
+	     struct content *ct)
 {
-	struct annc_fetch *f = arg;
 	struct cache_entry *e = f->entry;
 	char res[128];
 	int code = 404;
@@ -873,6 +1077,87 @@ on_fetched(void *arg, int status, const char *reason, struct content *ct)
 	cache_complete(e, ct, ct->len);
 }
 
+/* The base64 text goes to the dataplane, which decodes it in slices into
+ * chunks allocated here; the entry stays FETCHING until its event.
+ */
+static int
+fetch_decode(struct annc_fetch *f, struct content *text)
+{
+	struct content *out;
+	int rc;
+
+	out = content_new_reserved(dp_decode_out_max(text->len));
+	if (out == NULL)
+		return -ENOMEM;
+	memset(&f->job, 0, sizeof(f->job));
+	f->job.text = text;
+	f->job.out = out;
+	f->job.slice = cfg->decode_slice;
+	rc = dp_decode_submit(&f->job);
+	if (rc != 0) {
+		content_put(out);
+		f->job.text = NULL;
+	}
+	return rc;
+}
+
+static void
+on_fetched(void *arg, int status, const char *reason, struct content *ct,
+	   int base64)
+{
+	struct annc_fetch *f = arg;
+
+	f->imap = NULL;
+	if (status == 0 && base64) {
+		if (fetch_decode(f, ct) == 0)
+			return;
+		content_put(ct);
+		ct = NULL;
+		status = -ENOBUFS;
+		reason = "Cannot decode the attachment now";
+	}
+	fetch_ingest(f, status, reason, ct);
+}
+
+static void
+decode_free(struct annc_fetch *f)
+{
+	content_put(f->job.text);
+	content_put(f->job.out);
+	free(f);
+}
+
+/* The dataplane's decode is over; the text goes.  An invalid byte is
+ * named by its offset in the literal, as the server sent it.
+ */
+static void
+on_decoded(struct dp_decode_job *j)
+{
+	struct annc_fetch *f = container_of(j, struct annc_fetch, job);
+	struct content *out = j->out;
+	char reason[96];
+
+	if (f->entry == NULL || j->status == -ECANCELED) {
+		decode_free(f);
+		return;
+	}
+	content_put(j->text);
+	if (j->status == 0) {
+		content_trim(out);
+		fetch_ingest(f, 0, "OK", out);
+		return;
+	}
+	content_put(out);
+	if (j->status == -EILSEQ)
+		snprintf(reason, sizeof(reason), "attachment is not base64: "
+			 "byte 0x%02x at offset %" PRIu64, j->err_byte,
+			 j->err_offset);
+	else
+		snprintf(reason, sizeof(reason), "attachment base64 is %s",
+			 j->status == -EBADMSG ? "truncated" : "undecodable");
+	fetch_ingest(f, -EPROTO, reason, NULL);
+}
+
 /* The cache's abandon hook: the last call waiting on a fetch has gone. */
 static void
 fetch_abandon(void *arg)
@@ -881,8 +1166,16 @@ fetch_abandon(void *arg)
 
 	if (f == NULL)
 		return;
-	if (f->imap != NULL)
+	if (f->imap != NULL) {
 		imap_fetch_cancel(f->imap);
+	} else if (f->job.text != NULL) {
+		/* The worker holds the job: on_decoded() frees it. */
+		f->entry = NULL;
+		if (dp_decode_cancel(&f->job) != -ENODEV)
+			return;
+		decode_free(f);
+		return;
+	}
 	free(f);
 }
 
@@ -996,7 +1289,7 @@ call_fetch(struct call *c, const struct invite_req *r)
 
 static void
 on_invite_retransmission(struct call *c, const struct sip_msg *m,
-			 const struct sockaddr_in *src)
+			 const struct sip_peer *src)
 {
 	/* RFC 3261 section 17.2.1: resend the last response. */
 	if (c->resp.msg != NULL)
@@ -1005,8 +1298,59 @@ on_invite_retransmission(struct call *c, const struct sip_msg *m,
 		sip_respond(m, src, 100, "Trying", NULL);
 }
 
+/* A refusal before any call exists, answered statelessly, with the
+ * header lines its checks asked for; a 488 says in a Warning what did
+ * not fit (RFC 3261 section 20.43).
+ */
 static void
-on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
+invite_refuse(const struct sip_msg *m, const struct sip_peer *src,
+	      int code, const char *reason, struct invite_req *r)
+{
+	char warn[SDP_WARN_MAX + 32];
+	const char *extra = r->extra[0] ? r->extra : NULL;
+
+	if (code == 503)
+		extra = "Retry-After: 5\r\n";
+	else if (code == 488 && r->refusal.warn_code != 0 &&
+		 sdp_warning_header(warn, sizeof(warn), "anncd",
+				    &r->refusal) > 0)
+		extra = warn;
+	sip_respond(m, src, code ? code : 500,
+		    code ? reason : "Server Internal Error", extra);
+}
+
+/* The RFC 4240 values of the call for its outcome line: raw and cut
+ * short, as the caller wrote them.
+ */
+static void
+call_play_log(struct call *c, const struct annc_params *ap)
+{
+	static const char *const names[] = {
+		"repeat", "delay", "duration", "locale",
+	};
+	const struct sip_str *vals[] = {
+		&ap->repeat, &ap->delay, &ap->duration, &ap->locale,
+	};
+	size_t n = 0, cap = sizeof(c->play_log);
+
+	for (unsigned int i = 0; i < 4 + ANNC_NPARAMS && n < cap; i++) {
+		const struct sip_str *v = i < 4 ? vals[i] : &ap->param[i - 4];
+		int w;
+
+		if (v->p == NULL)
+			continue;
+		if (i < 4)
+			w = snprintf(c->play_log + n, cap - n, " %s=%.*s",
+				     names[i], (int)(v->n > 24 ? 24 : v->n), v->p);
+		else
+			w = snprintf(c->play_log + n, cap - n, " param%u=%.*s",
+				     i - 3, (int)(v->n > 24 ? 24 : v->n), v->p);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
+static void
+on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	  const char *buf, size_t len)
 {
 	static struct invite_req r;
@@ -1016,7 +1360,12 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 
 	c = call_find(m);
 	if (c != NULL) {
-		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
+		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq &&
+		    !str_same(m->branch, c->invite.branch))
+			/* RFC 3261 section 8.2.2.2: the same request by
+			 * another path. */
+			sip_respond(m, src, 482, "Loop Detected", NULL);
+		else if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
 			on_invite_retransmission(c, m, src);
 		else
 			sip_respond(m, src, 488, "Re-INVITE not supported",
@@ -1036,16 +1385,14 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 			(int)(m->call_id.n > 40 ? 40 : m->call_id.n),
 			m->call_id.p, code ? code : 500,
 			code ? reason : "out of memory");
-		if (code == 503)
-			snprintf(r.extra, sizeof(r.extra), "Retry-After: 5\r\n");
-		sip_respond(m, src, code ? code : 500,
-			    code ? reason : "Server Internal Error",
-			    r.extra[0] ? r.extra : NULL);
+		invite_refuse(m, src, code, reason, &r);
 		return;
 	}
 	memcpy(c->ctype, r.ctype, sizeof(c->ctype));
 	c->type = r.type;
 	c->base64 = r.base64;
+	c->play = r.opts;
+	call_play_log(c, &r.ap);
 	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
 }
@@ -1058,19 +1405,127 @@ to_tag_is_ours(const struct call *c, const struct sip_msg *m)
 	return sip_str_eq(m->to_tag, c->to_tag);
 }
 
+/* Stops every stream the dataplane holds; their events end the call. */
 static void
-call_start_stream(struct call *c)
+call_stop_streams(struct call *c)
 {
-	int rc = dp_stream_start(&c->sp);
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].active)
+			dp_stream_stop(c->str[k].sp.handle);
+	}
+}
 
-	if (rc < 0) {
-		CALL_LOG(LOGL_ERR, c, "dp_stream_start failed: %s",
-			 strerror(-rc));
+/* Starts the streams that send; -1 when the dataplane takes none. */
+static int
+call_start_streams(struct call *c)
+{
+	int rc;
+
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		struct call_stream *cs = &c->str[k];
+
+		if (cs->st.media_index < 0 || cs->st.dir == SDP_INACTIVE)
+			continue;
+		rc = dp_stream_start(&cs->sp);
+		if (rc < 0) {
+			CALL_LOG(LOGL_ERR, c, "dp_stream_start failed: %s",
+				 strerror(-rc));
+			call_result(c, "%s", "dataplane busy");
+			call_stop_streams(c);
+			return c->stream_active ? 0 : -1;
+		}
+		cs->active = 1;
+		c->stream_active++;
+	}
+	return 0;
+}
+
+/* The longest of the streams' plays: what an inactive call lasts. */
+static uint64_t
+call_play_ms(const struct call *c)
+{
+	uint64_t ms = 0;
+
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].st.media_index >= 0 && c->str[k].play_ms > ms)
+			ms = c->str[k].play_ms;
+	}
+	return ms;
+}
+
+/* After the ACK.  An inactive stream (a sendonly or inactive offer, RFC
+ * 3264 section 6.1) sends nothing; re-INVITEs that could resume it are not
+ * taken, so a call with nothing to send lasts what the announcement
+ * would have, then ends with our BYE like a played one.
+ */
+static void
+call_begin(struct call *c)
+{
+	uint64_t now = loop_now_ms(), cap = call_cap_ms(c), len;
+
+	c->state = CALL_STREAMING;
+	if (call_start_streams(c) < 0) {
 		call_send_bye(c, "dataplane busy");
 		return;
 	}
-	c->stream_active = 1;
-	c->state = CALL_STREAMING;
+	if (c->stream_active == 0) {
+		len = call_play_ms(c);
+		c->end_ms = now + (len < cap ? len : cap);
+		return;
+	}
+	/* The dataplane ends the streams at duration_ms; this is the
+	 * backstop should their events not come.
+	 */
+	c->end_ms = now + cap + CALL_END_GRACE_MS;
+}
+
+/* The end of a call's time: the streams stop (their events then bring
+ * the BYE), or a call with nothing sent ends at once.
+ */
+static void
+call_time_up(struct call *c)
+{
+	c->end_ms = 0;
+	if (!c->stream_active) {
+		call_send_bye(c, "ended, stream inactive");
+		return;
+	}
+	call_result(c, "%s", "no end from the dataplane");
+	call_stop_streams(c);
+}
+
+/* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
+ * one, or with one that does not fit, the dialog is established all the
+ * same and is ended with a BYE (RFC 3261 section 13.2.2.4 for the UAC
+ * side of the same fault).
+ */
+static int
+call_take_answer(struct call *c, const struct sip_msg *m)
+{
+	struct sdp_stream st[SDP_MAX_STREAMS];
+	struct sdp_refusal why = { 0, "" };
+	struct sdp_session s;
+	const char *perr = "none";
+	char res[SDP_WARN_MAX + 32];
+	unsigned int sent, k;
+
+	if (m->body.n == 0 ||
+	    !sip_str_caseeq(m->content_type, "application/sdp") ||
+	    sdp_parse(m->body.p, m->body.n, &s, &perr) < 0)
+		snprintf(why.text, sizeof(why.text), "%s", perr);
+	else if (sdp_take_answer(c->offer, &s, st, &sent, &why) == 0) {
+		for (k = 0; k < c->n_str; k++) {
+			c->str[k].st = st[k];
+			if (st[k].media_index >= 0 &&
+			    call_plan_stream(c, k, &s.media[k], &why) < 0)
+				break;
+		}
+		if (k == c->n_str)
+			return 0;
+	}
+	snprintf(res, sizeof(res), "bad SDP answer in ACK: %s", why.text);
+	call_send_bye(c, res);
+	return -1;
 }
 
 static void
@@ -1082,7 +1537,8 @@ on_ack(const struct sip_msg *m)
 		return;		/* RFC 3261 17.2.3: nothing to match, drop */
 	if (c->state == CALL_ANSWERED) {
 		rtx_stop(&c->resp);
-		call_start_stream(c);
+		if (c->offer == NULL || call_take_answer(c, m) == 0)
+			call_begin(c);
 	} else if (c->state == CALL_REJECTED) {
 		rtx_stop(&c->resp);
 		call_close(c);
@@ -1090,7 +1546,7 @@ on_ack(const struct sip_msg *m)
 }
 
 static void
-on_bye(const struct sip_msg *m, const struct sockaddr_in *src)
+on_bye(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct call *c = call_find(m);
 
@@ -1104,17 +1560,18 @@ on_bye(const struct sip_msg *m, const struct sockaddr_in *src)
 	rtx_stop(&c->resp);
 	rtx_stop(&c->bye);
 	call_result(c, "%s", "caller hung up");
-	if (c->stream_active)
-		dp_stream_stop(c->handle);
+	call_stop_streams(c);
 	call_close(c);
 }
 
 static void
-on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
+on_cancel(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct call *c = call_find(m);
 
-	if (c == NULL) {
+	/* RFC 3261 section 9.2: a CANCEL names its INVITE by the branch of
+	 * their common top Via. */
+	if (c == NULL || !str_same(m->branch, c->invite.branch)) {
 		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
 			    NULL);
 		return;
@@ -1146,7 +1603,7 @@ on_response(const struct sip_msg *m)
  * serve, 501 for one it does not know.  Returns 1 when refused.
  */
 static int
-method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
+method_refused(const struct sip_msg *m, const struct sip_peer *src)
 {
 	static const char *const served[] = {
 		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
@@ -1171,14 +1628,14 @@ method_refused(const struct sip_msg *m, const struct sockaddr_in *src)
 }
 
 static void
-on_request(const struct sip_msg *m, const struct sockaddr_in *src,
+on_request(const struct sip_msg *m, const struct sip_peer *src,
 	   const char *buf, size_t len)
 {
 	char extra[256];
 	const char *reason;
 	int code;
 
-	if (method_refused(m, src))
+	if (sip_txn_absorb(m, src) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -1218,7 +1675,7 @@ sip_recv_arm(void)
 }
 
 static void
-sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
+sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 {
 	struct sip_msg m;
 	const char *why = "malformed";
@@ -1227,9 +1684,10 @@ sip_on_datagram(const char *buf, size_t len, const struct sockaddr_in *src)
 	if (sip_parse(buf, len, &m, &why) < 0) {
 		/* Answer 400 when the request can be answered at all
 		 * (RFC 3261 section 8.2.1 ff.), else drop it. */
-		inet_ntop(AF_INET, &src->sin_addr, addr, sizeof(addr));
-		SIP_LOG(LOGL_INFO, "bad message from %s:%u: %s", addr,
-			ntohs(src->sin_port), why);
+		inet_ntop(AF_INET, &src->addr.sin_addr, addr, sizeof(addr));
+		SIP_LOG(LOGL_INFO, "bad message from %s %s:%u: %s",
+			sip_tp_name(src->tp), addr, ntohs(src->addr.sin_port),
+			why);
 		if (m.is_request && m.n_via > 0 && m.call_id.n > 0 &&
 		    m.from.n > 0 && m.to.n > 0 && m.cseq_value.n > 0 &&
 		    !sip_str_eq(m.method, "ACK"))
@@ -1246,14 +1704,16 @@ static void
 sip_on_recv(struct loop_op *op, int res)
 {
 	(void)op;
-	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0) {
+	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0 &&
+	    (size_t)res <= cfg->sip_max_msg) {
 		sip_rbuf[res] = '\0';
-		sip_on_datagram(sip_rbuf, (size_t)res, &sip_src);
+		udp_peer.addr = sip_src;
+		sip_on_datagram(sip_rbuf, (size_t)res, &udp_peer);
 	} else if (res < 0) {
 		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror(-res));
 	} else if (res > 0) {
-		SIP_LOG(LOGL_INFO, "datagram over %d bytes dropped",
-			SIP_MAX_DATAGRAM);
+		SIP_LOG(LOGL_INFO, "datagram over %zu bytes dropped",
+			cfg->sip_max_msg);
 	}
 	sip_recv_arm();
 }
@@ -1283,6 +1743,12 @@ call_timers(struct call *c, uint64_t now)
 {
 	int due = rtx_due(&c->resp, now);
 
+	if (c->end_ms != 0 && now >= c->end_ms &&
+	    c->state == CALL_STREAMING) {
+		call_time_up(c);
+		return;
+	}
+
 	if (due > 0)
 		sip_send(&c->peer, c->resp.msg, c->resp.len);
 	else if (due < 0) {
@@ -1304,23 +1770,58 @@ call_timers(struct call *c, uint64_t now)
 	}
 }
 
+/* A stream that ended before its last packet was cut by duration_ms. */
+static const char *
+call_end_reason(const struct call *c)
+{
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (c->str[k].sp.handle != 0 &&
+		    c->str[k].sent < c->str[k].play_pkts &&
+		    c->str[k].st.dir != SDP_INACTIVE &&
+		    c->str[k].st.media_index >= 0)
+			return c->play.duration_ms != 0 &&
+			       c->play.duration_ms <= cfg->max_call_ms ?
+			       "duration reached" : "max call length reached";
+	}
+	return "played";
+}
+
+/* A stream's end.  The call goes on while another stream plays, unless
+ * this one failed or was stopped: then the others stop too.
+ */
 static void
 on_dp_event(const struct dp_event *ev)
 {
-	struct call *c = call_by_handle(ev->handle);
+	struct call_stream *cs;
+	struct call *c;
 
+	if (ev->type == DP_EV_DECODED) {
+		on_decoded(ev->job);
+		return;
+	}
+	c = call_by_handle(ev->handle);
 	if (c == NULL)
 		return;
-	c->stream_active = 0;
-	c->packets = ev->packets;
-	c->bytes = ev->bytes;
+	cs = &c->str[ev->handle & CALL_STREAM_BIT ? 1 : 0];
+	if (!cs->active)
+		return;
+	cs->active = 0;
+	cs->sent = ev->packets;
+	c->stream_active--;
+	c->packets += ev->packets;
+	c->bytes += ev->bytes;
+	if (c->stream_active > 0) {
+		if (ev->type != DP_EV_ENDED)
+			call_stop_streams(c);
+		return;
+	}
 	call_drop_entry(c);
 	if (c->state == CALL_CLOSING)
 		call_free(c);
 	else if (c->state == CALL_BYE_SENT)
 		return;		/* stopped after our BYE went out */
 	else if (ev->type == DP_EV_ENDED)
-		call_send_bye(c, "played");
+		call_send_bye(c, call_end_reason(c));
 	else if (ev->type == DP_EV_FAILED)
 		call_send_bye(c, "caller unreachable (no ARP answer)");
 	else
@@ -1335,6 +1836,8 @@ annc_tick(uint64_t now_ms)
 	unsigned int i, n, open;
 
 	imap_fetch_tick(now_ms);
+	sip_txn_tick(now_ms);
+	sip_tp_tick(now_ms);
 	if (now_ms >= next_sweep_ms) {
 		cache_tick(now_ms, time(NULL));
 		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
@@ -1413,7 +1916,6 @@ static int
 sip_socket(void)
 {
 	char ip[INET_ADDRSTRLEN];
-	struct in_addr host;
 	int fd;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1427,16 +1929,51 @@ sip_socket(void)
 		return -errno;
 	}
 	sip_socket_rcvbuf(fd);
-	/* A wildcard listener names itself by the media address. */
-	host = cfg->sip_addr.sin_addr;
+	return fd;
+}
+
+/* Our host:port and Contact on transport tp, listening on a.  A
+ * wildcard listener names itself by the media address.  Over TLS the
+ * Contact is a sips URI (RFC 5630 section 3), over TCP it says so
+ * (RFC 3261 section 19.1.1). */
+static void
+local_names(enum sip_tp tp, const struct sockaddr_in *a)
+{
+	static const char *const form[3] = {
+		"Contact: <sip:annc@%s>\r\n",
+		"Contact: <sip:annc@%s;transport=tcp>\r\n",
+		"Contact: <sips:annc@%s>\r\n",
+	};
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr host = a->sin_addr;
+
 	if (host.s_addr == INADDR_ANY)
 		host.s_addr = cfg->media_ip;
 	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(local_hostport, sizeof(local_hostport), "%s:%u", ip,
-		 ntohs(cfg->sip_addr.sin_port));
-	snprintf(contact_line, sizeof(contact_line),
-		 "Contact: <sip:annc@%s>\r\n", local_hostport);
-	return fd;
+	snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s:%u", ip,
+		 ntohs(a->sin_port));
+	snprintf(contact_line[tp], sizeof(contact_line[tp]), form[tp],
+		 local_hostport[tp]);
+}
+
+/* TCP and TLS listeners, when asked for. */
+static int
+sip_streams(void)
+{
+	struct sip_tp_config tc = {
+		.tcp_addr = cfg->sip_tcp_addr,
+		.tls_addr = cfg->sip_tls_addr,
+		.tls_cert = cfg->sip_tls_cert,
+		.tls_key = cfg->sip_tls_key,
+		.max_conns = cfg->sip_max_conns,
+		.max_msg = cfg->sip_max_msg,
+		.idle_ms = cfg->sip_idle_ms,
+	};
+
+	local_names(SIP_TP_UDP, &cfg->sip_addr);
+	local_names(SIP_TP_TCP, &cfg->sip_tcp_addr);
+	local_names(SIP_TP_TLS, &cfg->sip_tls_addr);
+	return sip_tp_init(&tc, sip_on_datagram);
 }
 
 static int
@@ -1447,6 +1984,7 @@ cache_setup(void)
 		.max_entries = cfg->cache_entries,
 		.neg_ttl_ms = cfg->cache_negative_ms,
 		.abandon = fetch_abandon,
+		.plan_free = media_plan_free,
 	};
 	int rc = cache_init(&cc);
 
@@ -1460,9 +1998,16 @@ int
 annc_init(const struct anncd_config *config)
 {
 	int rc;
+	struct sip_txn_config tc = {
+		.max = config->sip_transactions,
+		.t1_ms = config->t1_ms,
+		.t2_ms = config->t2_ms,
+	};
 
 	cfg = config;
 	rc = tables_init();
+	if (rc == 0)
+		rc = sip_txn_init(&tc, sip_send);
 	if (rc == 0)
 		rc = cache_setup();
 	if (rc < 0)
@@ -1472,8 +2017,12 @@ annc_init(const struct anncd_config *config)
 		return sip_fd;
 	sip_recv_op.cb = sip_on_recv;
 	sip_recv_arm();
-	LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s", local_hostport);
-	return 0;
+	rc = sip_streams();
+	/* Last: the tests take this line as "ready". */
+	if (rc == 0)
+		LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s",
+		       local_hostport[SIP_TP_UDP]);
+	return rc;
 }
 
 /* Ends a call because the server is stopping: whoever is waiting on
@@ -1488,7 +2037,7 @@ call_shutdown(struct call *c)
 		call_reject(c, 503, "Server shutting down");
 		break;
 	case CALL_STREAMING:
-		dp_stream_stop(c->handle);
+		call_stop_streams(c);
 		/* fall through */
 	case CALL_ANSWERED:
 		call_result(c, "%s", "server shutting down");
@@ -1524,6 +2073,8 @@ annc_fini(void)
 		calls[i].stream_active = 0;
 		call_free(&calls[i]);
 	}
+	sip_txn_fini();
+	sip_tp_fini();
 	cache_fini();
 }
 
@@ -1533,6 +2084,7 @@ annc_fini(void)
 void
 annc_log_counters(void)
 {
+	struct sip_txn_stats ts;
 	struct cache_stats st;
 	const uint64_t *ev = st.evictions;
 
@@ -1548,4 +2100,8 @@ annc_log_counters(void)
 	       ev[CACHE_EVICT_EXPIRED], ev[CACHE_EVICT_NEGATIVE],
 	       ev[CACHE_EVICT_TRANSIENT], st.abandoned, st.entries, st.bytes,
 	       imap_connections_opened());
+	sip_txn_get_stats(&ts);
+	LOG_AT(LOGL_INFO, "sip", "counters transactions=%u absorbed=%" PRIu64
+	       " acked=%" PRIu64 " timed_out=%" PRIu64 " stateless=%" PRIu64,
+	       ts.live, ts.absorbed, ts.acked, ts.timed_out, ts.full);
 }

@@ -16,6 +16,7 @@
 
 #include "control/config.h"
 #include "core/log.h"
+#include "dataplane/dp_decode.h"
 
 #define CFG_ERR(...) LOG_AT(LOGL_ERR, "cfg", __VA_ARGS__)
 
@@ -32,6 +33,7 @@ enum {
 	OPT_IMAP_TIMEOUT,
 	OPT_T1,
 	OPT_T2,
+	OPT_SIP_TXNS,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
 	OPT_CACHE_BYTES,
@@ -42,6 +44,16 @@ enum {
 	OPT_IMAP_MAX_CONNS,
 	OPT_IMAP_PLAIN_OK,
 	OPT_ANSWER_DIR,
+	OPT_MAX_REPEAT,
+	OPT_MAX_CALL_MS,
+	OPT_DECODE_SLICE,
+	OPT_SIP_TCP,
+	OPT_SIP_TLS,
+	OPT_SIP_TLS_CERT,
+	OPT_SIP_TLS_KEY,
+	OPT_SIP_MAX_CONNS,
+	OPT_SIP_MAX_MSG,
+	OPT_SIP_IDLE,
 	OPT_HELP,
 };
 
@@ -58,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
 	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "sip-transactions", required_argument, NULL, OPT_SIP_TXNS },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
@@ -68,6 +81,16 @@ static const struct option long_opts[] = {
 	{ "imap-max-conns", required_argument, NULL, OPT_IMAP_MAX_CONNS },
 	{ "imap-plaintext-ok", required_argument, NULL, OPT_IMAP_PLAIN_OK },
 	{ "answer-direction", required_argument, NULL, OPT_ANSWER_DIR },
+	{ "max-repeat", required_argument, NULL, OPT_MAX_REPEAT },
+	{ "max-call-ms", required_argument, NULL, OPT_MAX_CALL_MS },
+	{ "decode-slice-bytes", required_argument, NULL, OPT_DECODE_SLICE },
+	{ "sip-tcp", required_argument, NULL, OPT_SIP_TCP },
+	{ "sip-tls", required_argument, NULL, OPT_SIP_TLS },
+	{ "sip-tls-cert", required_argument, NULL, OPT_SIP_TLS_CERT },
+	{ "sip-tls-key", required_argument, NULL, OPT_SIP_TLS_KEY },
+	{ "sip-max-connections", required_argument, NULL, OPT_SIP_MAX_CONNS },
+	{ "sip-max-message-bytes", required_argument, NULL, OPT_SIP_MAX_MSG },
+	{ "sip-idle-ms", required_argument, NULL, OPT_SIP_IDLE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -79,6 +102,17 @@ config_usage(const char *prog)
 	       "\n"
 	       "anncd options:\n"
 	       "  --sip IP:PORT              SIP UDP listen address (default 0.0.0.0:5060)\n"
+	       "  --sip-tcp IP:PORT          SIP over TCP listen address (default: none)\n"
+	       "  --sip-tls IP:PORT          SIP over TLS listen address (default: none);\n"
+	       "                             needs --sip-tls-cert and --sip-tls-key\n"
+	       "  --sip-tls-cert FILE        PEM certificate chain for --sip-tls\n"
+	       "  --sip-tls-key FILE         PEM private key for --sip-tls\n"
+	       "  --sip-max-connections N    TCP and TLS connections open at once; more are\n"
+	       "                             closed on accept (default 1024)\n"
+	       "  --sip-max-message-bytes N  largest SIP message, any transport\n"
+	       "                             (default 65535, 1024..65535)\n"
+	       "  --sip-idle-ms N            close a connection silent this long, or whose\n"
+	       "                             message is not whole this long (default 120000)\n"
 	       "  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
 	       "  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
 	       "                             (default 40000-49999)\n"
@@ -103,8 +137,12 @@ config_usage(const char *prog)
 	       "  --max-content-bytes N      largest URLFETCH literal accepted\n"
 	       "                             (default 16777216)\n"
 	       "  --imap-timeout-ms N        whole fetch, connect to tagged OK (default 10000)\n"
+	       "  --decode-slice-bytes N     base64 the dataplane decodes between two pacing\n"
+	       "                             rounds (default 16384, 1..1048576)\n"
 	       "  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	       "  --sip-transactions N       answers kept for retransmitted\n"
+	       "                             requests (default 16384)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
 	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	       "  --cache-bytes N            decoded contents kept for later calls\n"
@@ -116,6 +154,10 @@ config_usage(const char *prog)
 	       "  --answer-direction DIR     answer a sendrecv offer sendonly (default) or\n"
 	       "                             sendrecv, for phones that play nothing\n"
 	       "                             answered sendonly; recvonly gets sendonly\n"
+	       "  --max-repeat N             plays of one call at most; repeat=forever\n"
+	       "                             means this many (default 100)\n"
+	       "  --max-call-ms N            longest call, whatever duration= says\n"
+	       "                             (default 3600000)\n"
 	       "  --help                     this text\n"
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
@@ -191,20 +233,61 @@ resolve4(const char *opt, const char *host, uint16_t port,
 	return 0;
 }
 
+/* --sip, --sip-tcp and --sip-tls: an IPv4 address and a port. */
 static int
-parse_sip(const char *s, struct anncd_config *cfg)
+parse_sip(const char *opt, const char *s, struct sockaddr_in *sa)
 {
 	char host[64];
 	uint16_t port;
 
-	if (split_hostport("sip", s, host, sizeof(host), &port) < 0)
+	if (split_hostport(opt, s, host, sizeof(host), &port) < 0)
 		return -1;
-	if (inet_pton(AF_INET, host, &cfg->sip_addr.sin_addr) != 1) {
-		CFG_ERR("--sip: '%s' is not an IPv4 address", host);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+		CFG_ERR("--%s: '%s' is not an IPv4 address", opt, host);
 		return -1;
 	}
-	cfg->sip_addr.sin_family = AF_INET;
-	cfg->sip_addr.sin_port = htons(port);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	return 0;
+}
+
+/* What an operator sets for SIP over streams. */
+static int
+parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_SIP_TCP:
+		return parse_sip("sip-tcp", arg, &cfg->sip_tcp_addr);
+	case OPT_SIP_TLS:
+		return parse_sip("sip-tls", arg, &cfg->sip_tls_addr);
+	case OPT_SIP_TLS_CERT:
+	case OPT_SIP_TLS_KEY:
+		if (access(arg, R_OK) != 0) {
+			CFG_ERR("--sip-tls-%s: cannot read %s: %s",
+				opt == OPT_SIP_TLS_CERT ? "cert" : "key", arg,
+				strerror(errno));
+			return -1;
+		}
+		*(opt == OPT_SIP_TLS_CERT ? &cfg->sip_tls_cert :
+					    &cfg->sip_tls_key) = arg;
+		return 0;
+	case OPT_SIP_MAX_CONNS:
+		if (parse_u32("sip-max-connections", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->sip_max_conns = (unsigned int)v;
+		return 0;
+	case OPT_SIP_MAX_MSG:
+		if (parse_u32("sip-max-message-bytes", arg, 1024, 65535,
+			      &v) < 0)
+			return -1;
+		cfg->sip_max_msg = v;
+		return 0;
+	}
+	if (parse_u32("sip-idle-ms", arg, 1, 3600000, &v) < 0)
+		return -1;
+	cfg->sip_idle_ms = (unsigned int)v;
 	return 0;
 }
 
@@ -333,16 +416,23 @@ config_defaults(struct anncd_config *cfg)
 	cfg->max_calls = 1024;
 	cfg->max_content = 16u << 20;
 	cfg->imap_timeout_ms = 10000;
+	cfg->decode_slice = DP_DECODE_SLICE_DEFAULT;
 	cfg->imap_idle_ms = 30000;
 	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
+	cfg->sip_transactions = 16384;
+	cfg->sip_max_conns = 1024;
+	cfg->sip_max_msg = 65535;
+	cfg->sip_idle_ms = 120000;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
 	cfg->cache_bytes = 256u << 20;
 	cfg->cache_entries = 4096;
 	cfg->cache_negative_ms = 5000;
 	cfg->answer_dir = SDP_SENDONLY;
+	cfg->max_repeat = 100;
+	cfg->max_call_ms = 3600000;
 }
 
 static int
@@ -365,6 +455,17 @@ parse_cache(int opt, const char *arg, struct anncd_config *cfg)
 		if (parse_u32("cache-negative-ms", arg, 0, 3600000, &v) < 0)
 			return -1;
 		cfg->cache_negative_ms = (unsigned int)v;
+		return 0;
+	case OPT_MAX_REPEAT:
+		if (parse_u32("max-repeat", arg, 1, 1000000, &v) < 0)
+			return -1;
+		cfg->max_repeat = (uint32_t)v;
+		return 0;
+	case OPT_MAX_CALL_MS:
+		/* A day: the RTP timestamp of a 90 kHz clock wraps in 13. */
+		if (parse_u32("max-call-ms", arg, 1000, 86400000, &v) < 0)
+			return -1;
+		cfg->max_call_ms = (uint32_t)v;
 		return 0;
 	}
 	return -1;
@@ -416,6 +517,11 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->t2_ms = (unsigned int)v;
 		return 0;
+	case OPT_SIP_TXNS:
+		if (parse_u32("sip-transactions", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->sip_transactions = (unsigned int)v;
+		return 0;
 	case OPT_ARP_TIMEOUT:
 		if (parse_u32("arp-timeout-ms", arg, 1, 60000, &v) < 0)
 			return -1;
@@ -423,6 +529,21 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		return 0;
 	}
 	return parse_cache(opt, arg, cfg);
+}
+
+/* The dataplane decodes base64 in slices between pacing rounds: a slice
+ * too large delays every stream's next packet by its decode time.
+ */
+static int
+parse_decode_slice(const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	if (parse_u32("decode-slice-bytes", arg, DP_DECODE_SLICE_MIN,
+		      DP_DECODE_SLICE_MAX, &v) < 0)
+		return -1;
+	cfg->decode_slice = (unsigned int)v;
+	return 0;
 }
 
 /* RFC 3264 section 6.1 lets a sendrecv offer be answered sendonly or
@@ -449,7 +570,15 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 
 	switch (opt) {
 	case OPT_SIP:
-		return parse_sip(arg, cfg);
+		return parse_sip("sip", arg, &cfg->sip_addr);
+	case OPT_SIP_TCP:
+	case OPT_SIP_TLS:
+	case OPT_SIP_TLS_CERT:
+	case OPT_SIP_TLS_KEY:
+	case OPT_SIP_MAX_CONNS:
+	case OPT_SIP_MAX_MSG:
+	case OPT_SIP_IDLE:
+		return parse_sip_stream(opt, arg, cfg);
 	case OPT_MEDIA_IP:
 		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)
 			return 0;
@@ -480,6 +609,8 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 		return 0;
 	case OPT_ANSWER_DIR:
 		return parse_answer_dir(arg, cfg);
+	case OPT_DECODE_SLICE:
+		return parse_decode_slice(arg, cfg);
 	case OPT_LOG_LEVEL:
 		lvl = log_level_parse(arg);
 		if (lvl >= 0) {
@@ -543,6 +674,11 @@ config_parse(int argc, char **argv, struct anncd_config *cfg)
 		return -1;
 	if (cfg->media_ip == 0) {
 		CFG_ERR("--media-ip is required");
+		return -1;
+	}
+	if (cfg->sip_tls_addr.sin_port != 0 &&
+	    (cfg->sip_tls_cert == NULL || cfg->sip_tls_key == NULL)) {
+		CFG_ERR("--sip-tls needs --sip-tls-cert and --sip-tls-key");
 		return -1;
 	}
 	if (ntohs(cfg->sip_addr.sin_port) >= cfg->rtp_port_min &&

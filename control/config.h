@@ -39,6 +39,13 @@ struct config_cred {
 
 struct anncd_config {
 	struct sockaddr_in sip_addr;	/* --sip */
+	struct sockaddr_in sip_tcp_addr;	/* --sip-tcp; port 0: off */
+	struct sockaddr_in sip_tls_addr;	/* --sip-tls; port 0: off */
+	const char *sip_tls_cert;	/* --sip-tls-cert FILE */
+	const char *sip_tls_key;	/* --sip-tls-key FILE */
+	unsigned int sip_max_conns;	/* --sip-max-connections */
+	size_t sip_max_msg;		/* --sip-max-message-bytes */
+	unsigned int sip_idle_ms;	/* --sip-idle-ms */
 	uint32_t media_ip;		/* --media-ip, network order */
 	uint16_t rtp_port_min;		/* --rtp-ports */
 	uint16_t rtp_port_max;
@@ -54,18 +61,22 @@ struct anncd_config {
 	unsigned int max_calls;		/* --max-calls */
 	size_t max_content;		/* --max-content-bytes: literal limit */
 	unsigned int imap_timeout_ms;	/* --imap-timeout-ms: whole fetch */
+	unsigned int decode_slice;	/* --decode-slice-bytes: per round */
 	const char *imap_ca;		/* --imap-ca FILE; NULL: system */
 	unsigned int imap_idle_ms;	/* --imap-idle-ms: pooled, unused */
 	unsigned int imap_max_conns;	/* --imap-max-conns per server */
 	char *imap_plaintext_ok;	/* --imap-plaintext-ok HOST:PORT,... */
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
+	unsigned int sip_transactions;	/* --sip-transactions */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
 	size_t cache_bytes;		/* --cache-bytes: READY contents */
 	unsigned int cache_entries;	/* --cache-entries */
 	unsigned int cache_negative_ms;	/* --cache-negative-ms */
 	int log_level;			/* --log-level */
 	enum sdp_dir answer_dir;	/* --answer-direction, to sendrecv */
+	uint32_t max_repeat;		/* --max-repeat: plays per call */
+	uint32_t max_call_ms;		/* --max-call-ms: a call's length */
 };
 
 /* Parses argv (anncd's options only).  Returns 0, 1 when --help was

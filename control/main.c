@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -119,12 +120,14 @@ log_startup(const struct anncd_config *cfg)
 	inet_ntop(AF_INET, &cfg->media_ip, media, sizeof(media));
 	LOG_AT(LOGL_INFO, "main",
 	       "media %s rtp ports %u-%u tsc %lu Hz max calls %u "
-	       "max content %zu bytes imap timeout %u ms", media,
-	       cfg->rtp_port_min, cfg->rtp_port_max,
+	       "max content %zu bytes imap timeout %u ms decode slice %u bytes",
+	       media, cfg->rtp_port_min, cfg->rtp_port_max,
 	       (unsigned long)clock_tsc_hz(), cfg->max_calls,
-	       cfg->max_content, cfg->imap_timeout_ms);
-	LOG_AT(LOGL_INFO, "main", "sendrecv offers answered %s",
-	       cfg->answer_dir == SDP_SENDRECV ? "sendrecv" : "sendonly");
+	       cfg->max_content, cfg->imap_timeout_ms, cfg->decode_slice);
+	LOG_AT(LOGL_INFO, "main", "sendrecv offers answered %s, at most %u "
+	       "plays and %u ms per call",
+	       cfg->answer_dir == SDP_SENDRECV ? "sendrecv" : "sendonly",
+	       cfg->max_repeat, cfg->max_call_ms);
 	for (i = 0; i < cfg->n_imap; i++) {
 		const struct config_imap_server *s = &cfg->imap[i];
 
@@ -135,6 +138,24 @@ log_startup(const struct anncd_config *cfg)
 		       s->plaintext_ok ? " (credentials in clear allowed)"
 				       : "");
 	}
+}
+
+/* The workers' counters, summed, on SIGUSR1 beside the cache's: packets
+ * sent and the TSC ticks their busy rounds took, from which a benchmark
+ * reads the dataplane's cost per packet between two such lines.
+ */
+static void
+log_dp_counters(void)
+{
+	struct dp_stats st;
+
+	dp_get_stats(&st);
+	LOG_AT(LOGL_INFO, "dp", "counters tx_packets=%" PRIu64
+	       " rtcp_sr=%" PRIu64 " rtcp_bye=%" PRIu64 " busy_tsc=%" PRIu64
+	       " tx_burst_tsc=%" PRIu64 " busy_long_tsc=%" PRIu64
+	       " tsc_hz=%" PRIu64, st.tx_packets, st.tx_rtcp_sr,
+	       st.tx_rtcp_bye, st.busy_tsc, st.tx_burst_tsc, st.busy_long_tsc,
+	       clock_tsc_hz());
 }
 
 static void
@@ -152,6 +173,7 @@ run(void)
 		if (counters_wanted) {
 			counters_wanted = 0;
 			annc_log_counters();
+			log_dp_counters();
 		}
 		if (stopping && drain_until == 0) {
 			LOG_AT(LOGL_INFO, "main", "stopping: %u calls open",
@@ -216,11 +238,12 @@ main(int argc, char **argv)
 	log_max_level = (enum log_level)cfg.log_level;
 	clock_calibrate(MAIN_CLOCK_CAL_MS);
 	log_startup(&cfg);
-	/* Each call may hold a content being fetched or one evicted from
-	 * the cache while its last packets are in flight; the cache holds
-	 * at most one per entry.
+	/* Each call may hold a content being fetched (and, while the
+	 * dataplane decodes its base64 text, the output too) or one evicted
+	 * from the cache while its last packets are in flight; the cache
+	 * holds at most one per entry.
 	 */
-	if (content_sys_init(cfg.max_calls * 2 + cfg.cache_entries,
+	if (content_sys_init(cfg.max_calls * 3 + cfg.cache_entries,
 			     cfg.max_content) < 0 ||
 	    loop_init(MAIN_RING_ENTRIES) < 0 ||
 	    imap_client_init(&(struct imap_client_opts){ cfg.imap_ca,

@@ -1,9 +1,12 @@
-/* SDP for one announcement stream: reads the caller's offer (RFC 4566),
- * picks the m= line anncd sends on, and writes the answer (RFC 3264
- * section 6) that goes into the 200 OK.
+/* SDP for the announcement streams: reads the caller's offer (RFC 4566),
+ * chooses the m= line and payload format of each stream anncd sends, and
+ * writes the answer (RFC 3264 section 6) that goes into the 200 OK; or,
+ * for an INVITE without a body, writes the offer and reads the answer.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +15,6 @@
 #include "control/sdp.h"
 #include "core/strbuf.h"
 #include "core/strnum.h"
-
-/* G.711 runs at 8000 Hz whatever the payload type (RFC 3551 section 6). */
-#define SDP_G711_CLOCK	8000
 
 struct sdp_tok {
 	const char *p;
@@ -33,15 +33,6 @@ static const char *const sdp_dir_names[] = {
 	[SDP_SENDONLY] = "sendonly",
 	[SDP_RECVONLY] = "recvonly",
 	[SDP_INACTIVE] = "inactive",
-};
-
-static const struct sdp_codec {
-	enum media_codec codec;
-	uint8_t static_pt;		/* RFC 3551 section 6, table 4 */
-	const char *name;
-} sdp_codecs[] = {
-	{ MEDIA_CODEC_PCMU, 0, "PCMU" },
-	{ MEDIA_CODEC_PCMA, 8, "PCMA" },
 };
 
 static int
@@ -247,6 +238,33 @@ sdp_line_m(struct sdp_parser *ps, const char *p, const char *end,
 	return 0;
 }
 
+/* <encoding name>/<clock rate>[/<channels>] of an rtpmap into r. */
+static int
+sdp_rtpmap_enc(struct sdp_tok enc, struct sdp_rtpmap *r)
+{
+	const char *slash, *end = enc.p + enc.n, *clk_end;
+	unsigned long clock, ch = 1;
+
+	slash = memchr(enc.p, '/', enc.n);
+	if (slash == NULL || slash == enc.p ||
+	    (size_t)(slash - enc.p) >= sizeof(r->name))
+		return -1;
+	clk_end = memchr(slash + 1, '/', (size_t)(end - slash - 1));
+	if (clk_end != NULL &&
+	    sdp_uint((struct sdp_tok){ clk_end + 1,
+				       (size_t)(end - clk_end - 1) }, 255, &ch))
+		return -1;
+	clk_end = clk_end ? clk_end : end;
+	if (sdp_uint((struct sdp_tok){ slash + 1, (size_t)(clk_end - slash - 1) },
+		     UINT32_MAX, &clock) || ch == 0)
+		return -1;
+	memcpy(r->name, enc.p, (size_t)(slash - enc.p));
+	r->name[slash - enc.p] = '\0';
+	r->clock = (uint32_t)clock;
+	r->channels = (uint8_t)ch;
+	return 0;
+}
+
 /* a=rtpmap:<payload type> <encoding name>/<clock rate>[/<channels>]
  * (RFC 4566 section 6).  One that cannot be read is ignored like an
  * unknown attribute: RFC 4475's bodies carry "a=rtpmap:31 LPC".
@@ -254,29 +272,76 @@ sdp_line_m(struct sdp_parser *ps, const char *p, const char *end,
 static void
 sdp_rtpmap(struct sdp_media *md, struct sdp_tok v)
 {
-	const char *p = v.p, *end = v.p + v.n, *slash, *clk_end;
+	const char *p = v.p, *end = v.p + v.n;
 	struct sdp_tok pt, enc, extra;
-	unsigned long n, clock;
+	unsigned long n;
 	struct sdp_rtpmap *r;
 
 	if (!sdp_field(&p, end, &pt) || !sdp_field(&p, end, &enc) ||
 	    sdp_field(&p, end, &extra) || sdp_uint(pt, 127, &n) ||
 	    md->n_rtpmap == SDP_MAX_FMT)
 		return;
-	slash = memchr(enc.p, '/', enc.n);
-	if (slash == NULL || slash == enc.p ||
-	    (size_t)(slash - enc.p) >= sizeof(r->name))
+	r = &md->rtpmap[md->n_rtpmap];
+	memset(r, 0, sizeof(*r));
+	if (sdp_rtpmap_enc(enc, r) < 0)
 		return;
-	clk_end = memchr(slash + 1, '/', (size_t)(enc.p + enc.n - slash - 1));
-	clk_end = clk_end ? clk_end : enc.p + enc.n;
-	if (sdp_uint((struct sdp_tok){ slash + 1, (size_t)(clk_end - slash - 1) },
-		     UINT32_MAX, &clock))
-		return;
-	r = &md->rtpmap[md->n_rtpmap++];
 	r->pt = (uint8_t)n;
-	memcpy(r->name, enc.p, (size_t)(slash - enc.p));
-	r->name[slash - enc.p] = '\0';
-	r->clock = (uint32_t)clock;
+	md->n_rtpmap++;
+}
+
+/* mode-set=0,2,5,7 (RFC 4867 section 8.1): modes 0 to 8 of AMR-WB. */
+static uint16_t
+sdp_mode_set(struct sdp_tok v)
+{
+	const char *p = v.p, *end = v.p + v.n, *comma;
+	unsigned long m;
+	uint16_t set = 0;
+
+	while (p < end) {
+		comma = memchr(p, ',', (size_t)(end - p));
+		comma = comma ? comma : end;
+		if (!sdp_uint((struct sdp_tok){ p, (size_t)(comma - p) }, 8, &m))
+			set |= (uint16_t)(1u << m);
+		p = comma + (comma < end);
+	}
+	return set;
+}
+
+/* a=fmtp:<payload type> <name>=<value>;... (RFC 4566 section 6).  Only
+ * the AMR parameters that change the payload's layout are kept (RFC 4867
+ * section 8.3: octet-align must be the same in offer and answer); the
+ * rest is read past.
+ */
+static void
+sdp_fmtp(struct sdp_media *md, struct sdp_tok v)
+{
+	const char *p = v.p, *end = v.p + v.n, *semi, *eq;
+	struct sdp_tok pt, name, val;
+	struct sdp_fmtp *f;
+	unsigned long n;
+
+	if (!sdp_field(&p, end, &pt) || sdp_uint(pt, 127, &n) ||
+	    md->n_fmtp == SDP_MAX_FMT)
+		return;
+	f = &md->fmtp[md->n_fmtp++];
+	memset(f, 0, sizeof(*f));
+	f->pt = (uint8_t)n;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == ';'))
+			p++;
+		semi = memchr(p, ';', (size_t)(end - p));
+		semi = semi ? semi : end;
+		eq = memchr(p, '=', (size_t)(semi - p));
+		if (eq != NULL) {
+			name = (struct sdp_tok){ p, (size_t)(eq - p) };
+			val = (struct sdp_tok){ eq + 1, (size_t)(semi - eq - 1) };
+			if (sdp_tok_eq(name, "octet-align"))
+				f->octet_align = sdp_tok_eq(val, "1");
+			else if (sdp_tok_eq(name, "mode-set"))
+				f->mode_set = sdp_mode_set(val);
+		}
+		p = semi;
+	}
 }
 
 /* a=rtcp:<port> [<nettype> <addrtype> <address>] (RFC 3605 section 2.1).
@@ -296,7 +361,8 @@ sdp_rtcp(struct sdp_media *md, struct sdp_tok v)
 
 /* Direction attributes apply to the session before the first m= line and
  * to their media after it (RFC 4566 section 6, RFC 3264 section 5.1);
- * rtpmap, ptime and rtcp only mean something under an m= line.
+ * rtpmap, fmtp, ptime, maxptime and rtcp only mean something under an
+ * m= line.
  */
 static int
 sdp_line_a(struct sdp_parser *ps, const char *p, const char *end,
@@ -307,7 +373,7 @@ sdp_line_a(struct sdp_parser *ps, const char *p, const char *end,
 	const char *colon = memchr(p, ':', (size_t)(end - p));
 	struct sdp_tok name = { p, (size_t)((colon ? colon : end) - p) };
 	struct sdp_tok val = { colon ? colon + 1 : end, 0 };
-	unsigned long ptime;
+	unsigned long ms;
 
 	(void)why;
 	val.n = (size_t)(end - val.p);
@@ -324,8 +390,12 @@ sdp_line_a(struct sdp_parser *ps, const char *p, const char *end,
 		return 0;
 	if (sdp_tok_eq(name, "rtpmap"))
 		sdp_rtpmap(md, val);
-	else if (sdp_tok_eq(name, "ptime") && !sdp_uint(val, 10000, &ptime))
-		md->ptime = (unsigned int)ptime;
+	else if (sdp_tok_eq(name, "fmtp"))
+		sdp_fmtp(md, val);
+	else if (sdp_tok_eq(name, "ptime") && !sdp_uint(val, 10000, &ms))
+		md->ptime = (unsigned int)ms;
+	else if (sdp_tok_eq(name, "maxptime") && !sdp_uint(val, 10000, &ms))
+		md->maxptime = (unsigned int)ms;
 	else if (sdp_tok_eq(name, "rtcp"))
 		sdp_rtcp(md, val);
 	return 0;
@@ -394,62 +464,91 @@ sdp_parse(const char *body, size_t len, struct sdp_session *s,
 	return 0;
 }
 
-static const struct sdp_codec *
-sdp_codec_find(enum media_codec codec)
-{
-	size_t n = sizeof(sdp_codecs) / sizeof(sdp_codecs[0]);
 
-	for (size_t i = 0; i < n; i++) {
-		if (sdp_codecs[i].codec == codec)
-			return &sdp_codecs[i];
+/* ---- choosing what to send ---- */
+
+static const struct sdp_rtpmap *
+sdp_rtpmap_of(const struct sdp_media *md, uint8_t pt)
+{
+	for (unsigned int j = 0; j < md->n_rtpmap; j++) {
+		if (md->rtpmap[j].pt == pt)
+			return &md->rtpmap[j];
 	}
 	return NULL;
 }
 
-/* The first format of md that is c: by an rtpmap naming it at 8000 Hz
- * (any payload type, names case-insensitive per RFC 4855 section 3), or
- * by its static payload type when no rtpmap redefines that.
+static const struct sdp_fmtp *
+sdp_fmtp_of(const struct sdp_media *md, uint8_t pt)
+{
+	for (unsigned int j = 0; j < md->n_fmtp; j++) {
+		if (md->fmtp[j].pt == pt)
+			return &md->fmtp[j];
+	}
+	return NULL;
+}
+
+/* Names are case-insensitive (RFC 4855 section 3); a static payload type
+ * means its RFC 3551 format unless an rtpmap says otherwise.
  */
 static int
-sdp_media_offers(const struct sdp_media *md, const struct sdp_codec *c)
+sdp_fmt_is(const struct sdp_media *md, uint8_t pt, const struct media_fmt *f)
 {
-	for (unsigned int i = 0; i < md->n_fmt; i++) {
-		const struct sdp_rtpmap *rm = NULL;
+	const struct sdp_rtpmap *rm = sdp_rtpmap_of(md, pt);
 
-		for (unsigned int j = 0; j < md->n_rtpmap && rm == NULL; j++) {
-			if (md->rtpmap[j].pt == md->fmt[i])
-				rm = &md->rtpmap[j];
-		}
-		if (rm != NULL && strcasecmp(rm->name, c->name) == 0 &&
-		    rm->clock == SDP_G711_CLOCK)
-			return md->fmt[i];
-		if (rm == NULL && md->fmt[i] == c->static_pt)
-			return md->fmt[i];
+	if (rm == NULL)
+		return f->static_pt >= 0 && pt == f->static_pt;
+	return strcasecmp(rm->name, f->name) == 0 &&
+	       rm->clock == f->clock_rate &&
+	       rm->channels == (f->channels ? f->channels : 1);
+}
+
+static int
+sdp_is_amr(const struct media_fmt *f)
+{
+	return f->codec == MEDIA_CODEC_AMR || f->codec == MEDIA_CODEC_AMR_WB;
+}
+
+/* RFC 4867 section 8.3: octet-align names a payload format of its own,
+ * so an AMR format matches only the offered types that agree on it.
+ */
+int
+sdp_match(const struct sdp_media *md, const struct media_fmt *f,
+	  int *octet_align)
+{
+	const struct sdp_fmtp *fp;
+	int oa;
+
+	for (unsigned int i = 0; i < md->n_fmt; i++) {
+		if (!sdp_fmt_is(md, md->fmt[i], f))
+			continue;
+		fp = sdp_fmtp_of(md, md->fmt[i]);
+		oa = fp != NULL && fp->octet_align;
+		if (sdp_is_amr(f) && oa != !!(f->flags & MEDIA_FMT_AMR_OCTET))
+			continue;
+		*octet_align = oa;
+		return md->fmt[i];
 	}
 	return -1;
 }
 
 int
-sdp_pick(const struct sdp_session *s, enum media_codec codec, uint8_t *pt)
+sdp_ptime(const struct sdp_media *md, const struct media_fmt *f)
 {
-	const struct sdp_codec *c = sdp_codec_find(codec);
-	int r;
+	unsigned int frame = f->frame_ms, want, max;
 
-	if (c == NULL)
+	if (frame == 0)
+		return 0;
+	max = f->max_frame_ms ? f->max_frame_ms : SDP_MAX_PTIME;
+	/* RFC 4566 section 6: maxptime bounds every packet we send. */
+	if (md->maxptime != 0 && md->maxptime < max)
+		max = md->maxptime;
+	if (max < frame)
 		return -1;
-	for (unsigned int i = 0; i < s->n_media; i++) {
-		const struct sdp_media *md = &s->media[i];
-
-		if (strcmp(md->type, "audio") != 0 || md->port == 0 ||
-		    strcmp(md->proto, "RTP/AVP") != 0)
-			continue;
-		r = sdp_media_offers(md, c);
-		if (r >= 0) {
-			*pt = (uint8_t)r;
-			return (int)i;
-		}
-	}
-	return -1;
+	want = md->ptime ? md->ptime : SDP_DEFAULT_PTIME;
+	if (want > max)
+		want = max;
+	want -= want % frame;
+	return (int)(want ? want : frame);
 }
 
 /* Bit 0: the side whose direction this is sends; bit 1: it receives. */
@@ -478,6 +577,107 @@ sdp_answer_dir(enum sdp_dir offered, enum sdp_dir wanted)
 	return sdp_bits_dir[ans];
 }
 
+/* anncd sends and never plays what it receives: a stream it may not send
+ * on is inactive, whatever it could receive (RFC 3264 section 6.1).
+ */
+static enum sdp_dir
+sdp_send_dir(enum sdp_dir offered, enum sdp_dir wanted)
+{
+	enum sdp_dir d = sdp_answer_dir(offered, wanted);
+
+	return (sdp_dir_bits[d] & 1u) ? d : SDP_INACTIVE;
+}
+
+static const char *const sdp_kind_names[] = {
+	[MEDIA_KIND_AUDIO] = "audio",
+	[MEDIA_KIND_VIDEO] = "video",
+};
+
+/* An m= line anncd can send kind on: RTP/AVP (no SRTP), a port (0
+ * declines, RFC 3264 section 5.1) and a unicast address.
+ */
+static int
+sdp_usable(const struct sdp_media *md, enum media_kind kind)
+{
+	uint32_t a = ntohl(md->addr);
+
+	return strcmp(md->type, sdp_kind_names[kind]) == 0 &&
+	       strcmp(md->proto, "RTP/AVP") == 0 && md->port != 0 &&
+	       a != 0 && a != INADDR_BROADCAST && (a >> 28) < 0xe;
+}
+
+/* The refusal's text: what the content could have been sent as. */
+static void
+sdp_refuse(struct sdp_refusal *why, int code, const char *what,
+	   const struct media_fmt *fmts, unsigned int n)
+{
+	struct strbuf o;
+
+	strbuf_init(&o, why->text, sizeof(why->text));
+	why->warn_code = code;
+	strbuf_puts(&o, what);
+	for (unsigned int i = 0; i < n; i++)
+		strbuf_putf(&o, "%s%s/%u", i ? ", " : " ", fmts[i].name,
+			    fmts[i].clock_rate);
+	if (strbuf_result(&o) < 0)
+		memcpy(why->text + sizeof(why->text) - 4, "...", 4);
+}
+
+/* Whether line i offers f in a packet time it allows; fills st if so. */
+static int
+sdp_try(const struct sdp_session *s, unsigned int i,
+	const struct media_fmt *f, enum sdp_dir wanted,
+	struct sdp_stream *st)
+{
+	const struct sdp_media *md = &s->media[i];
+	int pt, octet, ptime;
+
+	pt = sdp_match(md, f, &octet);
+	ptime = pt < 0 ? -1 : sdp_ptime(md, f);
+	if (ptime < 0)
+		return 0;
+	memset(st, 0, sizeof(*st));
+	st->media_index = (int)i;
+	st->pt = (uint8_t)pt;
+	st->fmt = *f;
+	st->ptime = (unsigned int)ptime;
+	st->maxptime = md->maxptime;
+	st->dir = sdp_send_dir(md->dir, wanted);
+	return 1;
+}
+
+int
+sdp_choose(const struct sdp_session *s, enum media_kind kind,
+	   const struct media_fmt *fmts, unsigned int n, enum sdp_dir wanted,
+	   struct sdp_stream *st, struct sdp_refusal *why)
+{
+	unsigned int usable = 0;
+
+	if ((unsigned int)kind > MEDIA_KIND_VIDEO)
+		return -1;
+	/* The format first: the content's own codec on any line beats a
+	 * conversion on the first line.
+	 */
+	for (unsigned int f = 0; f < n; f++) {
+		for (unsigned int i = 0; i < s->n_media; i++) {
+			if (!sdp_usable(&s->media[i], kind))
+				continue;
+			usable++;
+			if (sdp_try(s, i, &fmts[f], wanted, st))
+				return 0;
+		}
+	}
+	if (usable == 0 && n > 0)
+		sdp_refuse(why, 304, kind == MEDIA_KIND_AUDIO ?
+			   "no usable audio m= line for" :
+			   "no usable video m= line for", fmts, n);
+	else
+		sdp_refuse(why, 305, "offer has none of", fmts, n);
+	return -1;
+}
+
+/* ---- writing SDP ---- */
+
 static void
 sdp_put_addr(struct strbuf *o, const char *prefix, uint32_t addr)
 {
@@ -485,6 +685,16 @@ sdp_put_addr(struct strbuf *o, const char *prefix, uint32_t addr)
 
 	memcpy(b, &addr, sizeof(b));
 	strbuf_putf(o, "%sIN IP4 %u.%u.%u.%u\r\n", prefix, b[0], b[1], b[2], b[3]);
+}
+
+static void
+sdp_put_head(struct strbuf *o, uint64_t id, uint64_t version, uint32_t addr)
+{
+	strbuf_putf(o, "v=0\r\no=anncd %" PRIu64 " %" PRIu64 " ", id, version);
+	sdp_put_addr(o, "", addr);
+	strbuf_putf(o, "s=-\r\n");
+	sdp_put_addr(o, "c=", addr);
+	strbuf_putf(o, "t=0 0\r\n");
 }
 
 /* A declined stream keeps its place with port 0 and its formats (RFC
@@ -499,40 +709,240 @@ sdp_put_declined(struct strbuf *o, const struct sdp_media *md)
 	strbuf_putf(o, "%s\r\n", md->n_fmt ? "" : " *");
 }
 
+/* rtpmap for every format (a static one too, for readers that want it),
+ * fmtp where the payload's layout depends on it (RFC 4867 section 8.1).
+ */
 static void
-sdp_put_streamed(struct strbuf *o, const struct sdp_answer *a,
-		 const struct sdp_codec *c)
+sdp_put_fmt(struct strbuf *o, uint8_t pt, const struct media_fmt *f)
 {
-	strbuf_putf(o, "m=audio %u RTP/AVP %u\r\n", a->port, a->pt);
-	strbuf_putf(o, "a=rtpmap:%u %s/%u\r\n", a->pt, c->name, SDP_G711_CLOCK);
-	if (a->ptime != 0)
-		strbuf_putf(o, "a=ptime:%u\r\n", a->ptime);
-	strbuf_putf(o, "a=%s\r\n", sdp_dir_names[a->dir]);
+	strbuf_putf(o, "a=rtpmap:%u %s/%u", pt, f->name, f->clock_rate);
+	if (f->channels > 1)
+		strbuf_putf(o, "/%u", f->channels);
+	strbuf_puts(o, "\r\n");
+	if (f->flags & MEDIA_FMT_AMR_OCTET)
+		strbuf_putf(o, "a=fmtp:%u octet-align=1\r\n", pt);
+}
+
+static void
+sdp_put_stream(struct strbuf *o, const struct sdp_media *md,
+	       const struct sdp_stream *st)
+{
+	strbuf_putf(o, "m=%s %u RTP/AVP %u\r\n", md->type, st->port, st->pt);
+	sdp_put_fmt(o, st->pt, &st->fmt);
+	if (st->ptime != 0)
+		strbuf_putf(o, "a=ptime:%u\r\n", st->ptime);
+	strbuf_putf(o, "a=%s\r\n", sdp_dir_names[st->dir]);
+}
+
+static const struct sdp_stream *
+sdp_stream_at(const struct sdp_answer *a, unsigned int i)
+{
+	for (unsigned int k = 0; k < a->n_streams; k++) {
+		if (a->streams[k].media_index == (int)i)
+			return &a->streams[k];
+	}
+	return NULL;
 }
 
 int
 sdp_build_answer(char *out, size_t cap, const struct sdp_answer *a)
 {
-	struct strbuf o;
-	const struct sdp_codec *c = sdp_codec_find(a->codec);
 	const struct sdp_session *s = a->offer;
+	const struct sdp_stream *st;
+	struct strbuf o;
 
 	strbuf_init(&o, out, cap);
-	if (c == NULL || s == NULL || a->media_index < 0 ||
-	    (unsigned int)a->media_index >= s->n_media ||
-	    (unsigned int)a->dir > SDP_INACTIVE)
+	if (s == NULL || a->n_streams > SDP_MAX_STREAMS)
 		return -1;
-	strbuf_putf(&o, "v=0\r\no=anncd %" PRIu64 " %" PRIu64 " ",
-		 a->sess_id, a->sess_version);
-	sdp_put_addr(&o, "", a->addr);
-	strbuf_putf(&o, "s=-\r\n");
-	sdp_put_addr(&o, "c=", a->addr);
-	strbuf_putf(&o, "t=0 0\r\n");
+	for (unsigned int k = 0; k < a->n_streams; k++) {
+		st = &a->streams[k];
+		if (st->media_index < 0 ||
+		    (unsigned int)st->media_index >= s->n_media ||
+		    (unsigned int)st->dir > SDP_INACTIVE || st->fmt.name == NULL)
+			return -1;
+	}
+	sdp_put_head(&o, a->sess_id, a->sess_version, a->addr);
 	for (unsigned int i = 0; i < s->n_media; i++) {
-		if (i == (unsigned int)a->media_index)
-			sdp_put_streamed(&o, a, c);
+		st = sdp_stream_at(a, i);
+		if (st != NULL)
+			sdp_put_stream(&o, &s->media[i], st);
 		else
 			sdp_put_declined(&o, &s->media[i]);
 	}
+	return strbuf_result(&o);
+}
+
+/* ---- late offer (RFC 3264 sections 5 and 7) ---- */
+
+static int
+sdp_pt_taken(const struct sdp_offer_media *m, int pt)
+{
+	for (unsigned int i = 0; i < m->n_fmt; i++) {
+		if (m->pt[i] == pt)
+			return 1;
+	}
+	return 0;
+}
+
+int
+sdp_offer_add(struct sdp_offer *o, enum media_kind kind, uint16_t port,
+	      const struct media_fmt *fmts, unsigned int n)
+{
+	struct sdp_offer_media *m;
+	int dyn = SDP_DYN_PT_MIN;
+
+	if (o->n_media == SDP_MAX_STREAMS || n == 0 ||
+	    (unsigned int)kind > MEDIA_KIND_VIDEO)
+		return -1;
+	m = &o->media[o->n_media++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->port = port;
+	for (unsigned int i = 0; i < n && m->n_fmt < SDP_MAX_FMT; i++) {
+		int pt = fmts[i].static_pt;
+
+		/* A static type offered twice (a conversion to the same
+		 * codec) would be ambiguous: the first one keeps it.
+		 */
+		if (pt < 0 || pt > 127 || sdp_pt_taken(m, pt)) {
+			while (sdp_pt_taken(m, dyn))
+				dyn++;
+			if (dyn > 127)
+				break;
+			pt = dyn++;
+		}
+		m->fmt[m->n_fmt] = fmts[i];
+		m->pt[m->n_fmt++] = (uint8_t)pt;
+	}
+	return 0;
+}
+
+int
+sdp_build_offer(char *out, size_t cap, const struct sdp_offer *o)
+{
+	struct strbuf o_;
+
+	strbuf_init(&o_, out, cap);
+	if (o->n_media == 0 || o->n_media > SDP_MAX_STREAMS)
+		return -1;
+	sdp_put_head(&o_, o->sess_id, o->sess_version, o->addr);
+	for (unsigned int i = 0; i < o->n_media; i++) {
+		const struct sdp_offer_media *m = &o->media[i];
+		int any_frames = 0;
+
+		strbuf_putf(&o_, "m=%s %u RTP/AVP", sdp_kind_names[m->kind],
+			    m->port);
+		for (unsigned int k = 0; k < m->n_fmt; k++)
+			strbuf_putf(&o_, " %u", m->pt[k]);
+		strbuf_puts(&o_, "\r\n");
+		for (unsigned int k = 0; k < m->n_fmt; k++) {
+			sdp_put_fmt(&o_, m->pt[k], &m->fmt[k]);
+			any_frames |= m->fmt[k].frame_ms != 0;
+		}
+		if (any_frames)
+			strbuf_putf(&o_, "a=ptime:%u\r\n", SDP_DEFAULT_PTIME);
+		strbuf_puts(&o_, "a=sendonly\r\n");
+	}
+	return strbuf_result(&o_);
+}
+
+static int
+sdp_answer_fail(struct sdp_refusal *why, const char *text, unsigned int i)
+{
+	why->warn_code = 305;
+	snprintf(why->text, sizeof(why->text), "%s (m= line %u)", text, i + 1);
+	return -1;
+}
+
+/* The answerer lists what it accepts in its order of preference (RFC 3264
+ * section 6.1), with the payload types of the offer: the first one that
+ * is ours is what we send.
+ */
+static int
+sdp_take_one(const struct sdp_offer_media *m, const struct sdp_media *am,
+	     unsigned int i, struct sdp_stream *st, struct sdp_refusal *why)
+{
+	int ptime;
+
+	memset(st, 0, sizeof(*st));
+	st->media_index = -1;
+	st->dir = SDP_INACTIVE;
+	st->port = m->port;
+	if (strcmp(am->type, sdp_kind_names[m->kind]) != 0)
+		return sdp_answer_fail(why, "answer changes the media type", i);
+	if (am->port == 0)
+		return 0;
+	for (unsigned int k = 0; k < am->n_fmt && st->media_index < 0; k++) {
+		for (unsigned int j = 0; j < m->n_fmt; j++) {
+			if (m->pt[j] != am->fmt[k])
+				continue;
+			st->media_index = (int)i;
+			st->pt = m->pt[j];
+			st->fmt = m->fmt[j];
+			break;
+		}
+	}
+	if (st->media_index < 0)
+		return sdp_answer_fail(why, "answer keeps none of our formats", i);
+	ptime = sdp_ptime(am, &st->fmt);
+	if (ptime < 0)
+		return sdp_answer_fail(why, "answer's maxptime below one frame", i);
+	st->ptime = (unsigned int)ptime;
+	st->maxptime = am->maxptime;
+	/* Offered sendonly: we send when the answerer receives. */
+	if ((sdp_dir_bits[am->dir] & 2u) && sdp_usable(am, m->kind))
+		st->dir = SDP_SENDONLY;
+	return 0;
+}
+
+int
+sdp_take_answer(const struct sdp_offer *o, const struct sdp_session *ans,
+		struct sdp_stream *st, unsigned int *n_sent,
+		struct sdp_refusal *why)
+{
+	unsigned int kept = 0;
+
+	*n_sent = 0;
+	if (ans->n_media != o->n_media) {
+		why->warn_code = 305;
+		snprintf(why->text, sizeof(why->text),
+			 "answer has %u m= lines, the offer %u", ans->n_media,
+			 o->n_media);
+		return -1;
+	}
+	for (unsigned int i = 0; i < o->n_media; i++) {
+		if (sdp_take_one(&o->media[i], &ans->media[i], i, &st[i],
+				 why) < 0)
+			return -1;
+		kept += st[i].media_index >= 0;
+		*n_sent += st[i].dir != SDP_INACTIVE;
+	}
+	if (kept == 0) {
+		why->warn_code = 304;
+		snprintf(why->text, sizeof(why->text),
+			 "answer declines every stream");
+		return -1;
+	}
+	return 0;
+}
+
+/* warn-text is a quoted-string (RFC 3261 sections 20.43 and 25.1): a
+ * quote or backslash is escaped, a control byte left out.
+ */
+int
+sdp_warning_header(char *out, size_t cap, const char *agent,
+		   const struct sdp_refusal *r)
+{
+	struct strbuf o;
+
+	strbuf_init(&o, out, cap);
+	strbuf_putf(&o, "Warning: %03d %s \"", r->warn_code, agent);
+	for (const char *p = r->text; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_put(&o, "\\", 1);
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			strbuf_put(&o, p, 1);
+	}
+	strbuf_puts(&o, "\"\r\n");
 	return strbuf_result(&o);
 }

@@ -3,9 +3,11 @@
  * target into the play URL and the attachment's media description.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "control/sip_uri.h"
+#include "core/strnum.h"
 
 static int
 uri_fail(const char **why, const char *rule)
@@ -325,32 +327,33 @@ annc_play_error(struct sip_str play)
 	return "play parameter too long";
 }
 
-static int
-annc_is_digits(struct sip_str s)
-{
-	if (s.n == 0 || s.n > 9)
-		return 0;
-	for (size_t i = 0; i < s.n; i++) {
-		if (s.p[i] < '0' || s.p[i] > '9')
-			return 0;
-	}
-	return 1;
-}
+static const char *const annc_param_names[ANNC_NPARAMS] = {
+	"param1", "param2", "param3", "param4", "param5", "param6",
+	"param7", "param8", "param9",
+};
 
-/* repeat is a count or "forever"; delay and duration are milliseconds
- * (RFC 4240 section 3.3).
+/* Finds name like sip_param_find, and notes in ap when it is there more
+ * than once: which of two values was meant cannot be known.
  */
-static int
-annc_check_numbers(const struct annc_params *ap, const char **why)
+static void
+annc_param_once(struct sip_str params, const char *name, struct sip_str *val,
+		struct annc_params *ap)
 {
-	if (ap->repeat.p != NULL && !annc_is_digits(ap->repeat) &&
-	    !sip_str_caseeq(ap->repeat, "forever"))
-		return uri_fail(why, "bad repeat parameter");
-	if (ap->delay.p != NULL && !annc_is_digits(ap->delay))
-		return uri_fail(why, "bad delay parameter");
-	if (ap->duration.p != NULL && !annc_is_digits(ap->duration))
-		return uri_fail(why, "bad duration parameter");
-	return 0;
+	const char *p = params.p, *end;
+	struct sip_str n, v;
+	int seen = 0;
+
+	if (params.n == 0)
+		return;
+	end = params.p + params.n;
+	while (uri_param_next(&p, end, &n, &v)) {
+		if (!sip_str_caseeq(n, name))
+			continue;
+		if (seen++ == 0)
+			*val = v;
+		else if (ap->repeated == NULL)
+			ap->repeated = name;
+	}
 }
 
 int
@@ -379,9 +382,64 @@ annc_params_parse(const struct sip_uri *u, char *buf, size_t cap,
 	 */
 	sip_param_find(u->params, "content-type", &ap->content_type);
 	sip_param_find(u->params, "content-transfer-encoding", &ap->cte);
-	sip_param_find(u->params, "repeat", &ap->repeat);
-	sip_param_find(u->params, "delay", &ap->delay);
-	sip_param_find(u->params, "duration", &ap->duration);
-	sip_param_find(u->params, "locale", &ap->locale);
-	return annc_check_numbers(ap, why);
+	annc_param_once(u->params, "repeat", &ap->repeat, ap);
+	annc_param_once(u->params, "delay", &ap->delay, ap);
+	annc_param_once(u->params, "duration", &ap->duration, ap);
+	annc_param_once(u->params, "locale", &ap->locale, ap);
+	for (unsigned int i = 0; i < ANNC_NPARAMS; i++)
+		annc_param_once(u->params, annc_param_names[i], &ap->param[i],
+				ap);
+	return 0;
+}
+
+/* A decimal value of at most max; a view that is present has p set. */
+static int
+annc_number(struct sip_str s, uint32_t max, uint32_t *out)
+{
+	unsigned long v;
+
+	if (strnum_parse(s.p, s.n, max, &v) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+annc_bad(char *reason, size_t cap, const char *name, struct sip_str v)
+{
+	snprintf(reason, cap, "Bad %s parameter: %.*s", name,
+		 (int)(v.n > 32 ? 32 : v.n), v.p ? v.p : "");
+	return -1;
+}
+
+int
+annc_play_parse(const struct annc_params *ap, uint32_t max_repeat,
+		struct annc_play *pl, char *reason, size_t cap)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->plays = 1;
+	if (ap->repeated != NULL) {
+		snprintf(reason, cap, "Bad %s parameter: given twice",
+			 ap->repeated);
+		return -1;
+	}
+	if (ap->repeat.p != NULL) {
+		if (sip_str_caseeq(ap->repeat, "forever")) {
+			pl->forever = 1;
+			pl->plays = max_repeat;
+		} else if (annc_number(ap->repeat, ANNC_MAX_COUNT, &pl->plays) ||
+			   pl->plays == 0) {
+			return annc_bad(reason, cap, "repeat", ap->repeat);
+		}
+		if (pl->plays > max_repeat)
+			pl->plays = max_repeat;
+	}
+	if (ap->delay.p != NULL &&
+	    annc_number(ap->delay, ANNC_MAX_DELAY_MS, &pl->delay_ms))
+		return annc_bad(reason, cap, "delay", ap->delay);
+	if (ap->duration.p != NULL &&
+	    (annc_number(ap->duration, ANNC_MAX_DURATION_MS, &pl->duration_ms) ||
+	     pl->duration_ms == 0))
+		return annc_bad(reason, cap, "duration", ap->duration);
+	return 0;
 }

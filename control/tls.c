@@ -1,4 +1,5 @@
-/* Client TLS over memory BIOs for the IMAP client.  OpenSSL never touches
+/* TLS over memory BIOs: client sessions for the IMAP client, server
+ * sessions for SIP over TLS.  OpenSSL never touches
  * a socket: received ciphertext is written into the read BIO, and what
  * OpenSSL writes into the write BIO is taken out and sent by the loop.
  */
@@ -23,6 +24,7 @@ struct tls_conn {
 };
 
 static SSL_CTX *tls_ctx;
+static SSL_CTX *tls_srv_ctx;
 
 int
 tls_init(const char *ca_file)
@@ -73,18 +75,53 @@ tls_set_peer(SSL *ssl, const char *host)
 	return SSL_set_tlsext_host_name(ssl, host) && SSL_set1_host(ssl, host);
 }
 
-struct tls_conn *
-tls_conn_new(const char *host)
+int
+tls_server_init(const char *cert_file, const char *key_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *bad = NULL;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+		bad = cert_file;
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key_file,
+					     SSL_FILETYPE_PEM) != 1 ||
+		 SSL_CTX_check_private_key(ctx) != 1)
+		bad = key_file;
+	if (bad != NULL) {
+		LOG_AT(LOGL_ERR, "tls", "loading %s failed: %s", bad,
+		       ERR_reason_error_string(ERR_peek_last_error()));
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	tls_srv_ctx = ctx;
+	return 0;
+}
+
+void
+tls_server_fini(void)
+{
+	SSL_CTX_free(tls_srv_ctx);
+	tls_srv_ctx = NULL;
+}
+
+/* A session on ctx over two fresh memory BIOs; host names the server a
+ * client session checks, NULL for a server session. */
+static struct tls_conn *
+tls_conn_make(SSL_CTX *ctx, const char *host)
 {
 	struct tls_conn *t;
 
-	if (tls_ctx == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+	if (ctx == NULL || (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	t->ssl = SSL_new(tls_ctx);
+	t->ssl = SSL_new(ctx);
 	t->rbio = BIO_new(BIO_s_mem());
 	t->wbio = BIO_new(BIO_s_mem());
 	if (t->ssl == NULL || t->rbio == NULL || t->wbio == NULL ||
-	    !tls_set_peer(t->ssl, host)) {
+	    (host != NULL && !tls_set_peer(t->ssl, host))) {
 		BIO_free(t->rbio);
 		BIO_free(t->wbio);
 		SSL_free(t->ssl);
@@ -95,8 +132,23 @@ tls_conn_new(const char *host)
 	/* An empty read BIO means "wait for more", not end of stream. */
 	BIO_set_mem_eof_return(t->rbio, -1);
 	SSL_set_bio(t->ssl, t->rbio, t->wbio);
-	SSL_set_connect_state(t->ssl);
+	if (host != NULL)
+		SSL_set_connect_state(t->ssl);
+	else
+		SSL_set_accept_state(t->ssl);
 	return t;
+}
+
+struct tls_conn *
+tls_conn_new(const char *host)
+{
+	return tls_conn_make(tls_ctx, host);
+}
+
+struct tls_conn *
+tls_conn_new_server(void)
+{
+	return tls_conn_make(tls_srv_ctx, NULL);
 }
 
 void

@@ -1,6 +1,7 @@
-/* TLS for the control plane's client connections (IMAPS, STARTTLS): OpenSSL
- * runs over memory BIOs, so that the io_uring loop keeps doing the socket
- * I/O and the connection moves ciphertext between the two.
+/* TLS for the control plane's connections (IMAPS and STARTTLS as a client,
+ * SIP over TLS as a server): OpenSSL runs over memory BIOs, so that the
+ * io_uring loop keeps doing the socket I/O and the connection moves
+ * ciphertext between the two.
  */
 #ifndef ANNCD_CONTROL_TLS_H
 #define ANNCD_CONTROL_TLS_H
@@ -24,6 +25,20 @@ tls_fini(void);
  */
 struct tls_conn *
 tls_conn_new(const char *host);
+
+/* The server context: TLS 1.2 at least, the certificate chain and key
+ * from PEM files, no client certificate asked for.  Returns 0 or -errno
+ * after logging which file failed.
+ */
+int
+tls_server_init(const char *cert_file, const char *key_file);
+
+void
+tls_server_fini(void);
+
+/* A server session; NULL when out of memory or before tls_server_init. */
+struct tls_conn *
+tls_conn_new_server(void);
 
 void
 tls_conn_free(struct tls_conn *t);

@@ -96,12 +96,25 @@ entry_alloc(void)
 	return e;
 }
 
+static void
+plans_free(struct cache_entry *e)
+{
+	for (unsigned int i = 0; i < e->n_plans; i++) {
+		stats.bytes -= e->plans[i].bytes;
+		e->bytes -= e->plans[i].bytes;
+		if (cache_cfg.plan_free != NULL)
+			cache_cfg.plan_free(e->plans[i].plan);
+	}
+	e->n_plans = 0;
+}
+
 /* Drops the cache's content reference: mbufs still in flight keep the
  * bytes alive until the dataplane frees them (core/content.c).
  */
 static void
 entry_release(struct cache_entry *e)
 {
+	plans_free(e);
 	content_put(e->content);
 	stats.bytes -= e->bytes;
 	stats.entries--;
@@ -211,8 +224,10 @@ cache_fini(void)
 		e = &pool[i];
 		if (e->state == CACHE_FETCHING && cache_cfg.abandon != NULL)
 			cache_cfg.abandon(e->fetch);
-		if (e->state != 0)
+		if (e->state != 0) {
+			plans_free(e);
 			content_put(e->content);
+		}
 	}
 	free(pool);
 	free(buckets);
@@ -382,6 +397,64 @@ cache_fail(struct cache_entry *e, int status, const char *reason,
 	if (transient || cache_cfg.neg_ttl_ms == 0)
 		entry_drop(e, CACHE_EVICT_TRANSIENT);
 	run_waiters(e);
+}
+
+/* ---- packet plans ---- */
+
+static int
+fmt_same(const struct media_fmt *a, const struct media_fmt *b)
+{
+	return a->codec == b->codec && a->kind == b->kind &&
+	       a->clock_rate == b->clock_rate && a->channels == b->channels &&
+	       a->flags == b->flags && a->conversion == b->conversion;
+}
+
+struct media_plan *
+cache_plan_find(const struct cache_entry *e, const struct media_fmt *fmt,
+		unsigned int ptime_ms)
+{
+	for (unsigned int i = 0; i < e->n_plans; i++) {
+		const struct cache_plan *p = &e->plans[i];
+
+		if (p->ptime_ms == ptime_ms && fmt_same(&p->fmt, fmt))
+			return p->plan;
+	}
+	return NULL;
+}
+
+/* What a plan holds beyond the entry's content: its packet table, and
+ * the bytes of a content it was converted into.
+ */
+static size_t
+plan_bytes(const struct cache_entry *e, const struct media_plan *pl)
+{
+	size_t n = sizeof(*pl);
+
+	if (pl->pkt != NULL)
+		n += (size_t)pl->npkts * sizeof(pl->pkt[0]);
+	if (pl->content != NULL && pl->content != e->content)
+		n += pl->content->len;
+	return n;
+}
+
+int
+cache_plan_add(struct cache_entry *e, const struct media_fmt *fmt,
+	       unsigned int ptime_ms, struct media_plan *plan)
+{
+	struct cache_plan *p;
+
+	if (e->n_plans == CACHE_MAX_PLANS)
+		return -ENOSPC;
+	p = &e->plans[e->n_plans++];
+	p->fmt = *fmt;
+	p->ptime_ms = ptime_ms;
+	p->plan = plan;
+	p->bytes = plan_bytes(e, plan);
+	e->bytes += p->bytes;
+	stats.bytes += p->bytes;
+	/* Other unused entries make room; e is in use and stays. */
+	budget_enforce();
+	return 0;
 }
 
 /* ---- housekeeping ---- */

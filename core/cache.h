@@ -16,8 +16,10 @@
 #include <xxhash.h>
 
 #include "core/content.h"
+#include "core/media_plan.h"
 
 #define CACHE_REASON_MAX	96
+#define CACHE_MAX_PLANS		8	/* (format, ptime) plans per entry */
 
 enum cache_state {
 	CACHE_FETCHING = 1,	/* one URLFETCH in flight, calls wait */
@@ -37,6 +39,16 @@ enum cache_evict {
 
 struct cache_entry;
 struct cache_waiter;
+
+/* A packet plan of the entry's content for one payload format and packet
+ * time, built once and shared by every call that sends it so.
+ */
+struct cache_plan {
+	struct media_fmt fmt;
+	unsigned int ptime_ms;
+	struct media_plan *plan;
+	size_t bytes;			/* counted against max_bytes */
+};
 
 /* Runs once when the fetch a waiter joined has completed; e is READY or
  * FAILED and the waiter's use on it is still held.
@@ -63,6 +75,8 @@ struct cache_entry {
 	struct content *content;	/* READY: the cache's reference */
 	size_t bytes;			/* counted against max_bytes */
 	void *fetch;			/* FETCHING: the owner's fetch handle */
+	struct cache_plan plans[CACHE_MAX_PLANS];
+	unsigned int n_plans;		/* READY: plans built so far */
 
 	/* Private to core/cache.c. */
 	int linked;			/* in the table; else freed at last put */
@@ -80,6 +94,8 @@ struct cache_config {
 	 * the entry's fetch handle (possibly NULL): cancel it.
 	 */
 	void (*abandon)(void *fetch);
+	/* Frees a plan of an entry leaving the cache (media_plan_free). */
+	void (*plan_free)(struct media_plan *plan);
 };
 
 struct cache_stats {
@@ -145,6 +161,20 @@ cache_complete(struct cache_entry *e, struct content *c, size_t bytes);
 void
 cache_fail(struct cache_entry *e, int status, const char *reason,
 	   uint64_t now_ms, int transient);
+
+/* The plan of READY entry e for fmt and ptime_ms, or NULL. */
+struct media_plan *
+cache_plan_find(const struct cache_entry *e, const struct media_fmt *fmt,
+		unsigned int ptime_ms);
+
+/* Keeps plan with e, which frees it with the entry (plan_free); its
+ * packet table and any content of its own (a conversion) count against
+ * max_bytes.  Returns 0, or -ENOSPC when e holds CACHE_MAX_PLANS already:
+ * the caller keeps the plan.
+ */
+int
+cache_plan_add(struct cache_entry *e, const struct media_fmt *fmt,
+	       unsigned int ptime_ms, struct media_plan *plan);
 
 /* Drops expired and negative entries nobody uses; call about once a
  * second (;EXPIRE= has a resolution of one second).

@@ -46,7 +46,14 @@ struct media_plan {
 	size_t uni_total;		/* uniform: payload bytes */
 	uint32_t uni_len;		/* uniform: bytes per packet */
 	uint32_t uni_ts;		/* uniform: ticks per packet */
+	uint32_t flags;			/* MEDIA_PLAN_* */
 };
+
+/* The plan's markers are the only ones the stream may carry: none at its
+ * start, after a loop's silence or a resync (RFC 2250 section 3.3: in
+ * MPEG video the marker ends a picture, and a receiver counts on it).
+ */
+#define MEDIA_PLAN_OWN_MARKERS	0x1
 
 /* Packet i of a plan: where its payload lies, its length, its timestamp
  * offset and its flags.  i < plan->npkts.
@@ -133,7 +140,10 @@ media_plan_build(struct content *c, const struct media_info *mi,
 		 unsigned int maxptime_ms, struct media_plan **out,
 		 const char **why);
 
-/* Drops the plan and its reference on its content. */
+/* Drops the plan and its reference on its content.  Every builder
+ * allocates a plan and its packet list as one block: content_put() of
+ * its content, then one free().
+ */
 void
 media_plan_free(struct media_plan *pl);
 

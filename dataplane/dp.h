@@ -121,16 +121,24 @@ enum dp_event_type {
 	DP_EV_STOPPED,		/* stopped on command */
 	DP_EV_FAILED,		/* could not start: table full, no ARP answer
 				 * (also after a redirect) */
+	DP_EV_DECODED,		/* a decode job is over (dataplane/dp_decode.h) */
 };
+
+struct dp_decode_job;
 
 struct dp_event {
 	uint32_t handle;
 	enum dp_event_type type;
 	uint32_t packets;
 	uint32_t lcore;			/* the worker that played it */
-	uint64_t bytes;			/* payload bytes */
-	uint64_t first_tx_tsc;
-	uint64_t last_tx_tsc;
+	uint64_t bytes;			/* payload bytes; decoded bytes */
+	union {
+		struct {
+			uint64_t first_tx_tsc;
+			uint64_t last_tx_tsc;
+		};
+		struct dp_decode_job *job;	/* DP_EV_DECODED */
+	};
 };
 
 /* Takes up to max events.  Control plane only. */
@@ -163,6 +171,17 @@ struct dp_stats {
 	uint64_t rx_rtcp_bad;		/* to an RTCP port, but not RTCP */
 	uint64_t arp_shared;		/* MACs the first worker passed on */
 	uint64_t arp_share_full;	/* not passed on: the ring was full */
+	/* The worker polls without pause, so its CPU time says nothing of
+	 * its load: these TSC ticks do.  busy_tsc sums the rounds that
+	 * took a command or a frame or handed packets to the port;
+	 * tx_burst_tsc the part of them spent inside the port's
+	 * tx_burst (with net_af_packet, the kernel's send).  The TSC runs
+	 * on while the thread is preempted, so busy_long_tsc sums the busy
+	 * rounds longer than DP_BUSY_LONG_NS: mostly such preemptions.
+	 */
+	uint64_t busy_tsc;
+	uint64_t tx_burst_tsc;
+	uint64_t busy_long_tsc;
 };
 
 void

@@ -251,7 +251,7 @@ dp_rx_one(struct dp_worker *w, struct rte_mbuf *m, uint64_t now)
 /* Receives no more frames than the TX buffer can answer, so that an ARP
  * reply never has to be dropped; what is not received waits in the queue.
  */
-void
+unsigned int
 dp_rx_poll(struct dp_worker *w, uint64_t now)
 {
 	struct rte_mbuf *pkts[DP_RX_BURST];
@@ -259,8 +259,9 @@ dp_rx_poll(struct dp_worker *w, uint64_t now)
 	uint16_t i, n;
 
 	if (room == 0)
-		return;
+		return 0;
 	n = rte_eth_rx_burst(w->cfg.port_id, 0, pkts, (uint16_t)room);
 	for (i = 0; i < n; i++)
 		dp_rx_one(w, pkts[i], now);
+	return n;
 }

@@ -17,6 +17,12 @@
 #include "core/clock.h"
 #include "dataplane/dp_priv.h"
 
+/* A busy round longer than this was most likely preempted: only a round
+ * catching up after a stall of tens of milliseconds on a port that sends
+ * through the kernel (af_packet) does that much work.
+ */
+#define DP_BUSY_LONG_NS		2000000
+
 /* Rounds the worker spends handing its last packets to the port at exit. */
 #define DP_EXIT_TX_TRIES	10000
 
@@ -78,14 +84,13 @@ static void
 dp_tx_flush(struct dp_worker *w)
 {
 	uint16_t i, sent;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, t;
 
 	if (w->ntx == 0)
 		return;
-#ifdef DP_MEASURE
-	uint64_t t = rte_rdtsc();
-#endif
+	t = rte_rdtsc();
 	sent = rte_eth_tx_burst(w->cfg.port_id, w->txq, w->txbuf, w->ntx);
+	DP_STAT_ADD(w, tx_burst_tsc, rte_rdtsc() - t);
 #ifdef DP_MEASURE
 	dp_measure_burst(w, sent, t);
 #endif
@@ -363,7 +368,9 @@ dp_stream_packet(struct dp_worker *w, struct dp_stream *s, uint64_t now)
 	uint32_t len, ts, flags;
 
 	media_plan_packet(s->p.plan, s->pi, &off, &len, &ts, &flags);
-	m = dp_rtp_build(w, s, off, len, (s->flags & DP_SF_MARK) ||
+	m = dp_rtp_build(w, s, off, len, ((s->flags & DP_SF_MARK) &&
+					  !(s->p.plan->flags &
+					    MEDIA_PLAN_OWN_MARKERS)) ||
 					 (flags & MEDIA_PKT_MARKER));
 	if (m == NULL) {
 		DP_STAT_ADD(w, no_mbuf, 1);
@@ -643,9 +650,10 @@ dp_cmd_update(struct dp_worker *w, const struct dp_cmd *c, uint64_t now)
 }
 
 /* A command is taken only while the event ring has room for the event it
- * may cause; otherwise it waits on its own ring (backpressure).
+ * may cause; otherwise it waits on its own ring (backpressure).  Returns
+ * the commands taken.
  */
-static void
+static unsigned int
 dp_cmds(struct dp_worker *w, uint64_t now)
 {
 	struct dp_cmd cmd;
@@ -653,17 +661,20 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 
 	for (k = 0; k < DP_CMD_BURST; k++) {
 		if (rte_ring_free_count(w->ev_ring) == 0)
-			return;
+			break;
 		if (rte_ring_sc_dequeue_elem(w->cmd_ring, &cmd,
 					     sizeof(cmd)) != 0)
-			return;
+			break;
 		if (cmd.type == DP_CMD_START)
 			dp_cmd_start(w, &cmd.p, now);
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
 		else if (cmd.type == DP_CMD_UPDATE)
 			dp_cmd_update(w, &cmd, rte_rdtsc());
+		else
+			dp_decode_cmd(w, &cmd);
 	}
+	return k;
 }
 
 /* Gives the port a bounded number of chances to take the last packets,
@@ -687,7 +698,9 @@ int
 dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	uint64_t now;
+	const uint64_t long_round = clock_ns_to_tsc(DP_BUSY_LONG_NS);
+	uint64_t now, d;
+	unsigned int work;
 
 	w->wheel.cur = rte_rdtsc() >> w->wheel.shift;
 	while (!__atomic_load_n(&w->quit, __ATOMIC_ACQUIRE)) {
@@ -695,13 +708,22 @@ dp_worker_main(void *arg)
 		dp_measure_stall_now(w);
 #endif
 		now = rte_rdtsc();
-		dp_cmds(w, now);
+		work = dp_cmds(w, now);
 		if (w->idx == 0)
-			dp_rx_poll(w, now);
+			work += dp_rx_poll(w, now);
 		else
 			dp_arp_shared_poll(w);
 		dp_pace(w, now);
+		work += w->ntx;
 		dp_tx_flush(w);
+		work += dp_decode_run(w);
+		/* Idle rounds cost a poll each and are left out. */
+		if (work == 0)
+			continue;
+		d = rte_rdtsc() - now;
+		DP_STAT_ADD(w, busy_tsc, d);
+		if (d > long_round)
+			DP_STAT_ADD(w, busy_long_tsc, d);
 	}
 	dp_tx_drain(w);
 	return 0;

@@ -35,6 +35,24 @@ check_unescape(struct sip_str v)
 	free(out);
 }
 
+/* repeat, delay and duration read within their limits, or a reason that
+ * names the parameter.
+ */
+static void
+check_play(const struct annc_params *ap)
+{
+	struct annc_play pl;
+	char reason[96];
+
+	if (annc_play_parse(ap, 100, &pl, reason, sizeof(reason)) == 0) {
+		FUZZ_CHECK(pl.plays >= 1 && pl.plays <= 100);
+		FUZZ_CHECK(pl.delay_ms <= ANNC_MAX_DELAY_MS);
+		FUZZ_CHECK(pl.duration_ms <= ANNC_MAX_DURATION_MS);
+	} else {
+		FUZZ_CHECK(strncmp(reason, "Bad ", 4) == 0);
+	}
+}
+
 static void
 check_annc(const struct sip_uri *u, const char *s, size_t n)
 {
@@ -58,6 +76,9 @@ check_annc(const struct sip_uri *u, const char *s, size_t n)
 	v[5] = &ap.locale;
 	for (size_t i = 0; i < 6; i++)
 		FUZZ_CHECK(fuzz_within(v[i]->p, v[i]->n, s, n));
+	for (size_t i = 0; i < ANNC_NPARAMS; i++)
+		FUZZ_CHECK(fuzz_within(ap.param[i].p, ap.param[i].n, s, n));
+	check_play(&ap);
 	/* the same URI with no room for the URL's last byte */
 	FUZZ_CHECK(annc_params_parse(u, buf, ap.play_len, &ap, &why) == -1);
 

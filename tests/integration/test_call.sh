@@ -249,6 +249,39 @@ check_rtcp()
 		"$(field "$RESULT" rtcp_bye) $(($(field "$RESULT" rtcp_sr) >= 1))" "1 1"
 }
 
+# WAV attachments as sox writes them (fmt of 18 bytes, fact): mu-law at
+# 8 kHz plays as the G.711 it holds, byte for byte after the header; at
+# 16 kHz it is converted once at ingest (low-pass, one sample in two) and
+# sent as 8 kHz mu-law: half as many bytes as sox counts samples.
+check_wav()
+{
+	local uid=$MAIL_UID half
+
+	sox -q "$MAIL_WAV" -r 8000 -c 1 -e mu-law "$WORK/ulaw8k.wav"
+	mail_build_message "$WORK/ulaw8k.wav" "$WORK/wav8k.eml" audio/wav
+	mail_deliver "$MAIL_EML" || exit 1
+	imap_call wav8k
+	check "WAV mu-law: answered" "$(field "$RESULT" result)" 200
+	check "WAV mu-law: payload identical" "$(field "$RESULT" identical)" yes
+	# One byte per sample, as sox counts them: the header is not sent.
+	check "WAV mu-law: bytes are soxi's samples" \
+		"$(field "$RESULT" bytes)" "$(soxi -s "$WORK/ulaw8k.wav")"
+	check "WAV mu-law: sequence errors" "$(field "$RESULT" seq_errors)" 0
+
+	sox -q "$MAIL_WAV" -r 16000 -c 1 -e mu-law "$WORK/ulaw16k.wav"
+	mail_build_message "$WORK/ulaw16k.wav" "$WORK/wav16k.eml" audio/x-wav
+	mail_deliver "$MAIL_EML" || exit 1
+	imap_call wav16k
+	check "WAV mu-law at 16 kHz: answered" "$(field "$RESULT" result)" 200
+	half=$(($(soxi -s "$WORK/ulaw16k.wav") / 2))
+	check "WAV mu-law at 16 kHz: 8 kHz samples sent" \
+		"$(( $(field "$RESULT" bytes) >= half &&
+		$(field "$RESULT" bytes) <= half + 1 ))" 1
+	check "WAV mu-law at 16 kHz: sequence errors" \
+		"$(field "$RESULT" seq_errors)" 0
+	MAIL_UID=$uid
+}
+
 check_refusals()
 {
 	local url before_c before_o other_url
@@ -277,26 +310,31 @@ check_refusals()
 	call badurl --play-url "imap://$CYRUS_HOST:$CYRUS_PORT/INBOX" \
 		--content-type audio/basic
 	check "malformed play URL" "$(field "$RESULT" result)" 400
-	call video --play-url "$url" --content-type video/mpeg --cte base64
+	call ogg --play-url "$url" --content-type audio/ogg --cte base64
 	check "unsupported content type" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"415 Unsupported content-type video/mpeg"
+		"415 Unsupported content-type audio/ogg"
+	# A parameter value anncd cannot play is refused before any fetch.
+	call l16rate --play-url "$url" --content-type "audio/L16;rate=44100" \
+		--cte base64
+	check "unsupported L16 rate" \
+		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
+		"415 Unsupported content-type audio/L16;rate=44100"
 	call gsm --play-url "$url" --content-type audio/basic --cte base64 \
 		--codecs GSM
 	check "no codec in the offer" "$(field "$RESULT" result)" 488
-	# RFC 3264 section 6.1: nothing may be sent to these offers.
+	# RFC 3264 section 6.1: nothing may be sent to a sendonly offer; it
+	# is answered inactive and ended by anncd (test_negotiate.sh).
 	call sendonly --play-url "$url" --content-type audio/basic --cte base64 \
 		--direction sendonly
-	check "sendonly offer" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"488 Offer does not accept media (sendonly)"
-	call inactive --play-url "$url" --content-type audio/basic --cte base64 \
-		--direction inactive
-	check "inactive offer" "$(field "$RESULT" result)" 488
+	check "sendonly offer: answered, nothing sent, BYE" \
+		"$(field "$RESULT" result) $(field "$RESULT" packets) $(field "$RESULT" bye)" \
+		"200 0 yes"
 	call multicast --play-url "$url" --content-type audio/basic --cte base64 \
 		--sdp-addr 224.2.1.1
 	check "multicast c= in the offer" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
-		"488 Offer's media address is multicast"
+		"488 Offer's media address is not unicast"
 	call broadcast --play-url "$url" --content-type audio/basic --cte base64 \
 		--sdp-addr 255.255.255.255
 	check "broadcast c= in the offer" "$(field "$RESULT" result)" 488
@@ -565,6 +603,7 @@ main()
 		"$(field "$RESULT" ok_copies)" 3
 
 	check_refusals
+	check_wav
 
 	cleanup_kill_pid "$ANNCD_PID" 10
 	check "no call left open at exit" \

@@ -159,11 +159,12 @@ EOF
 	: >"$dir/contacts"
 }
 
-# baresip dials over ctrl_tcp and waits for the CALL_CLOSED of anncd's
-# BYE; its recording goes back to mu-law for the byte comparison.
+# check_baresip NAME URI N: baresip dials URI over ctrl_tcp and waits for
+# the CALL_CLOSED of anncd's BYE; its recording goes back to mu-law for
+# the byte comparison; the call is anncd's Nth.
 check_baresip()
 {
-	local dir=$WORK/baresip pid summary line wav
+	local name=$1 uri=$2 nth=$3 dir=$WORK/$1 pid summary line wav
 
 	baresip_config "$dir" $((CALL_BOUND + 30))
 	ip netns exec "$RIG_UA" baresip -f "$dir" </dev/null \
@@ -172,32 +173,32 @@ check_baresip()
 	cleanup_add_pid "$pid"
 	rig_ua timeout $((CALL_BOUND + 10)) python3 \
 		"$TOP/tests/integration/baresip_ctrl.py" \
-		"127.0.0.1:$BARESIP_CTRL" "$PLAY_URI" "$CALL_BOUND" \
+		"127.0.0.1:$BARESIP_CTRL" "$uri" "$CALL_BOUND" \
 		>"$dir/ctrl.txt" 2>&1 || true
 	phone_stop "$pid"
 
 	summary=$(tail -n 1 "$dir/ctrl.txt")
-	check "baresip: call established" "$(kv_field "$summary" established)" yes
-	check "baresip: closed by anncd's BYE" \
+	check "$name: call established" "$(kv_field "$summary" established)" yes
+	check "$name: closed by anncd's BYE" \
 		"$(kv_field "$summary" closed) $(kv_field "$summary" reason)" \
 		"yes Connection reset by peer"
-	line=$(outcome 1)
-	check "baresip: anncd played every packet" \
+	line=$(outcome "$nth")
+	check "$name: anncd played every packet" \
 		"$(kv_field "$line" packets) $(kv_field "$line" result)" \
 		"$EXPECT_PACKETS played"
 
 	wav=$(find "$dir/snd" -name '*-dec.wav' | head -n 1)
 	if [ -z "$wav" ]; then
-		check "baresip: recording written" none "a dump-*-dec.wav"
+		check "$name: recording written" none "a dump-*-dec.wav"
 		cat "$dir/baresip.log" "$dir/ctrl.txt" >&2
 		return
 	fi
 	python3 "$TOP/tests/integration/ulaw_from_wav.py" "$wav" \
-		"$WORK/baresip.ul" || true
-	check "baresip: recording in mu-law, bytes" \
-		"$(stat -c %s "$WORK/baresip.ul" 2>/dev/null)" "$AUDIO_BYTES"
-	check "baresip: recording equals the attachment's audio" \
-		"$(sha256sum <"$WORK/baresip.ul" | cut -d' ' -f1)" \
+		"$WORK/$name.ul" || true
+	check "$name: recording in mu-law, bytes" \
+		"$(stat -c %s "$WORK/$name.ul" 2>/dev/null)" "$AUDIO_BYTES"
+	check "$name: recording equals the attachment's audio" \
+		"$(sha256sum <"$WORK/$name.ul" | cut -d' ' -f1)" \
 		"$(sha256sum <"$WORK/audio.ul" | cut -d' ' -f1)"
 }
 
@@ -360,21 +361,26 @@ main()
 	PLAY_URI+=";content-type=audio/basic;content-transfer-encoding=base64"
 
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--answer-direction sendrecv
+		--answer-direction sendrecv \
+		--sip-tcp "$RIG_SIP_IP:$ANNCD_SIP_PORT"
 	capture_start
-	check_baresip
+	check_baresip baresip "$PLAY_URI" 1
 	check_linphone
 	cleanup_kill_pid "$TSHARK_PID" 10
 	check_answer_direction
 	check_linphone_wire
 	check_confined
+	# The same call over TCP (RFC 3261 section 19.1.1: transport=tcp).
+	check_baresip baresip-tcp "${PLAY_URI/;play=/;transport=tcp;play=}" 3
+	check "baresip-tcp: the call came over TCP" \
+		"$(outcome 3 | grep -o 'from TCP' || true)" "from TCP"
 
 	anncd_stop
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
 	if [ "$FAILS" -ne 0 ]; then
 		for f in baresip/baresip.log baresip/ctrl.txt linphone/linphone.log \
-			anncd.log; do
+			baresip-tcp/baresip.log baresip-tcp/ctrl.txt anncd.log; do
 			note "$f:"
 			cat "$WORK/$f"
 		done

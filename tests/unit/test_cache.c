@@ -1,12 +1,14 @@
 /* Unit test of the content cache: hits, misses and joins, one fetch for
  * many waiters, a waiter cancelled before the fetch ends, and each limit
- * at its edge (negative TTL, ;EXPIRE=, the byte budget, the entry count).
+ * at its edge (negative TTL, ;EXPIRE=, the byte budget, the entry count),
+ * and the packet plans an entry keeps (shared, counted, freed with it).
  * Contents are real (content_new on an EAL without hugepages), so the
  * test also sees each reference released.  Exit 77 when the EAL cannot
  * start.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -41,6 +43,18 @@ on_abandon(void *fetch)
 	n_abandoned++;
 }
 
+static unsigned int n_plans_freed;
+
+/* What media_plan_free does: the plan's content reference goes too. */
+static void
+on_plan_free(struct media_plan *pl)
+{
+	content_put(pl->content);
+	free((void *)pl->pkt);
+	free(pl);
+	n_plans_freed++;
+}
+
 static void
 setup(size_t max_bytes, unsigned int max_entries)
 {
@@ -49,6 +63,7 @@ setup(size_t max_bytes, unsigned int max_entries)
 		.max_entries = max_entries,
 		.neg_ttl_ms = NEG_TTL,
 		.abandon = on_abandon,
+		.plan_free = on_plan_free,
 	};
 
 	n_abandoned = 0;
@@ -381,6 +396,85 @@ test_max_entries(void)
 	teardown();
 }
 
+/* A plan as a converting format would build it: a content of its own
+ * (conv_bytes, 0: none) and a packet table of npkts entries.
+ */
+static struct media_plan *
+make_plan(size_t conv_bytes, uint32_t npkts)
+{
+	struct media_plan *pl = calloc(1, sizeof(*pl));
+
+	static const uint8_t zeros[512];
+
+	CHECK(pl != NULL && conv_bytes <= sizeof(zeros));
+	pl->content = conv_bytes ? make_content(conv_bytes) : NULL;
+	if (pl->content != NULL)
+		CHECK_INT(content_append(pl->content, zeros, conv_bytes), 0);
+	pl->npkts = npkts;
+	pl->pkt = calloc(npkts, sizeof(struct media_pkt));
+	return pl;
+}
+
+static const struct media_fmt fmt_pcmu = {
+	.codec = MEDIA_CODEC_PCMU, .name = "PCMU", .clock_rate = 8000,
+	.channels = 1, .static_pt = 0, .frame_ms = 1, .max_frame_ms = 150,
+};
+
+/* Plans are found by format and ptime, count against the budget with the
+ * bytes they add, and go with their entry; an entry holds at most
+ * CACHE_MAX_PLANS.
+ */
+static void
+test_plans(void)
+{
+	struct media_fmt alaw = fmt_pcmu;
+	struct cache_entry *e, *e2;
+	struct media_plan *pl[CACHE_MAX_PLANS + 1];
+	struct cache_stats st;
+	size_t per_plan = sizeof(struct media_plan) + 10 * 16;
+
+	alaw.codec = MEDIA_CODEC_PCMA;
+	alaw.conversion = 1;
+	n_plans_freed = 0;
+	setup(10000, 16);
+	CHECK_INT(get(URL_A, T0_MS, &e), 1);
+	cache_complete(e, make_content(1000), 1000);
+	CHECK(cache_plan_find(e, &fmt_pcmu, 20) == NULL);
+	pl[0] = make_plan(0, 10);	/* the entry's content: no bytes */
+	CHECK_INT(cache_plan_add(e, &fmt_pcmu, 20, pl[0]), 0);
+	pl[1] = make_plan(500, 10);
+	CHECK_INT(cache_plan_add(e, &alaw, 20, pl[1]), 0);
+	CHECK(cache_plan_find(e, &fmt_pcmu, 20) == pl[0]);
+	CHECK(cache_plan_find(e, &fmt_pcmu, 30) == NULL);
+	CHECK(cache_plan_find(e, &alaw, 20) == pl[1]);
+	cache_get_stats(&st);
+	CHECK_INT(st.bytes, 1000 + 2 * per_plan + 500);
+
+	/* A second caller shares them. */
+	CHECK_INT(get(URL_A, T0_MS, &e2), 0);
+	CHECK(cache_plan_find(e2, &alaw, 20) == pl[1]);
+	cache_put(e2);
+	for (unsigned int i = 2; i <= CACHE_MAX_PLANS; i++) {
+		pl[i] = make_plan(0, 10);
+	}
+	for (unsigned int i = 2; i < CACHE_MAX_PLANS; i++)
+		CHECK_INT(cache_plan_add(e, &fmt_pcmu, 10 + i, pl[i]), 0);
+	CHECK_INT(cache_plan_add(e, &fmt_pcmu, 99, pl[CACHE_MAX_PLANS]),
+		  -ENOSPC);
+	on_plan_free(pl[CACHE_MAX_PLANS]);
+	CHECK_INT(n_plans_freed, 1);
+	cache_put(e);
+
+	/* Over the budget by its plans: the unused entry goes with them. */
+	fill(URL_B, 10000 - 1000 - 500 - CACHE_MAX_PLANS * per_plan + 1);
+	cache_get_stats(&st);
+	CHECK_INT(st.evictions[CACHE_EVICT_BUDGET], 1);
+	CHECK_INT(n_plans_freed, 1 + CACHE_MAX_PLANS);
+	CHECK_INT(get(URL_A, T0_MS, &e), 1);
+	cache_put(e);
+	teardown();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -406,6 +500,7 @@ main(int argc, char **argv)
 	test_expire();
 	test_budget();
 	test_max_entries();
+	test_plans();
 
 	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();

@@ -734,6 +734,27 @@ check_pcap_ended(void)
 	}
 }
 
+/* The worker polls on when it has nothing to do, but its busy ticks
+ * stand still; the ticks inside tx_burst are some of the busy ones.
+ */
+static void
+check_busy_idle(void)
+{
+	struct dp_stats a, b;
+
+	usleep(20000);		/* the last round adds its ticks */
+	dp_get_stats(&a);
+	usleep(100000);
+	dp_get_stats(&b);
+	CHECK(a.tx_burst_tsc > 0);
+	CHECK(a.tx_burst_tsc <= a.busy_tsc);
+	CHECK(a.busy_long_tsc <= a.busy_tsc);
+	CHECK_INT(b.busy_tsc, a.busy_tsc);
+	printf("pcap: busy %.3f ms, %.3f ms of it in tx_burst\n",
+	       (double)clock_tsc_to_ns(a.busy_tsc) / 1e6,
+	       (double)clock_tsc_to_ns(a.tx_burst_tsc) / 1e6);
+}
+
 static void
 test_pcap(uint16_t port, const char *tx_path)
 {
@@ -778,6 +799,7 @@ test_pcap(uint16_t port, const char *tx_path)
 		CHECK_INT(ev->bytes, (uint64_t)ev->packets * PTIME);
 		b_packets = ev->packets;
 	}
+	check_busy_idle();
 
 	dp_stop();
 	check_pcap_stats(b_packets, cc->nchunks);

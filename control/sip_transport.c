@@ -1,0 +1,608 @@
+/* The stream connections of control/sip_transport.h.  Each connection has
+ * at most one receive and one send in flight on the loop; a connection
+ * being closed is shut down at once and freed when both have completed,
+ * so that no completion ever points at freed memory.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "control/loop.h"
+#include "control/sip_frame.h"
+#include "control/sip_transport.h"
+#include "control/tls.h"
+#include "core/log.h"
+
+#define TP_RBUF_START	4096	/* grown by doubling up to the limit */
+#define TP_CHUNK	16384	/* ciphertext read at once; a TLS record */
+#define TP_OUT_MSGS	16	/* a peer that leaves this many messages'
+				 * worth unread is closed */
+#define TP_LOG_PER_SEC	20	/* peer-caused closes logged per second */
+#define TP_SWEEP_MS	50	/* how often idle connections are looked for */
+#define TP_BACKLOG	128
+
+#define TP_LOG(lvl, ...) LOG_AT(lvl, "sip", __VA_ARGS__)
+
+struct tp_buf {
+	char *p;
+	size_t len, cap;
+};
+
+struct tp_conn {
+	struct loop_op rd_op;
+	struct loop_op wr_op;
+	int fd;
+	int live, closing, wr_busy, handshaken;
+	unsigned int holds;		/* dialogs on it: no idle close */
+	int rd_busy;			/* 1 in flight, 2 in its completion */
+	struct sip_peer peer;
+	struct tls_conn *tls;
+	struct tp_buf in;		/* plaintext not yet framed */
+	struct tp_buf out;		/* queued, not yet handed to send */
+	struct tp_buf wire;		/* being sent, from woff */
+	size_t woff;
+	char *cipher;			/* TLS: ciphertext read */
+	uint64_t last_rx_ms;
+	uint64_t msg_since_ms;		/* a partial message since; 0: none */
+};
+
+struct tp_listener {
+	struct loop_op op;
+	int fd;
+	enum sip_tp tp;
+	struct sockaddr_in from;
+	socklen_t from_len;
+};
+
+static struct sip_tp_config conf;
+static sip_tp_deliver_fn deliver_fn;
+static struct tp_conn *conns;
+static uint32_t *free_slots;
+static unsigned int n_free;
+static struct tp_listener listeners[2];
+static uint64_t next_sweep_ms;
+static uint64_t log_second;
+static unsigned int log_count, log_dropped;
+
+static void conn_arm_recv(struct tp_conn *c);
+static void conn_flush(struct tp_conn *c);
+
+const char *
+sip_tp_name(enum sip_tp tp)
+{
+	return tp == SIP_TP_TLS ? "TLS" : tp == SIP_TP_TCP ? "TCP" : "UDP";
+}
+
+unsigned int
+sip_tp_open_conns(void)
+{
+	return conf.max_conns - n_free;
+}
+
+/* A peer can cause as many closes as it opens connections: at most
+ * TP_LOG_PER_SEC lines a second, the rest counted in the next line. */
+static void
+tp_log_peer(const struct sip_peer *p, const char *what, const char *why)
+{
+	uint64_t sec = loop_now_ms() / 1000;
+	char ip[INET_ADDRSTRLEN];
+
+	if (sec != log_second) {
+		log_second = sec;
+		log_count = 0;
+	}
+	if (log_count++ >= TP_LOG_PER_SEC) {
+		log_dropped++;
+		return;
+	}
+	inet_ntop(AF_INET, &p->addr.sin_addr, ip, sizeof(ip));
+	if (log_dropped > 0)
+		TP_LOG(LOGL_INFO, "%u lines on closed connections not logged",
+		       log_dropped);
+	TP_LOG(LOGL_INFO, "%s %s %s:%u: %s", what, sip_tp_name(p->tp), ip,
+	       ntohs(p->addr.sin_port), why);
+	log_dropped = 0;
+}
+
+static struct tp_conn *
+conn_by_id(uint32_t id)
+{
+	struct tp_conn *c;
+
+	if (conns == NULL || (id & 0xfffff) >= conf.max_conns)
+		return NULL;
+	c = &conns[id & 0xfffff];
+	return c->live && !c->closing && c->peer.conn == id ? c : NULL;
+}
+
+static void
+conn_free(struct tp_conn *c)
+{
+	close(c->fd);
+	tls_conn_free(c->tls);
+	free(c->in.p);
+	free(c->out.p);
+	free(c->wire.p);
+	free(c->cipher);
+	c->live = 0;
+	free_slots[n_free++] = c->peer.conn & 0xfffff;
+}
+
+/* Shuts the socket so that whatever is in flight completes; the last
+ * completion frees the connection. */
+static void
+conn_close(struct tp_conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	if (why != NULL)
+		tp_log_peer(&c->peer, "closing", why);
+	shutdown(c->fd, SHUT_RDWR);
+	/* Not from within the receive's own completion (rd_busy 2): the
+	 * slot may be reused before the cancel is submitted. */
+	if (c->rd_busy == 1)
+		io_uring_prep_cancel(loop_sqe(NULL), &c->rd_op, 0);
+	if (!c->rd_busy && !c->wr_busy)
+		conn_free(c);
+}
+
+static int
+buf_reserve(struct tp_buf *b, size_t more, size_t limit)
+{
+	size_t cap = b->cap ? b->cap : TP_RBUF_START;
+	char *p;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	if (b->len + more > limit)
+		return -ENOBUFS;
+	while (cap < b->len + more)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Queues bytes for the peer, as they go on the wire. */
+static int
+conn_queue_raw(struct tp_conn *c, const void *data, size_t n)
+{
+	int rc = buf_reserve(&c->out, n, TP_OUT_MSGS * conf.max_msg);
+
+	if (rc < 0)
+		return rc;
+	memcpy(c->out.p + c->out.len, data, n);
+	c->out.len += n;
+	return 0;
+}
+
+/* Moves what OpenSSL has written to the queue. */
+static int
+conn_take_tls(struct tp_conn *c)
+{
+	size_t n;
+
+	do {
+		if (buf_reserve(&c->out, TP_CHUNK,
+				TP_OUT_MSGS * conf.max_msg + TP_CHUNK) < 0)
+			return -ENOBUFS;
+		n = tls_take(c->tls, c->out.p + c->out.len, TP_CHUNK);
+		c->out.len += n;
+	} while (n == TP_CHUNK);
+	return 0;
+}
+
+static int
+conn_queue(struct tp_conn *c, const void *data, size_t n)
+{
+	if (c->tls == NULL)
+		return conn_queue_raw(c, data, n);
+	if (c->out.len + n > TP_OUT_MSGS * conf.max_msg)
+		return -ENOBUFS;
+	if (tls_write(c->tls, data, n) < 0)
+		return -ENOMEM;
+	return conn_take_tls(c);
+}
+
+void
+sip_tp_hold(uint32_t id)
+{
+	struct tp_conn *c = conn_by_id(id);
+
+	if (c != NULL)
+		c->holds++;
+}
+
+void
+sip_tp_release(uint32_t id)
+{
+	struct tp_conn *c = conn_by_id(id);
+
+	if (c == NULL || c->holds == 0)
+		return;
+	/* Silence is counted from here, not from the last request. */
+	if (--c->holds == 0)
+		c->last_rx_ms = loop_now_ms();
+}
+
+static void
+conn_on_sent(struct loop_op *op, int res)
+{
+	struct tp_conn *c = (struct tp_conn *)((char *)op -
+					       offsetof(struct tp_conn, wr_op));
+
+	c->wr_busy = 0;
+	if (c->closing) {
+		if (!c->rd_busy)
+			conn_free(c);
+		return;
+	}
+	if (res <= 0) {
+		conn_close(c, res < 0 ? strerror(-res) : "send made no progress");
+		return;
+	}
+	c->woff += (size_t)res;
+	conn_flush(c);
+}
+
+/* One send in flight at a time: the queue becomes the wire buffer, the
+ * old wire buffer the next queue. */
+static void
+conn_flush(struct tp_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	struct tp_buf t;
+
+	if (c->wr_busy || c->closing)
+		return;
+	if (c->woff == c->wire.len) {
+		if (c->out.len == 0)
+			return;
+		t = c->wire;
+		c->wire = c->out;
+		c->out = t;
+		c->out.len = 0;
+		c->woff = 0;
+	}
+	c->wr_busy = 1;
+	sqe = loop_sqe(&c->wr_op);
+	io_uring_prep_send(sqe, c->fd, c->wire.p + c->woff,
+			   c->wire.len - c->woff, MSG_NOSIGNAL);
+}
+
+int
+sip_tp_send(const struct sip_peer *to, const char *msg, size_t len)
+{
+	struct tp_conn *c = conn_by_id(to->conn);
+	int rc;
+
+	if (c == NULL)
+		return -ENOTCONN;
+	rc = conn_queue(c, msg, len);
+	if (rc < 0) {
+		conn_close(c, "peer reads too little of what is sent");
+		return rc;
+	}
+	conn_flush(c);
+	return 0;
+}
+
+/* Frames and delivers every whole message in c->in, answering pings
+ * (RFC 5626 section 3.5.1: a CRLF pong to each double-CRLF ping).
+ * Returns 0, or -1 after closing c. */
+static int
+conn_frame(struct tp_conn *c)
+{
+	struct sip_frame f;
+	const char *why = NULL;
+	size_t off = 0;
+	char saved;
+	int rc;
+
+	for (;;) {
+		rc = sip_frame_next(c->in.p + off, c->in.len - off,
+				    conf.max_msg, &f, &why);
+		while (f.pings-- > 0)
+			if (conn_queue(c, "\r\n", 2) < 0)
+				rc = -1, why = "peer reads too little";
+		off += f.skip;
+		if (rc <= 0)
+			break;
+		saved = c->in.p[off + f.len];
+		c->in.p[off + f.len] = '\0';
+		deliver_fn(c->in.p + off, f.len, &c->peer);
+		c->in.p[off + f.len] = saved;
+		off += f.len;
+		if (c->closing)
+			return -1;
+	}
+	if (rc < 0) {
+		conn_close(c, why);
+		return -1;
+	}
+	memmove(c->in.p, c->in.p + off, c->in.len - off);
+	c->in.len -= off;
+	/* Half a ping is no message under way (f.skip stopped before it). */
+	if (c->in.len == 0 || (c->in.len < 4 && c->in.p[0] == '\r'))
+		c->msg_since_ms = 0;
+	else if (c->msg_since_ms == 0)
+		c->msg_since_ms = loop_now_ms();
+	return 0;
+}
+
+/* Room for the next read: a whole message of max_msg bytes and the byte
+ * after it, which conn_frame borrows for a NUL. */
+static size_t
+conn_room(struct tp_conn *c)
+{
+	if (c->in.len + 1 >= c->in.cap &&
+	    buf_reserve(&c->in, c->in.cap ? c->in.cap : TP_RBUF_START,
+			conf.max_msg + 1) < 0 &&
+	    buf_reserve(&c->in, conf.max_msg + 1 - c->in.len,
+			conf.max_msg + 1) < 0)
+		return 0;
+	return c->in.cap - c->in.len - 1;
+}
+
+/* TLS: ciphertext in, handshake, then plaintext framed as it comes. */
+static int
+conn_on_cipher(struct tp_conn *c, size_t n)
+{
+	char why[128];
+	ssize_t got;
+	size_t room;
+	int rc;
+
+	if (tls_feed(c->tls, c->cipher, n) < 0) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	if (!c->handshaken) {
+		rc = tls_handshake(c->tls, why, sizeof(why));
+		if (rc < 0 || conn_take_tls(c) < 0) {
+			conn_close(c, rc < 0 ? why : "handshake output");
+			return -1;
+		}
+		c->handshaken = rc;
+	}
+	while (c->handshaken && (room = conn_room(c)) > 0) {
+		got = tls_read(c->tls, c->in.p + c->in.len, room);
+		if (got <= 0) {
+			/* A close_notify between messages is a clean end. */
+			if (got < 0)
+				conn_close(c, c->in.len > 0 ?
+					   "TLS session ended mid-message" : NULL);
+			return got < 0 ? -1 : 0;
+		}
+		c->in.len += (size_t)got;
+		if (conn_frame(c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+conn_on_recv(struct loop_op *op, int res)
+{
+	struct tp_conn *c = (struct tp_conn *)((char *)op -
+					       offsetof(struct tp_conn, rd_op));
+	int rc = 0;
+
+	c->rd_busy = 2;
+	if (!c->closing && res <= 0)
+		conn_close(c, c->in.len > 0 || res < 0 ?
+			   (res < 0 ? strerror(-res) : "closed mid-message") :
+			   NULL);
+	if (!c->closing) {
+		c->last_rx_ms = loop_now_ms();
+		if (c->tls != NULL) {
+			rc = conn_on_cipher(c, (size_t)res);
+		} else {
+			c->in.len += (size_t)res;
+			rc = conn_frame(c);
+		}
+	}
+	if (rc == 0 && !c->closing) {
+		conn_flush(c);
+		conn_arm_recv(c);
+		return;
+	}
+	c->rd_busy = 0;
+	if (!c->wr_busy)
+		conn_free(c);
+}
+
+static void
+conn_arm_recv(struct tp_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	size_t room = c->tls ? TP_CHUNK : conn_room(c);
+	char *to = c->tls ? c->cipher : c->in.p + c->in.len;
+
+	if (room == 0) {
+		/* conn_frame refuses a message over the limit first. */
+		c->rd_busy = 0;
+		conn_close(c, "receive buffer full");
+		return;
+	}
+	c->rd_busy = 1;
+	sqe = loop_sqe(&c->rd_op);
+	io_uring_prep_recv(sqe, c->fd, to, room, 0);
+}
+
+static void
+conn_open(int fd, const struct tp_listener *l)
+{
+	uint32_t slot = free_slots[--n_free], gen;
+	struct tp_conn *c = &conns[slot];
+	int one = 1;
+
+	/* The generation keeps a stale id from reaching a reused slot; 0
+	 * is never an id, so that a UDP peer names no connection. */
+	gen = ((c->peer.conn >> 20) + 1) & 0xfff;
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->live = 1;
+	c->peer.tp = l->tp;
+	c->peer.addr = l->from;
+	c->peer.conn = slot | (gen ? gen : 1) << 20;
+	c->rd_op.cb = conn_on_recv;
+	c->wr_op.cb = conn_on_sent;
+	c->last_rx_ms = loop_now_ms();
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->tp == SIP_TP_TLS &&
+	    ((c->tls = tls_conn_new_server()) == NULL ||
+	     (c->cipher = malloc(TP_CHUNK)) == NULL)) {
+		TP_LOG(LOGL_ERR, "TLS session for a new connection: out of "
+		       "memory");
+		conn_close(c, NULL);
+		return;
+	}
+	conn_arm_recv(c);
+}
+
+static void
+listener_arm(struct tp_listener *l)
+{
+	struct io_uring_sqe *sqe = loop_sqe(&l->op);
+
+	l->from_len = sizeof(l->from);
+	io_uring_prep_accept(sqe, l->fd, (struct sockaddr *)&l->from,
+			     &l->from_len, SOCK_CLOEXEC);
+}
+
+static void
+listener_on_accept(struct loop_op *op, int res)
+{
+	struct tp_listener *l = (struct tp_listener *)op;
+	struct sip_peer p = { .tp = l->tp, .addr = l->from };
+	char why[64];
+
+	if (res < 0) {
+		TP_LOG(LOGL_WARN, "accept on %s failed: %s", sip_tp_name(l->tp),
+		       strerror(-res));
+	} else if (n_free == 0) {
+		snprintf(why, sizeof(why), "%u connections open already",
+			 conf.max_conns);
+		tp_log_peer(&p, "refusing", why);
+		close(res);
+	} else {
+		conn_open(res, l);
+	}
+	listener_arm(l);
+}
+
+static int
+listener_open(struct tp_listener *l, enum sip_tp tp,
+	      const struct sockaddr_in *a)
+{
+	char ip[INET_ADDRSTRLEN];
+	int one = 1, rc;
+
+	l->tp = tp;
+	l->op.cb = listener_on_accept;
+	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 ||
+	    setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		       sizeof(one)) < 0 ||
+	    bind(l->fd, (const struct sockaddr *)a, sizeof(*a)) < 0 ||
+	    listen(l->fd, TP_BACKLOG) < 0) {
+		rc = -errno;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		TP_LOG(LOGL_ERR, "listening on %s %s:%u failed: %s",
+		       sip_tp_name(tp), ip, ntohs(a->sin_port), strerror(-rc));
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		return rc;
+	}
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	TP_LOG(LOGL_INFO, "sip accepting %s on %s:%u", tp == SIP_TP_TLS ?
+	       "tls" : "tcp", ip, ntohs(a->sin_port));
+	listener_arm(l);
+	return 0;
+}
+
+void
+sip_tp_tick(uint64_t now_ms)
+{
+	struct tp_conn *c;
+	unsigned int i;
+
+	if (now_ms < next_sweep_ms || conns == NULL)
+		return;
+	next_sweep_ms = now_ms + TP_SWEEP_MS;
+	for (i = 0; i < conf.max_conns; i++) {
+		c = &conns[i];
+		if (!c->live || c->closing)
+			continue;
+		/* A message must be whole within idle_ms of its first byte,
+		 * however slowly the rest trickles in. */
+		if (c->msg_since_ms != 0 &&
+		    now_ms - c->msg_since_ms >= conf.idle_ms)
+			conn_close(c, "message incomplete within --sip-idle-ms");
+		else if (c->holds == 0 &&
+			 now_ms - c->last_rx_ms >= conf.idle_ms)
+			conn_close(c, "idle for --sip-idle-ms");
+	}
+}
+
+int
+sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver)
+{
+	int rc = 0;
+
+	conf = *c;
+	deliver_fn = deliver;
+	listeners[0].fd = listeners[1].fd = -1;
+	if (c->tcp_addr.sin_port == 0 && c->tls_addr.sin_port == 0)
+		return 0;
+	conns = calloc(c->max_conns, sizeof(*conns));
+	free_slots = malloc(c->max_conns * sizeof(*free_slots));
+	if (conns == NULL || free_slots == NULL)
+		return -ENOMEM;
+	for (n_free = 0; n_free < c->max_conns; n_free++)
+		free_slots[n_free] = c->max_conns - 1 - n_free;
+	if (c->tls_addr.sin_port != 0)
+		rc = tls_server_init(c->tls_cert, c->tls_key);
+	if (rc == 0 && c->tcp_addr.sin_port != 0)
+		rc = listener_open(&listeners[0], SIP_TP_TCP, &c->tcp_addr);
+	if (rc == 0 && c->tls_addr.sin_port != 0)
+		rc = listener_open(&listeners[1], SIP_TP_TLS, &c->tls_addr);
+	return rc;
+}
+
+/* After the loop has stopped: nothing completes any more. */
+void
+sip_tp_fini(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (listeners[i].fd >= 0)
+			close(listeners[i].fd);
+	/* Shut first: a receive still queued then ends without writing
+	 * into the buffer freed here. */
+	for (i = 0; conns != NULL && i < conf.max_conns; i++)
+		if (conns[i].live) {
+			shutdown(conns[i].fd, SHUT_RDWR);
+			conn_free(&conns[i]);
+		}
+	free(conns);
+	free(free_slots);
+	conns = NULL;
+	free_slots = NULL;
+	tls_server_fini();
+}

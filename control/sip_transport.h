@@ -1,0 +1,78 @@
+/* SIP over streams (RFC 3261 section 18, TCP and TLS per RFC 5630): the
+ * listeners and the connections callers open, on the control plane's
+ * io_uring loop.  Whole messages go up through a callback with the peer
+ * they came from; answers go back over the same connection (section
+ * 18.2.2).  UDP stays in control/annc.c; struct sip_peer names either.
+ */
+#ifndef ANNCD_CONTROL_SIP_TRANSPORT_H
+#define ANNCD_CONTROL_SIP_TRANSPORT_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sip_tp {
+	SIP_TP_UDP = 0,
+	SIP_TP_TCP,
+	SIP_TP_TLS,
+};
+
+/* Where a message came from and where its answer goes. */
+struct sip_peer {
+	enum sip_tp tp;
+	struct sockaddr_in addr;
+	uint32_t conn;			/* stream connection id; 0 for UDP */
+};
+
+struct sip_tp_config {
+	struct sockaddr_in tcp_addr;	/* port 0: no TCP listener */
+	struct sockaddr_in tls_addr;	/* port 0: no TLS listener */
+	const char *tls_cert;		/* PEM files for the TLS listener */
+	const char *tls_key;
+	unsigned int max_conns;		/* open at once, both listeners */
+	size_t max_msg;			/* header section and body */
+	unsigned int idle_ms;		/* silence, or one message's arrival */
+};
+
+/* Called with each whole message, NUL-terminated at buf[len]. */
+typedef void (*sip_tp_deliver_fn)(const char *buf, size_t len,
+				  const struct sip_peer *from);
+
+/* Opens the listeners c asks for.  Returns 0 or -errno (logged). */
+int
+sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver);
+
+/* Queues msg on the connection to->conn.  Returns 0, -ENOTCONN when that
+ * connection has gone, or -ENOBUFS when the peer reads too little (the
+ * connection is then closed).
+ */
+int
+sip_tp_send(const struct sip_peer *to, const char *msg, size_t len);
+
+/* A dialog lives on connection id: while held, silence does not close
+ * it, so that anncd's BYE can still go out on it (a caller listening to a
+ * long announcement has nothing to say).  Holds are counted; releasing a
+ * connection that has gone does nothing.
+ */
+void
+sip_tp_hold(uint32_t id);
+void
+sip_tp_release(uint32_t id);
+
+/* Closes connections silent or stalled past idle_ms. */
+void
+sip_tp_tick(uint64_t now_ms);
+
+/* "UDP", "TCP" or "TLS", as a Via's sent-protocol names it. */
+const char *
+sip_tp_name(enum sip_tp tp);
+
+/* Connections open now. */
+unsigned int
+sip_tp_open_conns(void);
+
+/* Closes every connection and listener at once. */
+void
+sip_tp_fini(void);
+
+#endif

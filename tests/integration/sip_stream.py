@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""SIP over TCP and TLS against a running anncd started with
+--sip-max-connections MAXC, --sip-max-message-bytes MAXM and --sip-idle-ms
+IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
+"name=value"; test_sip_stream.sh compares the values:
+
+  options_tcp       an OPTIONS over TCP: its status and the Via transport
+  back_to_back      two OPTIONS in one write: two answers
+  split             an OPTIONS sent in pieces: answered
+  pong              a double-CRLF ping: a single CRLF back
+  limit_exact       an OPTIONS of exactly MAXM bytes: answered
+  limit_over        MAXM + 1 bytes: the connection closed, no answer
+  endless_header    a header section that never ends: closed
+  missing_clen      a request without Content-Length: closed
+  bad_clen          a request with Content-Length "x": closed
+  garbage           binary bytes: closed
+  slow              half a request, then nothing: closed (no answer)
+  trickle           a request a byte at a time, each well within IDLE:
+                    closed before its end
+  idle              connected, nothing sent: closed
+  mid_close         half an INVITE, then our close: the next is answered
+  max_conns         2 MAXC connections: how many are answered
+  invite_refused    an INVITE over TLS without a play URL: its status
+  options_tls       an OPTIONS over TLS: its status
+  tls_contact       a whole call over TLS to PLAY_URL: the Contact of the
+                    200, a sips URI (RFC 5630 section 3)
+  tls_bye_via       the sent-protocol of the Via of anncd's BYE, which
+                    comes on the INVITE's connection
+  udp_limit_exact   an OPTIONS of MAXM bytes over UDP: answered
+  udp_limit_over    MAXM + 1 bytes over UDP: no answer
+
+    sip_stream.py --server IP --tcp PORT --tls PORT --udp PORT --ca FILE
+                  --local IP --maxc N --maxm N --idle-ms N --play-url URL
+"""
+
+import argparse
+import re
+import socket
+import ssl
+import time
+import urllib.parse
+
+
+def request(method, ruri, local, transport="TCP", pad=0, clen=True,
+            clen_value=None, body=""):
+    branch = "z9hG4bK" + str(time.monotonic_ns())
+    lines = ["%s %s SIP/2.0" % (method, ruri),
+             "Via: SIP/2.0/%s %s:5070;branch=%s" % (transport, local, branch),
+             "Max-Forwards: 70",
+             "From: <sip:stream@%s>;tag=s%d" % (local, time.monotonic_ns()),
+             "To: <%s>" % ruri,
+             "Call-ID: %d@stream" % time.monotonic_ns(),
+             "CSeq: 1 %s" % method,
+             "Contact: <sip:stream@%s:5070;transport=tcp>" % local]
+    if pad > 0:
+        lines.append("X-Pad: " + "p" * pad)
+    if clen:
+        lines.append("Content-Length: %s" %
+                     (clen_value if clen_value is not None else len(body)))
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+def padded(method, ruri, local, size, transport="TCP"):
+    """A request of exactly size bytes, by its X-Pad header."""
+    base = len(request(method, ruri, local, transport, pad=1))
+    m = request(method, ruri, local, transport, pad=1 + size - base)
+    assert len(m) == size, (len(m), size)
+    return m
+
+
+def read_answers(s, want, seconds):
+    """Reads until want responses came, the peer closed or time is up.
+    Returns (status codes, closed, raw bytes)."""
+    data = b""
+    closed = False
+    end = time.monotonic() + seconds
+    while data.count(b"SIP/2.0 ") < want:
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        except (ConnectionResetError, ssl.SSLError):
+            closed = True
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    codes = [int(p.split(b" ", 2)[1]) for p in data.split(b"\r\n")
+             if p.startswith(b"SIP/2.0 ")]
+    return codes, closed, data
+
+
+def closed_within(s, seconds):
+    """True when the server closes s within seconds, sending nothing."""
+    codes, closed, data = read_answers(s, 1, seconds)
+    return "yes" if closed and not codes else "no:%r" % data[:40]
+
+
+class Client:
+    def __init__(self, a):
+        self.a = a
+        self.ruri = "sip:annc@%s" % a.server
+
+    def tcp(self):
+        s = socket.create_connection((self.a.server, self.a.tcp), 5,
+                                     (self.a.local, 0))
+        return s
+
+    def tls(self):
+        ctx = ssl.create_default_context(cafile=self.a.ca)
+        raw = socket.create_connection((self.a.server, self.a.tls), 5,
+                                       (self.a.local, 0))
+        return ctx.wrap_socket(raw, server_hostname=self.a.server)
+
+    def options(self, s, transport="TCP"):
+        s.sendall(request("OPTIONS", self.ruri, self.a.local, transport))
+        codes, _, data = read_answers(s, 1, 5)
+        return codes, data
+
+
+def report(name, value):
+    print("%s=%s" % (name, value), flush=True)
+
+
+def check_framing(c, a):
+    s = c.tcp()
+    codes, data = c.options(s)
+    via = [l for l in data.split(b"\r\n") if l.lower().startswith(b"via:")]
+    report("options_tcp", "%s %s" % (codes[:1], via[0].split()[1].decode()
+                                     if via else "-"))
+    m = request("OPTIONS", c.ruri, a.local)
+    s.sendall(m + request("OPTIONS", c.ruri, a.local))
+    report("back_to_back", read_answers(s, 2, 5)[0])
+    m = request("OPTIONS", c.ruri, a.local)
+    for i in range(0, len(m), 7):
+        s.sendall(m[i:i + 7])
+        time.sleep(0.002)
+    report("split", read_answers(s, 1, 5)[0])
+    s.sendall(b"\r\n\r\n")
+    s.settimeout(5)
+    report("pong", repr(s.recv(16)))
+    s.sendall(padded("OPTIONS", c.ruri, a.local, a.maxm))
+    report("limit_exact", read_answers(s, 1, 5)[0])
+    s.sendall(padded("OPTIONS", c.ruri, a.local, a.maxm + 1))
+    report("limit_over", closed_within(s, 5))
+    s.close()
+
+
+def trickle(c, a, seconds):
+    """Sends a request one byte per IDLE/4: "yes" when the server closes
+    the connection before the last byte."""
+    s = c.tcp()
+    m = request("OPTIONS", c.ruri, a.local)
+    end = time.monotonic() + seconds
+    for i in range(len(m) - 1):
+        if time.monotonic() > end:
+            return "no: still open"
+        try:
+            s.sendall(m[i:i + 1])
+        except OSError:
+            return "yes"
+        s.settimeout(a.idle_ms / 4000)
+        try:
+            if s.recv(1) == b"":
+                return "yes"
+        except socket.timeout:
+            pass
+        except OSError:
+            return "yes"
+    return "no: whole message sent"
+
+
+def check_hostile(c, a):
+    wait = a.idle_ms / 1000 * 4 + 2
+    s = c.tcp()
+    s.sendall(b"OPTIONS " + c.ruri.encode() + b" SIP/2.0\r\nX: " +
+              b"x" * (a.maxm + 10))
+    report("endless_header", closed_within(s, 5))
+    s = c.tcp()
+    s.sendall(request("OPTIONS", c.ruri, a.local, clen=False))
+    report("missing_clen", closed_within(s, 5))
+    s = c.tcp()
+    s.sendall(request("OPTIONS", c.ruri, a.local, clen_value="x"))
+    report("bad_clen", closed_within(s, 5))
+    s = c.tcp()
+    s.sendall(bytes(range(256)))
+    report("garbage", closed_within(s, 5))
+    s = c.tcp()
+    m = request("OPTIONS", c.ruri, a.local)
+    s.sendall(m[:len(m) // 2])
+    report("slow", closed_within(s, wait))
+    report("trickle", trickle(c, a, wait))
+    s = c.tcp()
+    report("idle", closed_within(s, wait))
+    s = c.tcp()
+    m = request("INVITE", c.ruri, a.local, body="v=0\r\n" * 20)
+    s.sendall(m[:len(m) - 30])
+    s.close()
+    s = c.tcp()
+    report("mid_close", c.options(s)[0])
+    s.close()
+
+
+def check_max_conns(c, a):
+    socks, answered = [], 0
+    for _ in range(2 * a.maxc):
+        socks.append(c.tcp())
+        time.sleep(0.02)
+    for s in socks:
+        try:
+            codes, _ = c.options(s)
+        except OSError:
+            codes = []
+        answered += 1 if codes == [200] else 0
+    report("max_conns", answered)
+    for s in socks:
+        s.close()
+
+
+def check_tls(c, a):
+    s = c.tls()
+    report("options_tls", c.options(s, "TLS")[0])
+    s.sendall(request("INVITE", c.ruri, a.local, "TLS"))
+    codes, _, _ = read_answers(s, 1, 5)
+    report("invite_refused", codes)
+    s.close()
+
+
+class Stream:
+    """Whole messages off a stream, framed by Content-Length."""
+
+    def __init__(self, s):
+        self.s = s
+        self.buf = b""
+
+    def next(self, seconds):
+        end = time.monotonic() + seconds
+        while True:
+            self.buf = self.buf.lstrip(b"\r\n")
+            eoh = self.buf.find(b"\r\n\r\n")
+            if eoh >= 0:
+                m = re.search(rb"(?im)^(content-length|l)\s*:\s*(\d+)",
+                              self.buf[:eoh])
+                total = eoh + 4 + int(m.group(2))
+                if len(self.buf) >= total:
+                    msg, self.buf = self.buf[:total], self.buf[total:]
+                    return msg.decode()
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+
+
+def header(msg, name):
+    m = re.search(r"(?im)^%s\s*:\s*(.*?)\r$" % name, msg)
+    return m.group(1) if m else ""
+
+
+def answer(req, code, reason):
+    """A response to req, its Via, From, To, Call-ID and CSeq copied."""
+    keep = [l for l in req.split("\r\n")[1:]
+            if re.match(r"(?i)(via|from|to|call-id|cseq)\s*:", l)]
+    return ("SIP/2.0 %d %s\r\n%s\r\nContent-Length: 0\r\n\r\n" %
+            (code, reason, "\r\n".join(keep))).encode()
+
+
+def check_tls_call(c, a):
+    """INVITE, 200, ACK, then anncd's BYE on the same connection."""
+    s = c.tls()
+    st = Stream(s)
+    ruri = "sip:annc@%s:%d;play=%s;content-type=audio/basic;" \
+        "content-transfer-encoding=base64" % (
+            a.server, a.tls, urllib.parse.quote(a.play_url, safe=""))
+    sdp = ("v=0\r\no=tls 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n"
+           "t=0 0\r\nm=audio 30100 RTP/AVP 0\r\na=recvonly\r\n" %
+           (a.local, a.local))
+    inv = request("INVITE", ruri, a.local, "TLS", body=sdp).replace(
+        b"\r\nContent-Length", b"\r\nContent-Type: application/sdp"
+        b"\r\nContent-Length")
+    s.sendall(inv)
+    final = None
+    while final is None:
+        m = st.next(20)
+        if m is None:
+            break
+        if m.startswith("SIP/2.0 ") and int(m.split()[1]) >= 200:
+            final = m
+    report("tls_contact", header(final or "", "Contact") or "none")
+    if final is None or not final.startswith("SIP/2.0 200"):
+        report("tls_bye_via", "no call")
+        return
+    inv_s = inv.decode()
+    ack = ("ACK %s SIP/2.0\r\nVia: SIP/2.0/TLS %s:5070;branch=z9hG4bKack%d"
+           "\r\nMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+           "Call-ID: %s\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n" %
+           (header(final, "Contact").strip("<>"), a.local,
+            time.monotonic_ns(), header(inv_s, "From"),
+            header(final, "To"), header(inv_s, "Call-ID")))
+    s.sendall(ack.encode())
+    bye = st.next(60)
+    while bye is not None and not bye.startswith("BYE "):
+        bye = st.next(60)
+    report("tls_bye_via", header(bye or "", "Via").split(" ")[0] or "none")
+    if bye is not None:
+        s.sendall(answer(bye, 200, "OK"))
+    time.sleep(0.5)
+    s.close()
+
+
+def check_udp(c, a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a.local, 0))
+    s.settimeout(3)
+    for name, size in (("udp_limit_exact", a.maxm),
+                       ("udp_limit_over", a.maxm + 1)):
+        s.sendto(padded("OPTIONS", c.ruri, a.local, size, "UDP"),
+                 (a.server, a.udp))
+        try:
+            report(name, s.recv(65536).split(b" ", 2)[1].decode())
+        except socket.timeout:
+            report(name, "none")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for opt in ("--server", "--local", "--ca", "--play-url"):
+        p.add_argument(opt, required=True)
+    for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms"):
+        p.add_argument(opt, type=int, required=True)
+    a = p.parse_args()
+    c = Client(a)
+    check_framing(c, a)
+    check_hostile(c, a)
+    check_max_conns(c, a)
+    check_tls(c, a)
+    check_tls_call(c, a)
+    check_udp(c, a)
+
+
+main()

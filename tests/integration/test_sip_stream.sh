@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# SIP over TCP and TLS end to end (RFC 3261 section 18, RFC 5630): real
+# calls from anncd-call over each, the content fetched from a private
+# Cyrus, the RTP checked byte for byte and the signalling read off the
+# wire by tshark (Via and Contact of anncd's messages); then hostile
+# streams from sip_stream.py, each limit at its edge, with anncd alive and
+# answering afterwards and clean at exit.
+#
+#   test_sip_stream.sh ANNCD ANNCD_CALL
+set -euo pipefail
+
+ANNCD=$1
+CALL=$2
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lib/rig.sh
+. "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
+# shellcheck source=tests/lib/cyrus.sh
+. "$TOP/tests/lib/cyrus.sh"
+# shellcheck source=tests/lib/mail.sh
+. "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+
+SIP_PORT=5060		# UDP and TCP
+TLS_PORT=5061
+MAXC=8			# --sip-max-connections
+MAXM=4096		# --sip-max-message-bytes
+IDLE_MS=1500		# --sip-idle-ms
+PTIME=20
+WORK=
+
+note()
+{
+	printf 'test_sip_stream: %s\n' "$*"
+}
+
+# call NAME TRANSPORT PORT [ARGS...]: anncd-call from the server namespace
+# (IMAP on its loopback), SIP and RTP in the caller's.
+call()
+{
+	local name=$1 transport=$2 port=$3
+
+	shift 3
+	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
+		--server "$RIG_SIP_IP:$port" --transport "$transport" \
+		--tls-ca "$WORK/tls/ca.pem" --rtp-port 30000 --ptime "$PTIME" \
+		--imap "$CYRUS_HOST:$CYRUS_PORT" --user alice \
+		--pass-file "$CYRUS_PASSDIR/alice.pass" --mailbox INBOX \
+		--uid "$MAIL_UID" "$@" </dev/null >"$WORK/$name.txt" 2>&1 || true
+	RESULT=$(grep '^result=' "$WORK/$name.txt" | tail -n 1 || true)
+	[ -n "$RESULT" ] || cat "$WORK/$name.txt" >&2
+}
+
+check_call()
+{
+	local name=$1 packets
+
+	packets=$(( ($(stat -c %s "$MAIL_AU") - 24 + 8 * PTIME - 1) / (8 * PTIME) ))
+	check "$name: answered" "$(kv_field "$RESULT" result)" 200
+	check "$name: heard what was sent" "$(kv_field "$RESULT" identical)" yes
+	check "$name: BYE from anncd" "$(kv_field "$RESULT" bye)" yes
+	check "$name: BYE after the last packet" \
+		"$(kv_field "$RESULT" bye_after_last)" yes
+	note "$name: $(kv_field "$RESULT" packets) packets, $packets expected"
+}
+
+capture_start()
+{
+	local i
+
+	rig_ua tshark -q -i "$RIG_UAVETH" -f "tcp port $SIP_PORT" \
+		-w "$WORK/tcp.pcapng" >"$WORK/tshark.log" 2>&1 &
+	TSHARK_PID=$!
+	cleanup_add_pid "$TSHARK_PID"
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
+		sleep 0.1
+	done
+	cat "$WORK/tshark.log" >&2
+	exit 1
+}
+
+# What anncd sent over TCP, per tshark: the Contact of its 200 to the
+# INVITE and the Via of its BYE.
+check_wire()
+{
+	check "TCP: Contact of the 200" "$(tshark -r "$WORK/tcp.pcapng" \
+		-Y "sip.Status-Code == 200 && sip.CSeq.method == INVITE" \
+		-T fields -e sip.Contact | head -n 1)" \
+		"<sip:annc@$RIG_SIP_IP:$SIP_PORT;transport=tcp>"
+	check "TCP: Via of anncd's BYE" "$(tshark -r "$WORK/tcp.pcapng" \
+		-Y 'sip.Method == "BYE"' -T fields -e sip.Via.transport |
+		head -n 1)" TCP
+}
+
+check_calls()
+{
+	capture_start
+	call tcp tcp "$SIP_PORT" --out "$WORK/tcp.au"
+	check_call tcp
+	sleep 1
+	cleanup_kill_pid "$TSHARK_PID" 10
+	check_wire
+	call tls tls "$TLS_PORT"
+	check_call tls
+}
+
+# A pawn-ticket URL for the attachment, made by alice over IMAP.
+genurlauth()
+{
+	local rump
+
+	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
+	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
+	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
+# key=value lines of sip_stream.py against what each must be.
+check_hostile()
+{
+	local out=$WORK/stream.txt
+
+	rig_ua timeout 300 python3 "$TOP/tests/integration/sip_stream.py" \
+		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
+		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
+		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
+		--play-url "$(genurlauth)" >"$out" 2>&1 || cat "$out" >&2
+	v() { sed -n "s/^$1=//p" "$out"; }
+	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
+		"[200] SIP/2.0/TCP"
+	check "two OPTIONS in one write" "$(v back_to_back)" "[200, 200]"
+	check "OPTIONS in 7-byte pieces" "$(v split)" "[200]"
+	check "CRLF pong to a double-CRLF ping" "$(v pong)" "b'\\r\\n'"
+	check "message of exactly $MAXM bytes" "$(v limit_exact)" "[200]"
+	check "message of $((MAXM + 1)) bytes: closed" "$(v limit_over)" yes
+	check "endless header section: closed" "$(v endless_header)" yes
+	check "no Content-Length: closed" "$(v missing_clen)" yes
+	check "bad Content-Length: closed" "$(v bad_clen)" yes
+	check "garbage: closed" "$(v garbage)" yes
+	check "half a request, then silence: closed" "$(v slow)" yes
+	check "a byte at a time: closed before the end" "$(v trickle)" yes
+	check "connected, silent: closed" "$(v idle)" yes
+	check "after a client closed mid-message" "$(v mid_close)" "[200]"
+	check "$((2 * MAXC)) connections: answered" "$(v max_conns)" "$MAXC"
+	check "OPTIONS over TLS" "$(v options_tls)" "[200]"
+	check "INVITE without a play URL over TLS: refused" \
+		"$(v invite_refused)" "[400]"
+	check "TLS: Contact of the 200 is a sips URI" "$(v tls_contact)" \
+		"<sips:annc@$RIG_SIP_IP:$TLS_PORT>"
+	check "TLS: Via of anncd's BYE" "$(v tls_bye_via)" "SIP/2.0/TLS"
+	check "UDP datagram of $MAXM bytes" "$(v udp_limit_exact)" 200
+	check "UDP datagram of $((MAXM + 1)) bytes: dropped" \
+		"$(v udp_limit_over)" none
+	check "closes logged with peer and cause" \
+		"$(grep -c "closing TCP $RIG_UA_IP:[0-9]*: missing Content-Length" \
+		"$ANNCD_LOG")" 1
+	check "refusals past --sip-max-connections logged" \
+		"$(grep -c "refusing TCP .*: $MAXC connections open already" \
+		"$ANNCD_LOG")" "$MAXC"
+}
+
+main()
+{
+	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	cleanup_trap
+	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
+	cleanup_add_dir "$WORK"
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
+
+	mkdir "$WORK/tls"
+	cyrus_tls_cert "$WORK/tls" ca "" &&
+		cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP" ||
+		{ note "openssl could not make the certificates"; exit 1; }
+	rig_up
+	CYRUS_EXEC=$RIG_MS_EXEC
+	cyrus_start
+	mail_voicemail "$WORK"
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
+		--sip-tls-cert "$WORK/tls/sip.pem" \
+		--sip-tls-key "$WORK/tls/sip.key" \
+		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
+		--sip-idle-ms "$IDLE_MS" || exit 1
+
+	check_calls
+	check_hostile
+	call after tcp "$SIP_PORT"
+	check_call "a call after the hostile streams"
+
+	anncd_stop
+	check "no call left open at exit" \
+		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
+	check "sanitizer reports in anncd's log" \
+		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	if [ "$FAILS" -ne 0 ]; then
+		note "anncd log:"
+		cat "$ANNCD_LOG"
+		note "$FAILS checks failed"
+		exit 1
+	fi
+	note "all checks passed"
+}
+
+main "$@"
