@@ -9,6 +9,9 @@
 #
 #   bench_calls.sh BUILD_DIR [anncd-bench options...]
 #
+# RAMP=FROM,TO,STEP,SECONDS sets the rising rates; CPS=N (SECONDS_AT=S)
+# one fixed rate instead, FULL_EVERY=N which calls play to the end.
+#
 # Prints anncd-bench's table and, last, its key=value line (cps=...
 # p50_setup_ms=... p99_setup_ms=... p99_first_rtp_ms=...).  JSON, plot data
 # and PNGs go to BUILD_DIR/calls-out/.  BENCH_ANNCD names another anncd
@@ -22,6 +25,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/tests/lib/bench_rig.sh"
 
 RAMP=${RAMP:-2000,30000,2000,3}	# calls/s from, to, step; seconds each
+CPS=${CPS:-}			# or one fixed rate ...
+SECONDS_AT=${SECONDS_AT:-10}	# ... for this long
 FULL_EVERY=${FULL_EVERY:-500}	# calls that play to the end and are checked
 MAX_CALLS=16384			# anncd --max-calls, and the bench's slots
 RTP_PORTS=32768-65535		# anncd's source ports: 16,384 streams
@@ -29,9 +34,10 @@ RUN_LIMIT_S=300			# the whole bench, drain included
 
 main()
 {
-	local out=$BUILD/calls-out work
+	local out=$BUILD/calls-out work rate=(--ramp "$RAMP")
 
 	[ "$(id -u)" -eq 0 ] || { echo "bench calls: needs root" >&2; exit 77; }
+	[ -z "$CPS" ] || rate=(--cps "$CPS" --seconds "$SECONDS_AT")
 	cleanup_trap
 	work=$(mktemp -d /tmp/anncd-bench.XXXXXX)
 	cleanup_add_dir "$work"
@@ -56,7 +62,7 @@ main()
 	rig_ua timeout "$RUN_LIMIT_S" "$BENCH_BIN" \
 		--server "$RIG_SIP_IP:$ANNCD_SIP_PORT" --local "$RIG_UA_IP" \
 		--play-url "$BENCH_URL" --content-type audio/basic --cte base64 \
-		--expect-packets "$BENCH_PACKETS" --ramp "$RAMP" --hold-ms 0 \
+		--expect-packets "$BENCH_PACKETS" "${rate[@]}" --hold-ms 0 \
 		--full-every "$FULL_EVERY" --max-active "$MAX_CALLS" \
 		--call-ms-max "$((BENCH_AUDIO_MS + 10000))" \
 		--json "$out/calls.json" --plot "$out" "$@" \

@@ -2190,6 +2190,9 @@ static void
 call_timers(struct call *c, uint64_t now)
 {
 	int due = rtx_due(&c->resp, now);
+	/* Timers E and G resend over UDP only (RFC 3261 sections 17.1.2.2,
+	 * 17.2.1); the 2xx is resent on any transport (section 13.3.1.4). */
+	int resend = c->peer.tp == SIP_TP_UDP;
 
 	if (c->end_ms != 0 && now >= c->end_ms &&
 	    c->state == CALL_STREAMING) {
@@ -2214,7 +2217,7 @@ call_timers(struct call *c, uint64_t now)
 		}
 	}
 
-	if (due > 0)
+	if (due > 0 && (resend || c->state == CALL_ANSWERED))
 		sip_send(&c->peer, c->resp.msg, c->resp.len);
 	else if (due < 0) {
 		rtx_stop(&c->resp);
@@ -2227,7 +2230,7 @@ call_timers(struct call *c, uint64_t now)
 		return;
 	}
 	due = rtx_due(&c->bye, now);
-	if (due > 0)
+	if (due > 0 && resend)
 		sip_send(&c->peer, c->bye.msg, c->bye.len);
 	else if (due < 0) {
 		rtx_stop(&c->bye);
@@ -2298,7 +2301,7 @@ annc_tick(uint64_t now_ms)
 {
 	static uint64_t next_sweep_ms;
 	struct dp_event ev[32];
-	unsigned int i, n;
+	unsigned int i, n, open;
 
 	imap_fetch_tick(now_ms);
 	sip_txn_tick(now_ms);
@@ -2312,9 +2315,15 @@ annc_tick(uint64_t now_ms)
 		for (i = 0; i < n; i++)
 			on_dp_event(&ev[i]);
 	} while (n == 32);
-	for (i = 0; i < cfg->max_calls; i++)
-		if (calls[i].state != CALL_FREE)
+	/* Slots are taken from the top of a stack, so the calls open sit
+	 * mostly at low indexes: the scan stops at the last of them rather
+	 * than visiting all --max-calls slots every tick. */
+	open = cfg->max_calls - n_free;
+	for (i = 0; i < cfg->max_calls && open > 0; i++)
+		if (calls[i].state != CALL_FREE) {
+			open--;
 			call_timers(&calls[i], now_ms);
+		}
 	content_reap();
 }
 

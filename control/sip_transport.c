@@ -314,7 +314,7 @@ conn_frame(struct tp_conn *c)
 	for (;;) {
 		rc = sip_frame_next(c->in.p + off, c->in.len - off,
 				    conf.max_msg, &f, &why);
-		while (f.pings-- > 0)
+		for (; f.pings > 0; f.pings--)
 			if (conn_queue(c, "\r\n", 2) < 0)
 				rc = -1, why = "peer reads too little";
 		off += f.skip;

@@ -32,12 +32,21 @@ pcm_log2(unsigned int v)
  * [32 << s, 64 << s) cut into 16 steps; the code is sign, segment, step,
  * all bits inverted (so +0 is 0xff).
  */
+/* The magnitude of a 16-bit sample in the top bits of its sign-magnitude
+ * form: a negative sample's ones' complement, as the ITU-T G.191 reference
+ * code of G.711 takes it, so that -1 and 0 share the smallest step.
+ */
+static unsigned int
+pcm_magnitude(int16_t s, unsigned int shift)
+{
+	return (unsigned int)(s < 0 ? ~s : s) >> shift;
+}
+
 uint8_t
 media_pcm_ulaw_enc(int16_t s)
 {
-	int v = s >> 2;
-	unsigned int mask = v < 0 ? 0x7f : 0xff;
-	unsigned int m = (unsigned int)(v < 0 ? -v : v), seg;
+	unsigned int mask = s < 0 ? 0x7f : 0xff;
+	unsigned int m = pcm_magnitude(s, 2), seg;
 
 	if (m > ULAW_CLIP)
 		m = ULAW_CLIP;
@@ -63,9 +72,8 @@ media_pcm_ulaw_dec(uint8_t c)
 uint8_t
 media_pcm_alaw_enc(int16_t s)
 {
-	int v = s >> 3;
-	unsigned int sign = v < 0 ? 0x00 : 0x80;
-	unsigned int m = (unsigned int)(v < 0 ? -v : v), seg, q;
+	unsigned int sign = s < 0 ? 0x00 : 0x80;
+	unsigned int m = pcm_magnitude(s, 3), seg, q;
 
 	if (m > ALAW_MAX)
 		m = ALAW_MAX;

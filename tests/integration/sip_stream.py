@@ -26,6 +26,8 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     200, a sips URI (RFC 5630 section 3)
   tls_bye_via       the sent-protocol of the Via of anncd's BYE, which
                     comes on the INVITE's connection
+  tls_bye_copies    copies of that BYE in 1.2 s unanswered: 1, timer E
+                    resends over UDP only (RFC 3261 section 17.1.2.2)
   udp_limit_exact   an OPTIONS of MAXM bytes over UDP: answered
   udp_limit_over    MAXM + 1 bytes over UDP: no answer
 
@@ -254,7 +256,10 @@ class Stream:
             if left <= 0:
                 return None
             self.s.settimeout(left)
-            chunk = self.s.recv(65536)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                return None
             if not chunk:
                 return None
             self.buf += chunk
@@ -311,6 +316,14 @@ def check_tls_call(c, a):
         bye = st.next(60)
     report("tls_bye_via", header(bye or "", "Via").split(" ")[0] or "none")
     if bye is not None:
+        # Past 2 T1 unanswered: over UDP timer E would have resent it.
+        copies = 1
+        while True:
+            m = st.next(1.2)
+            if m is None:
+                break
+            copies += m.startswith("BYE ")
+        report("tls_bye_copies", copies)
         s.sendall(answer(bye, 200, "OK"))
     time.sleep(0.5)
     s.close()

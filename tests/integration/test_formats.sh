@@ -43,12 +43,12 @@ HERE=$TOP/tests/integration
 SIP_PORT=5060
 RTP_PORT=30000		# the caller's first m= line; stream i on + 2 i
 REPLAY_PORT=42000	# ffmpeg's, on the caller namespace's loopback
-PTIME=20
 WORK=
 SECONDS_OF_SPEECH=3
 
 # The rows.  make: a gen_* function and its arguments, writing the
-# attachment; offer: anncd-call --offer specs, one per m= line; steps:
+# attachment; offer: anncd-call --offer specs, one per m= line; ptime:
+# the offer's a=ptime (anncd rounds it to whole frames); steps:
 # the RTP timestamp steps tshark must see on the first m= line (- for
 # none to check); compare: how what ffmpeg decodes is judged:
 #   same       identical samples (or pictures) to the attachment's
@@ -61,38 +61,43 @@ SECONDS_OF_SPEECH=3
 #   frames     identical, and the same frames in the same order
 # and expect: more key=value results of rtp_media.py analyze.
 ROWS=$(cat <<'EOF'
-# name        | content-type         | make                  | offer                             | steps     | compare   | expect
-au-ulaw       | audio/basic          | gen_au mu-law         | audio:0                           | 160       | same      |
-au-alaw       | audio/basic          | gen_au a-law          | audio:8                           | 160       | same      |
-au-1.01s      | audio/basic          | gen_au mu-law 1.01    | audio:0                           | 160       | same      | packets=51 last_len=80
-pcmu          | audio/PCMU           | gen_g711 mulaw        | audio:0                           | 160       | same      |
-pcma          | audio/PCMA           | gen_g711 alaw         | audio:8                           | 160       | same      |
-wav-8k        | audio/wav            | gen_wav sox 8000 1    | audio:96=L16/8000                 | 160       | same      |
-wav-16k       | audio/wav            | gen_wav sox 16000 1   | audio:96=L16/16000                | 320       | same      |
-wav-stereo    | audio/wav            | gen_wav sox 8000 2    | audio:96=L16/8000/2               | 160       | same      |
-wav-list      | audio/x-wav          | gen_wav ffmpeg 8000 1 | audio:96=L16/8000                 | 160       | same      |
-wav-ext       | audio/wav            | gen_wav_ext 8000      | audio:96=L16/8000                 | 160       | same      |
-wav-ulaw      | audio/wav            | gen_wav_g711 mu-law   | audio:0                           | 160       | same      |
-wav-alaw      | audio/wave           | gen_wav_g711 a-law    | audio:8                           | 160       | same      |
-wav-to-pcmu   | audio/wav            | gen_wav sox 8000 1    | audio:0                           | 160       | ulaw      |
-wav-to-pcma   | audio/wav            | gen_wav sox 8000 1    | audio:8                           | 160       | alaw      |
-wav16k-pcmu   | audio/wav            | gen_wav sox 16000 1   | audio:0                           | 160       | resampled |
-stereo-pcmu   | audio/wav            | gen_wav sox 8000 2    | audio:0                           | 160       | downmixed |
-l16           | audio/L16;rate=8000  | gen_l16 8000          | audio:96=L16/8000                 | 160       | same      |
-l16-16k       | audio/L16;rate=16000 | gen_l16 16000         | audio:97=L16/16000                | 320       | same      |
-g722          | audio/G722           | gen_g722              | audio:9                           | 160       | same      |
-g729          | audio/G729           | gen_frames g729       | audio:18                          | 160       | frames    |
-amr           | audio/amr            | gen_frames amr 7      | audio:96=AMR/8000;octet-align=1   | 160       | frames    |
-amr-be        | audio/amr            | gen_frames amr 7      | audio:96=AMR/8000                 | 160       | frames    |
-amr-modes     | audio/AMR            | gen_frames amr 7,0,4  | audio:99=AMR/8000                 | 160       | frames    |
-amr-wb        | audio/amr-wb         | gen_frames amr-wb 8   | audio:97=AMR-WB/16000;octet-align=1 | 320     | frames    |
-amr-wb-be     | audio/amr-wb         | gen_frames amr-wb 8,2 | audio:97=AMR-WB/16000             | 320       | frames    |
-mp3           | audio/mpeg           | gen_mpa mp3 48000     | audio:14                          | 2160      | frames    |
-mp3-id3       | audio/mpeg           | gen_mpa mp3-id3 48000 | audio:14                          | 2160      | frames    |
-mp2           | audio/mpeg           | gen_mpa mp2 44100     | audio:14                          | 2351,2352 | frames    |
-m1v           | video/mpeg           | gen_video m1v         | video:32                          | 0,3600    | frames    |
-m2v           | video/mpeg           | gen_video m2v         | video:32                          | 0,3600    | frames    |
-mpeg-ps       | video/mpeg           | gen_video ps          | audio:14 video:32                 | 2160      | frames    |
+# name         | content-type         | make                  | offer                               | ptime | steps     | compare   | expect
+au-ulaw        | audio/basic          | gen_au mu-law         | audio:0                             | 20    | 160       | same      |
+au-alaw        | audio/basic          | gen_au a-law          | audio:8                             | 20    | 160       | same      |
+au-1.01s       | audio/basic          | gen_au mu-law 1.01    | audio:0                             | 20    | 160       | same      | packets=51 last_len=80
+pcmu           | audio/PCMU           | gen_g711 mulaw        | audio:0                             | 20    | 160       | same      |
+pcma           | audio/PCMA           | gen_g711 alaw         | audio:8                             | 20    | 160       | same      |
+wav-8k         | audio/wav            | gen_wav sox 8000 1    | audio:96=L16/8000                   | 20    | 160       | same      |
+wav-16k        | audio/wav            | gen_wav sox 16000 1   | audio:96=L16/16000                  | 20    | 320       | same      |
+wav-stereo     | audio/wav            | gen_wav sox 8000 2    | audio:96=L16/8000/2                 | 20    | 160       | same      |
+wav-list       | audio/x-wav          | gen_wav ffmpeg 8000 1 | audio:96=L16/8000                   | 20    | 160       | same      |
+wav-ext        | audio/wav            | gen_wav_ext 8000      | audio:96=L16/8000                   | 20    | 160       | same      |
+wav-ulaw       | audio/wav            | gen_wav_g711 mu-law   | audio:0                             | 20    | 160       | same      |
+wav-alaw       | audio/wave           | gen_wav_g711 a-law    | audio:8                             | 20    | 160       | same      |
+wav-to-pcmu    | audio/wav            | gen_wav sox 8000 1    | audio:0                             | 20    | 160       | ulaw      |
+wav-to-pcma    | audio/wav            | gen_wav sox 8000 1    | audio:8                             | 20    | 160       | alaw      |
+wav16k-pcmu    | audio/wav            | gen_wav sox 16000 1   | audio:0                             | 20    | 160       | resampled |
+stereo-pcmu    | audio/wav            | gen_wav sox 8000 2    | audio:0                             | 20    | 160       | downmixed |
+l16            | audio/L16;rate=8000  | gen_l16 8000          | audio:96=L16/8000                   | 20    | 160       | same      |
+l16-16k        | audio/L16;rate=16000 | gen_l16 16000         | audio:97=L16/16000                  | 20    | 320       | same      |
+g722           | audio/G722           | gen_g722              | audio:9                             | 20    | 160       | same      |
+g729           | audio/G729           | gen_frames g729       | audio:18                            | 20    | 160       | frames    |
+amr            | audio/amr            | gen_frames amr 7      | audio:96=AMR/8000;octet-align=1     | 20    | 160       | frames    |
+amr-be         | audio/amr            | gen_frames amr 7      | audio:96=AMR/8000                   | 20    | 160       | frames    |
+amr-modes      | audio/AMR            | gen_frames amr 7,0,4  | audio:99=AMR/8000                   | 20    | 160       | frames    |
+amr-wb         | audio/amr-wb         | gen_frames amr-wb 8   | audio:97=AMR-WB/16000;octet-align=1 | 20    | 320       | frames    |
+amr-wb-be      | audio/amr-wb         | gen_frames amr-wb 8,2 | audio:97=AMR-WB/16000               | 20    | 320       | frames    |
+pcmu-30ms      | audio/PCMU           | gen_g711 mulaw        | audio:0                             | 30    | 240       | same      |
+g729-40ms      | audio/G729           | gen_frames g729       | audio:18                            | 40    | 320       | frames    |
+amr-60ms       | audio/amr            | gen_frames amr 7,0,4  | audio:96=AMR/8000;octet-align=1     | 60    | 480       | frames    | packets=50
+amr-be-60ms    | audio/amr            | gen_frames amr 7,0,4  | audio:96=AMR/8000                   | 60    | 480       | frames    | packets=50
+amr-wb-be-40ms | audio/amr-wb         | gen_frames amr-wb 8,2 | audio:97=AMR-WB/16000               | 40    | 640       | frames    | packets=75
+mp3            | audio/mpeg           | gen_mpa mp3 48000     | audio:14                            | 20    | 2160      | frames    |
+mp3-id3        | audio/mpeg           | gen_mpa mp3-id3 48000 | audio:14                            | 20    | 2160      | frames    |
+mp2            | audio/mpeg           | gen_mpa mp2 44100     | audio:14                            | 20    | 2351,2352 | frames    |
+m1v            | video/mpeg           | gen_video m1v         | video:32                            | 20    | 0,3600    | frames    |
+m2v            | video/mpeg           | gen_video m2v         | video:32                            | 20    | 0,3600    | frames    |
+mpeg-ps        | video/mpeg           | gen_video ps          | audio:14 video:32                   | 20    | 2160      | frames    |
 EOF
 )
 
@@ -335,13 +340,13 @@ capture_start()
 	exit 1
 }
 
-# call_row CTYPE OFFER...: delivers $ATT, calls anncd with the offer while
-# tshark captures; RESULT is anncd-call's last line.
+# call_row CTYPE PTIME OFFER...: delivers $ATT, calls anncd with the
+# offer while tshark captures; RESULT is anncd-call's last line.
 call_row()
 {
-	local ctype=$1 url spec args=()
+	local ctype=$1 ptime=$2 url spec args=()
 
-	shift
+	shift 2
 	mail_build_message "$ATT" "$ROWDIR/message.eml" "$ctype"
 	mail_deliver "$MAIL_EML"
 	url=$(genurlauth)
@@ -349,7 +354,7 @@ call_row()
 	capture_start
 	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --rtp-port "$RTP_PORT" \
-		--ptime "$PTIME" --play-url "$url" --content-type "$ctype" \
+		--ptime "$ptime" --play-url "$url" --content-type "$ctype" \
 		--cte base64 --timeout 30 "${args[@]}" </dev/null \
 		>"$ROWDIR/call.txt" 2>&1 || true
 	cleanup_kill_pid "$TSHARK_PID" 10
@@ -483,13 +488,15 @@ offer_channels()
 }
 
 # ffmpeg decodes stream i of the call into GOT_DEC: the replay into its
-# RTP receiver; for G.729 (no depacketizer in ffmpeg 5.1) and AMR in
-# bandwidth-efficient mode (unsupported there) the rebuilt frames.
+# RTP receiver; for G.729 (no depacketizer in ffmpeg 5.1), AMR in
+# bandwidth-efficient mode (unsupported there) and AMR of several frames
+# a packet (ffmpeg 5.1 decodes only the first) the rebuilt frames.
 decode_got()
 {
-	local i=$1 fmt=$2 video=$3
+	local i=$1 fmt=$2 video=$3 ptime=$4
 
 	GOT_DEC=$ROWDIR/replay.$i.$([ "$video" = 1 ] && echo md5 || echo raw)
+	[ "$ptime" -gt 20 ] && [[ $fmt == amr* ]] && fmt=amr-be
 	case $fmt in
 	g729) ffdo -f g729 -i "$ROWDIR/got.$i.es" -f s16le "$GOT_DEC" ;;
 	amr-be|amr-wb-be) ffdo -i "$ROWDIR/got.$i.es" -f s16le "$GOT_DEC" ;;
@@ -617,7 +624,8 @@ check_checker()
 
 run_row()
 {
-	local name=$1 ctype=$2 make=$3 offer=$4 steps=$5 how=$6 expect=$7
+	local name=$1 ctype=$2 make=$3 offer=$4 ptime=$5 steps=$6 how=$7
+	local expect=$8
 	local offers i spec video reason fails0=$FAILS
 
 	ROW=$name
@@ -632,7 +640,7 @@ run_row()
 		skip_row "${SKIP_WHY:-making the attachment failed}"
 		return
 	fi
-	call_row "$ctype" "${offers[@]}"
+	call_row "$ctype" "$ptime" "${offers[@]}"
 	reason="$(field "$RESULT" result) $(field "$RESULT" reason)"
 	case $(field "$RESULT" result) in
 	415|488)
@@ -655,7 +663,7 @@ run_row()
 		check_wire "$i" "$spec" "$([ "$i" = 0 ] && echo "$steps" || echo -)"
 		check_payloads "$i" "$GOT_FMT" "$([ "$i" = 0 ] && echo "$expect")" \
 			"$spec"
-		decode_got "$i" "$GOT_FMT" "$video"
+		decode_got "$i" "$GOT_FMT" "$video" "$ptime"
 		decode_want "$i" "$how" "$video"
 		check_decoded "$i" "$how" "$video"
 	done
@@ -683,7 +691,7 @@ wanted()
 
 main()
 {
-	local name ctype make offer steps how expect
+	local name ctype make offer ptime steps how expect
 
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
 	for t in ffmpeg ffprobe sox espeak-ng tshark python3; do
@@ -709,15 +717,15 @@ main()
 	check_checker
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" || exit 1
 
-	while IFS='|' read -r name ctype make offer steps how expect; do
+	while IFS='|' read -r name ctype make offer ptime steps how expect; do
 		name=$(trim "$name")
 		if [ -z "$name" ] || [ "${name:0:1}" = '#' ]; then
 			continue
 		fi
 		wanted "$name" || continue
 		run_row "$name" "$(trim "$ctype")" "$(trim "$make")" \
-			"$(trim "$offer")" "$(trim "$steps")" "$(trim "$how")" \
-			"$(trim "$expect")"
+			"$(trim "$offer")" "$(trim "$ptime")" "$(trim "$steps")" \
+			"$(trim "$how")" "$(trim "$expect")"
 	done <<<"$ROWS"
 
 	anncd_stop

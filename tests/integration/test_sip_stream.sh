@@ -151,6 +151,8 @@ check_hostile()
 	check "TLS: Contact of the 200 is a sips URI" "$(v tls_contact)" \
 		"<sips:annc@$RIG_SIP_IP:$TLS_PORT>"
 	check "TLS: Via of anncd's BYE" "$(v tls_bye_via)" "SIP/2.0/TLS"
+	check "TLS: anncd's BYE not resent on the stream" \
+		"$(v tls_bye_copies)" 1
 	check "UDP datagram of $MAXM bytes" "$(v udp_limit_exact)" 200
 	check "UDP datagram of $((MAXM + 1)) bytes: dropped" \
 		"$(v udp_limit_over)" none
@@ -162,6 +164,30 @@ check_hostile()
 		"$ANNCD_LOG")" "$MAXC"
 }
 
+# One past each edge of the stream options stops anncd at start-up with
+# the option and the value named; so does --sip-tls without its files.
+check_option_limits()
+{
+	local args rc out want
+
+	cleanup_add_dir "/var/run/dpdk/anncd-test-cfg-$$"
+	while IFS='|' read -r args want; do
+		rc=0
+		# shellcheck disable=SC2086 # args are words on purpose
+		out=$("$ANNCD_BIN" --no-huge -m 64 --no-shconf --no-pci -l 0,1 \
+			"--file-prefix=anncd-test-cfg-$$" -- \
+			--media-ip "$RIG_MEDIA_IP" $args </dev/null 2>&1) || rc=$?
+		check "$args refused" "$rc $(grep -cF -- "$want" <<<"$out")" "2 1"
+	done <<EOF
+--sip-max-message-bytes 1023|sip-max-message-bytes: '1023' is not a number in 1024..65535
+--sip-max-message-bytes 65536|sip-max-message-bytes: '65536' is not a number in 1024..65535
+--sip-max-connections 0|sip-max-connections: '0' is not a number in 1..1048576
+--sip-idle-ms 0|sip-idle-ms: '0' is not a number in 1..3600000
+--sip-tls 198.18.0.1:5061|--sip-tls needs --sip-tls-cert and --sip-tls-key
+--sip-tls-key /nonexistent|--sip-tls-key: cannot read /nonexistent
+EOF
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -171,6 +197,7 @@ main()
 	ANNCD_BIN=$ANNCD
 	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
+	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	cyrus_tls_cert "$WORK/tls" ca "" &&
@@ -188,6 +215,7 @@ main()
 		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
 		--sip-idle-ms "$IDLE_MS" || exit 1
 
+	check_option_limits
 	check_calls
 	check_hostile
 	call after tcp "$SIP_PORT"

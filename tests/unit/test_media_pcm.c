@@ -65,7 +65,8 @@ dv_index(const int *dv, int m)
 
 /* The character signals: mu-law sends 255 - j for positive values and
  * 127 - j for negative; A-law sends j with the sign bit set for positive
- * values, then every even bit inverted.
+ * values, then every even bit inverted.  A negative 16-bit sample's
+ * magnitude is its ones' complement, as in the ITU-T G.191 reference code.
  */
 static void
 test_encode_all(void)
@@ -74,15 +75,18 @@ test_encode_all(void)
 	uint8_t want;
 
 	for (s = INT16_MIN; s <= INT16_MAX; s++) {
-		v = s >> 2;	/* the 14-bit sample */
-		want = (uint8_t)((v < 0 ? 127 : 255) -
-				 dv_index(ulaw_dv, abs(v)));
+		v = (s < 0 ? ~s : s) >> 2;	/* 14-bit magnitude */
+		want = (uint8_t)((s < 0 ? 127 : 255) - dv_index(ulaw_dv, v));
 		bad_u += media_pcm_ulaw_enc((int16_t)s) != want;
-		v = s >> 3;	/* the 13-bit sample */
-		want = (uint8_t)((dv_index(alaw_dv, abs(v)) |
-				  (v < 0 ? 0 : 0x80)) ^ 0x55);
+		v = (s < 0 ? ~s : s) >> 3;	/* 13-bit magnitude */
+		want = (uint8_t)((dv_index(alaw_dv, v) |
+				  (s < 0 ? 0 : 0x80)) ^ 0x55);
 		bad_a += media_pcm_alaw_enc((int16_t)s) != want;
 	}
+	/* The smallest negative samples share the step of zero. */
+	CHECK_INT(media_pcm_ulaw_enc(-1), 0x7f);
+	CHECK_INT(media_pcm_ulaw_enc(-4), 0x7f);
+	CHECK_INT(media_pcm_ulaw_enc(-5), 0x7e);
 	CHECK_INT(bad_u, 0);
 	CHECK_INT(bad_a, 0);
 
