@@ -1853,7 +1853,7 @@ call_take_offer(struct call *c, const struct sip_msg *m,
 {
 	struct sdp_stream sts[SDP_MAX_STREAMS];
 	struct sdp_refusal why = { 305, "no format fits" };
-	static struct sdp_session s;
+	static struct sdp_session s;	/* over 10 kB: off the stack */
 	char sdp[2048], warn[SDP_WARN_MAX + 32];
 	int n;
 
@@ -1923,13 +1923,15 @@ call_reoffer(struct call *c, const struct sip_msg *m,
 	for (unsigned int k = 0; c->reoffer != NULL && k < c->n_str; k++) {
 		struct sdp_stream *st = &c->str[k].st;
 
-		if (st->media_index != (int)k)
-			break;	/* a declined m= line: not offered again */
+		if (st->media_index != (int)k) {
+			n = -1;	/* a declined m= line: see ARCHITECTURE */
+			break;
+		}
 		sdp_offer_add(c->reoffer, st->fmt.kind, st->port, &st->fmt, 1);
 		c->reoffer->media[k].pt[0] = st->pt;
 		n = 0;
 	}
-	if (c->reoffer != NULL && n == 0) {
+	if (c->reoffer != NULL && n == 0 && c->reoffer->n_media == c->n_str) {
 		c->reoffer->addr = cfg->media_ip;
 		c->reoffer->sess_id = c->handle;
 		c->reoffer->sess_version = ++c->sess_version;
@@ -1952,7 +1954,7 @@ call_take_reanswer(struct call *c, const struct sip_msg *m)
 {
 	struct sdp_stream st[SDP_MAX_STREAMS];
 	struct sdp_refusal why = { 0, "" };
-	static struct sdp_session s;
+	static struct sdp_session s;	/* off the stack, as above */
 	const char *perr = "no SDP";
 	unsigned int sent;
 

@@ -147,6 +147,22 @@ check_results()
 		"$ANNCD_LOG" | tail -n 1 | sed -n 's/.* timed_out=\([0-9]*\).*/\1/p')" 0
 }
 
+# --min-se-s just outside its range (RFC 4028 section 5 sets 90 as the
+# floor): refused at start-up with the option named.
+check_option_edges()
+{
+	local v out
+
+	cleanup_add_dir "/var/run/dpdk/anncd-dlgopt-$$"
+	for v in 89 86401; do
+		out=$(timeout 30 "$ANNCD" --no-huge -m 64 --no-shconf --no-pci \
+			--no-telemetry -l 0 "--file-prefix=anncd-dlgopt-$$" -- \
+			--media-ip "$RIG_MEDIA_IP" --min-se-s "$v" 2>&1 || true)
+		check "--min-se-s $v refused" "$(grep -c -- \
+			"--min-se-s: '$v' is not a number in 90..86400" <<<"$out")" 1
+	done
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -172,6 +188,7 @@ main()
 	check_wire
 	check_results
 	anncd_stop
+	check_option_edges
 	check "no sanitizer report" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
 	if [ "$FAILS" -ne 0 ]; then
