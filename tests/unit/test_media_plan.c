@@ -20,6 +20,7 @@
 #include "core/media_pcm.h"
 #include "core/media_plan.h"
 #include "tests/unit/check.h"
+#include "tests/unit/eal_rig.h"
 #include "tests/unit/g192.h"
 
 #define MAX_FMTS	8
@@ -413,19 +414,9 @@ test_convert(void)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-mp-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "mp", "128", "-l", "0", NULL) != 0)
 		return 77;
-	}
 	CHECK_INT(content_sys_init(8, 1 << 20), 0);
 
 	test_fmts();
@@ -435,8 +426,6 @@ main(int argc, char **argv)
 	test_g192();
 	test_convert();
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }
