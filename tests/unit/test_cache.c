@@ -480,8 +480,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	if (eal_rig_init(argv[0], "cache", "256", "-l", "0",
-			 NULL) != 0)
+	if (eal_rig_init(argv[0], "cache", "256", "-l", "0", NULL) != 0)
 		return 77;
 	CHECK_INT(content_sys_init(64, 1 << 20), 0);
 

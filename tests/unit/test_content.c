@@ -466,8 +466,7 @@ main(int argc, char **argv)
 	struct rte_mempool *mp;
 
 	(void)argc;
-	if (eal_rig_init(argv[0], "ct", "128", "-l", "0,1",
-			 NULL) != 0)
+	if (eal_rig_init(argv[0], "ct", "128", "-l", "0,1", NULL) != 0)
 		return 77;
 	CHECK(content_new(0) == NULL);		/* before content_sys_init */
 	CHECK_INT(content_sys_init(MAX_CONTENTS, MAX_BYTES), 0);

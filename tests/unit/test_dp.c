@@ -18,7 +18,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
@@ -808,34 +807,14 @@ static void
 inject(const struct rte_ether_addr *src, uint16_t op, uint32_t sip,
        uint32_t tip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = op, .sha = src, .sip = sip, .dp_mac = &dp_mac,
+		.tip = tip,
+		.ether_type = tip != 0 ? RTE_ETHER_TYPE_ARP :
+					 RTE_ETHER_TYPE_IPV4,
+	};
 
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	memset(eth, 0, 60);
-	eth->src_addr = *src;
-	if (op == RTE_ARP_OP_REQUEST)
-		memset(&eth->dst_addr, 0xff, 6);
-	else
-		eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(tip != 0 ? RTE_ETHER_TYPE_ARP :
-					   RTE_ETHER_TYPE_IPV4);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(op);
-	arp->arp_data.arp_sha = *src;
-	arp->arp_data.arp_sip = sip;
-	if (op == RTE_ARP_OP_REPLY)
-		arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = tip;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 static void

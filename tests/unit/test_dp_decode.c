@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -537,17 +536,14 @@ test_worker(void)
 	dp_stop();
 	/* Stopped: a cancel says nobody holds the job any more. */
 	CHECK_INT(dp_decode_cancel(&j), -ENODEV);
-	content_put(c);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(c), 0);
 }
 
 int
 main(int argc, char **argv)
 {
 	(void)argc;
-	if (eal_rig_init(argv[0], "dec", "256", "-l", "0,1",
-			 NULL) != 0)
+	if (eal_rig_init(argv[0], "dec", "256", "-l", "0,1", NULL) != 0)
 		return 77;
 	clock_calibrate(100);
 	CHECK_INT(content_sys_init(16, 2 * TEXT_MAX), 0);

@@ -17,7 +17,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -105,29 +104,12 @@ base_params(struct dp_stream_params *p, uint32_t handle,
 static void
 inject_reply(const struct rte_ether_addr *mac, uint32_t ip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = RTE_ARP_OP_REPLY, .sha = mac, .sip = ip,
+		.dp_mac = &dp_mac, .tip = MEDIA_IP,
+	};
 
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	memset(eth, 0, 60);
-	eth->src_addr = *mac;
-	eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	arp->arp_data.arp_sha = *mac;
-	arp->arp_data.arp_sip = ip;
-	arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = MEDIA_IP;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 /* ARP requests are answered for the two addresses the test plays; RTP of
@@ -558,8 +540,7 @@ main(int argc, char **argv)
 	int port;
 
 	(void)argc;
-	if (eal_rig_init(argv[0], "dpp", "256", "-l", "0,1",
-			 NULL) != 0)
+	if (eal_rig_init(argv[0], "dpp", "256", "-l", "0,1", NULL) != 0)
 		return 77;
 	clock_calibrate(200);
 	CHECK_INT(content_sys_init(4, CONTENT_LEN), 0);
@@ -568,9 +549,7 @@ main(int argc, char **argv)
 	CHECK(content != NULL && port >= 0);
 	if (content != NULL && port >= 0)
 		run_tests(port);
-	content_put(content);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(content), 0);
 
 	eal_rig_done();
 	return CHECK_DONE();

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -292,17 +291,14 @@ test_wheel(void)
 	printf("wheel: %" PRIu64 " packets, %" PRIu64 " retried, none early, "
 	       "worst %.3f ms late\n", st.tx_packets, st.tx_retry,
 	       (double)clock_tsc_to_ns(ms.err_max) / 1e6);
-	content_put(c);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(c), 0);
 }
 
 int
 main(int argc, char **argv)
 {
 	(void)argc;
-	if (eal_rig_init(argv[0], "wheel", "256", "-l", "0,1",
-			 NULL) != 0)
+	if (eal_rig_init(argv[0], "wheel", "256", "-l", "0,1", NULL) != 0)
 		return 77;
 	clock_calibrate(200);
 	CHECK_INT(content_sys_init(4, PAYLOAD_LEN), 0);

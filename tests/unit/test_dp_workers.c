@@ -15,7 +15,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -98,35 +97,13 @@ stream_init(uint32_t i)
 static void
 answer_arp(const uint8_t *f)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = RTE_ARP_OP_REPLY, .sha = &caller_mac, .sip = CALLER_IP,
+		.dp_mac = &dp_mac, .tip = MEDIA_IP,
+	};
 
 	CHECK(memcmp(f + 38, &(uint32_t){ CALLER_IP }, 4) == 0);
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	CHECK(eth != NULL);
-	if (eth == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	memset(eth, 0, 60);
-	eth->src_addr = caller_mac;
-	eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	arp->arp_data.arp_sha = caller_mac;
-	arp->arp_data.arp_sip = CALLER_IP;
-	arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = MEDIA_IP;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 /* The next packet of its stream: j = got, play-through j / npkts. */
@@ -401,9 +378,7 @@ main(int argc, char **argv)
 	CHECK(content != NULL && port >= 0);
 	if (content != NULL && port >= 0)
 		run(port);
-	content_put(content);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(content), 0);
 
 	eal_rig_done();
 	return CHECK_DONE();
