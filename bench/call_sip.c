@@ -135,7 +135,7 @@ int
 call_sdp_formats(const struct call_opts *o, char *out, size_t cap, int n,
 		 unsigned int dyn_pt)
 {
-	unsigned int i, clock = 8000;
+	unsigned int i, pt, clock = 8000;
 	const char *name;
 	char lower[16];
 	size_t k;
@@ -144,6 +144,7 @@ call_sdp_formats(const struct call_opts *o, char *out, size_t cap, int n,
 		n += snprintf(out + n, cap - (size_t)n, " %u",
 			      dyn_pt != 0 ? dyn_pt + i : o->pts[i]);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
+		pt = dyn_pt != 0 ? dyn_pt + i : o->pts[i];
 		/* apart: it sets clock, and arguments have no order */
 		name = call_codec_name(o->pts[i], &clock);
 		if (dyn_pt != 0) {
@@ -154,7 +155,7 @@ call_sdp_formats(const struct call_opts *o, char *out, size_t cap, int n,
 			name = lower;
 		}
 		n += snprintf(out + n, cap - (size_t)n, "\r\na=rtpmap:%u %s/%u",
-			      dyn_pt != 0 ? dyn_pt + i : o->pts[i], name, clock);
+			      pt, name, clock);
 	}
 	k = n > 0 ? (size_t)n : cap;
 	if (k < cap)
