@@ -28,6 +28,7 @@
 #include "control/sip_txn.h"
 #include "control/sip_uas.h"
 #include "control/sip_uri.h"
+#include "control/stimer.h"
 #include "core/cache.h"
 #include "core/log.h"
 #include "core/media.h"
@@ -44,7 +45,8 @@
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
 #define CALL_ALLOW \
-	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
+	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\r\n"
+#define CALL_SUPPORTED	"Supported: " SIP_UAS_SUPPORTED "\r\n"
 
 #define SIP_LOG(lvl, ...) LOG_AT(lvl, "sip", __VA_ARGS__)
 #define CALL_LOG(lvl, c, fmt, ...) \
@@ -81,6 +83,7 @@ struct call_stream {
 	uint64_t play_ms;		/* the plays and the delays between */
 	uint32_t sent;			/* packets, from its event */
 	int active;			/* the dataplane holds it */
+	int started;			/* it was, once: never again */
 };
 
 struct call {
@@ -118,6 +121,15 @@ struct call {
 	char play_log[160];		/* the RFC 4240 values, for the log */
 	struct sdp_offer *offer;	/* late offer: ours, in the 200 */
 	uint64_t end_ms;		/* the call ends by then at the latest */
+	/* The dialog once established (RFC 3261 section 12.2.2). */
+	uint32_t remote_cseq;		/* the caller's highest CSeq */
+	uint64_t sess_version;		/* o= version of our last SDP */
+	struct call_rtx reresp;		/* 2xx to a re-INVITE, until its ACK */
+	uint32_t reinvite_cseq;
+	struct sdp_offer *reoffer;	/* ours in that 2xx: no offer came */
+	struct stimer stimer;		/* RFC 4028, as last agreed */
+	char se_line[80];		/* its header lines for a 2xx */
+	uint64_t se_bye_ms;		/* no refresh by then: BYE; 0 none */
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -146,6 +158,17 @@ static struct call **buckets;
 static uint32_t bucket_mask;
 static uint16_t *free_ports;		/* stack of free even RTP ports */
 static unsigned int n_free_ports;
+
+/* Within the dialog, further down. */
+static int
+to_tag_is_ours(const struct call *c, const struct sip_msg *m);
+static void
+on_reinvite(struct call *c, const struct sip_msg *m,
+	    const struct sip_peer *src);
+static void
+call_take_reanswer(struct call *c, const struct sip_msg *m);
+static void
+call_stimer_set(struct call *c, const struct stimer *t);
 
 /* ---- call table ---- */
 
@@ -247,6 +270,8 @@ call_new(const char *buf, size_t len, const struct sip_peer *src)
 	sip_tp_hold(src->conn);
 	c->state = CALL_FETCHING;
 	c->t_invite_ms = loop_now_ms();
+	c->remote_cseq = c->invite.cseq;
+	c->sess_version = 1;
 	random_token(c->to_tag, 17);
 	snprintf(c->log_id, sizeof(c->log_id), "call %" PRIu32 " %.16s",
 		 slot, c->to_tag);
@@ -310,6 +335,8 @@ call_free(struct call *c)
 	sip_tp_release(c->peer.conn);
 	free(c->invite_buf);
 	free(c->offer);
+	free(c->reoffer);
+	free(c->reresp.msg);
 	free(c->resp.msg);
 	free(c->bye.msg);
 	c->state = CALL_FREE;
@@ -502,6 +529,7 @@ struct invite_req {
 	char extra[64];			/* header lines for a refusal */
 	struct annc_play opts;		/* repeat, delay, duration */
 	struct sdp_refusal refusal;	/* a 488's Warning */
+	struct stimer stimer;		/* RFC 4028 */
 	char play[SIP_MAX_DATAGRAM];
 	struct imap_url url;
 	enum media_type type;
@@ -981,8 +1009,10 @@ call_answer(struct call *c)
 		call_final(c, 488, "Not Acceptable Here", extra, NULL, 0);
 		return;
 	}
-	snprintf(extra, sizeof(extra), "%s" CALL_ALLOW,
-		 contact_line[c->peer.tp]);
+	/* RFC 4028 section 9: the session interval starts with the 2xx. */
+	call_stimer_set(c, &c->stimer);
+	snprintf(extra, sizeof(extra), "%s%s" CALL_ALLOW CALL_SUPPORTED,
+		 contact_line[c->peer.tp], c->se_line);
 	c->t_answer_ms = loop_now_ms();
 	call_final(c, 200, "OK", extra, sdp, (size_t)n);
 	CALL_LOG(LOGL_DEBUG, c, "answered after %" PRIu64 " ms",
@@ -1349,6 +1379,7 @@ call_play_log(struct call *c, const struct annc_params *ap)
 	}
 }
 
+
 static void
 on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	  const char *buf, size_t len)
@@ -1367,13 +1398,22 @@ on_invite(const struct sip_msg *m, const struct sip_peer *src,
 			sip_respond(m, src, 482, "Loop Detected", NULL);
 		else if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
 			on_invite_retransmission(c, m, src);
+		else if (to_tag_is_ours(c, m))
+			on_reinvite(c, m, src);
 		else
-			sip_respond(m, src, 488, "Re-INVITE not supported",
-				    NULL);
+			sip_respond(m, src, 481,
+				    "Call/Transaction Does Not Exist", NULL);
 		return;
 	}
 	memset(&r, 0, offsetof(struct invite_req, play));
 	code = invite_check(m, &r, reason, sizeof(reason));
+	/* RFC 4028 section 9: 422 for an interval under our Min-SE. */
+	if (code == 0 && stimer_answer(m, cfg->min_se_s, &r.stimer) != 0) {
+		code = 422;
+		snprintf(reason, sizeof(reason), "Session Interval Too Small");
+		snprintf(r.extra, sizeof(r.extra), "Min-SE: %u\r\n",
+			 r.stimer.min_se_s);
+	}
 	if (code == 0 && n_free == 0) {
 		code = 503;
 		snprintf(reason, sizeof(reason), "Too many calls");
@@ -1392,6 +1432,7 @@ on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	c->type = r.type;
 	c->base64 = r.base64;
 	c->play = r.opts;
+	c->stimer = r.stimer;
 	call_play_log(c, &r.ap);
 	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
@@ -1434,7 +1475,7 @@ call_start_streams(struct call *c)
 			call_stop_streams(c);
 			return c->stream_active ? 0 : -1;
 		}
-		cs->active = 1;
+		cs->active = cs->started = 1;
 		c->stream_active++;
 	}
 	return 0;
@@ -1494,6 +1535,31 @@ call_time_up(struct call *c)
 	call_stop_streams(c);
 }
 
+/* ---- session timer (RFC 4028) ---- */
+
+static void
+call_stimer_set(struct call *c, const struct stimer *t)
+{
+	c->stimer = *t;
+	if (stimer_headers(t, c->se_line, sizeof(c->se_line)) < 0)
+		c->se_line[0] = '\0';
+	c->se_bye_ms = t->use == STIMER_UAC ?
+		       stimer_bye_ms(loop_now_ms(), t->interval_s) : 0;
+}
+
+/* Ends a call that is established now: its streams stop and their
+ * events bring the BYE, or the BYE goes at once when none plays.
+ */
+static void
+call_end_now(struct call *c, const char *why)
+{
+	call_result(c, "%s", why);
+	if (c->stream_active)
+		call_stop_streams(c);
+	else
+		call_send_bye(c, why);
+}
+
 /* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
  * one, or with one that does not fit, the dialog is established all the
  * same and is ended with a BYE (RFC 3261 section 13.2.2.4 for the UAC
@@ -1542,6 +1608,10 @@ on_ack(const struct sip_msg *m)
 	} else if (c->state == CALL_REJECTED) {
 		rtx_stop(&c->resp);
 		call_close(c);
+	} else if (c->reresp.msg != NULL && m->cseq == c->reinvite_cseq) {
+		rtx_stop(&c->reresp);
+		if (c->reoffer != NULL)
+			call_take_reanswer(c, m);
 	}
 }
 
@@ -1599,6 +1669,384 @@ on_response(const struct sip_msg *m)
 	call_close(c);
 }
 
+/* ---- offers within the dialog: re-INVITE and UPDATE ---- */
+
+/* Stream k as a new offer s leaves it (RFC 3264 section 8): the same m=
+ * line, and the format the stream already sends, since its plan and the
+ * dataplane's payload type are fixed for the call.  Hold is a direction
+ * that does not let anncd send, c=0.0.0.0 (RFC 3264 section 8.4, the
+ * RFC 2543 way) or port 0; the answer then says inactive.
+ */
+static int
+reoffer_stream(const struct call *c, unsigned int k,
+	       const struct sdp_session *s, struct sdp_stream *st,
+	       struct sdp_refusal *why)
+{
+	const struct sdp_media *md;
+	enum sdp_dir d;
+	int oa, pt;
+
+	*st = c->str[k].st;
+	if (st->media_index < 0)
+		return 0;
+	if ((unsigned int)st->media_index >= s->n_media) {
+		why->warn_code = 304;
+		snprintf(why->text, sizeof(why->text), "m= line %d is gone",
+			 st->media_index + 1);
+		return -1;
+	}
+	md = &s->media[st->media_index];
+	pt = sdp_match(md, &st->fmt, &oa);
+	if (pt != st->pt) {
+		why->warn_code = 305;
+		snprintf(why->text, sizeof(why->text),
+			 "%s as payload type %u no longer offered",
+			 st->fmt.name, st->pt);
+		return -1;
+	}
+	d = sdp_answer_dir(md->dir, cfg->answer_dir);
+	if ((d != SDP_SENDONLY && d != SDP_SENDRECV) || md->addr == 0 ||
+	    md->port == 0)
+		d = SDP_INACTIVE;
+	st->dir = d;
+	return 0;
+}
+
+/* The answer to an offer within the dialog: the same session id, the
+ * version one up (RFC 3264 section 8).  Fills sts; -1 with why.
+ */
+static int
+call_reanswer(struct call *c, const struct sip_msg *m, struct sdp_session *s,
+	      struct sdp_stream *sts, char *sdp, size_t cap,
+	      struct sdp_refusal *why)
+{
+	struct sdp_answer a;
+	const char *perr = "bad SDP";
+
+	if (!sip_str_caseeq(m->content_type, "application/sdp") ||
+	    sdp_parse(m->body.p, m->body.n, s, &perr) < 0) {
+		why->warn_code = 399;
+		snprintf(why->text, sizeof(why->text), "%s", perr);
+		return -1;
+	}
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (reoffer_stream(c, k, s, &sts[k], why) < 0)
+			return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.offer = s;
+	a.streams = sts;
+	a.n_streams = c->n_str;
+	a.addr = cfg->media_ip;
+	a.sess_id = c->handle;
+	a.sess_version = c->sess_version + 1;
+	return sdp_build_answer(sdp, cap, &a);
+}
+
+/* Stream k goes on as st says, to md's address: held, resumed or
+ * redirected in the dataplane, or started when the call began on hold
+ * and is now resumed (its plan was made with the first answer).
+ */
+static void
+call_stream_change(struct call *c, unsigned int k, const struct sdp_media *md,
+		   const struct sdp_stream *st)
+{
+	struct call_stream *cs = &c->str[k];
+	int paused = st->dir == SDP_INACTIVE;
+
+	cs->st.dir = st->dir;
+	if (!paused) {
+		cs->sp.dst_ip = md->addr;
+		cs->sp.dst_port = md->port;
+		cs->sp.dst_rtcp_port = md->rtcp_port ? md->rtcp_port :
+						     (uint16_t)(md->port + 1);
+	}
+	if (cs->active) {
+		dp_stream_update(cs->sp.handle, cs->sp.dst_ip, cs->sp.dst_port,
+				 cs->sp.dst_rtcp_port, paused);
+		return;
+	}
+	if (paused || cs->started || cs->sp.plan == NULL ||
+	    dp_stream_start(&cs->sp) < 0)
+		return;
+	cs->active = cs->started = 1;
+	c->stream_active++;
+	c->end_ms = loop_now_ms() + call_cap_ms(c) + CALL_END_GRACE_MS;
+}
+
+static void
+call_apply_offer(struct call *c, const struct sdp_session *s,
+		 const struct sdp_stream *sts)
+{
+	c->sess_version++;
+	for (unsigned int k = 0; k < c->n_str; k++) {
+		if (sts[k].media_index >= 0)
+			call_stream_change(c, k, &s->media[sts[k].media_index],
+					   &sts[k]);
+	}
+	CALL_LOG(LOGL_DEBUG, c, "offer %" PRIu64 " taken: %s",
+		 c->sess_version, c->str[0].st.dir == SDP_INACTIVE ?
+		 "on hold" : "sending");
+}
+
+/* Responds within the call with our Contact, Allow and Supported; the
+ * response is kept for the transaction layer's retransmissions unless
+ * rtx takes it (a 2xx to an INVITE, RFC 3261 section 13.3.1.4).
+ */
+static void
+call_respond(struct call *c, const struct sip_msg *m,
+	     const struct sip_peer *src, int code, const char *reason,
+	     const char *more, const char *sdp, size_t sdp_len,
+	     struct call_rtx *rtx)
+{
+	char extra[SDP_WARN_MAX + 512];
+	char *out = malloc(SIP_OUT_MAX);
+	int n = -1;
+
+	int timed = code < 300 && !sip_str_eq(m->method, "INFO");
+
+	snprintf(extra, sizeof(extra), "%s%s%s" CALL_ALLOW CALL_SUPPORTED,
+		 code < 300 ? contact_line[c->peer.tp] : "", more ? more : "",
+		 timed ? c->se_line : "");
+	if (out != NULL)
+		n = sip_build_response(out, SIP_OUT_MAX, m, code, reason,
+				       c->to_tag, extra,
+				       sdp ? "application/sdp" : NULL, sdp,
+				       sdp_len);
+	if (n < 0) {
+		free(out);
+		CALL_LOG(LOGL_ERR, c, "cannot build response %d", code);
+		return;
+	}
+	sip_send(src, out, (size_t)n);
+	if (rtx != NULL) {
+		rtx_arm(rtx, out, (size_t)n, 64ull * cfg->t1_ms);
+		return;
+	}
+	sip_txn_record(m, src, out, (size_t)n, loop_now_ms());
+	free(out);
+}
+
+/* 500 with Retry-After between 0 and 10 s (RFC 3261 section 14.2). */
+static void
+call_retry_later(struct call *c, const struct sip_msg *m,
+		 const struct sip_peer *src, const char *why)
+{
+	char ra[48];
+	uint8_t r;
+
+	random_bytes(&r, 1);
+	snprintf(ra, sizeof(ra), "Retry-After: %u\r\n", r % 11u);
+	CALL_LOG(LOGL_INFO, c, "%.*s refused: %s", (int)m->method.n,
+		 m->method.p, why);
+	call_respond(c, m, src, 500, "Server Internal Error", ra, NULL, 0,
+		     NULL);
+}
+
+/* An offer within the dialog, in a re-INVITE (rtx set) or an UPDATE:
+ * answered 200, or 488 with a Warning and the call going on as before
+ * (RFC 3261 section 14.2, RFC 3311 section 5.2).
+ */
+static void
+call_take_offer(struct call *c, const struct sip_msg *m,
+		const struct sip_peer *src, struct call_rtx *rtx)
+{
+	struct sdp_stream sts[SDP_MAX_STREAMS];
+	struct sdp_refusal why = { 305, "no format fits" };
+	static struct sdp_session s;	/* over 10 kB: off the stack */
+	char sdp[2048], warn[SDP_WARN_MAX + 32];
+	int n;
+
+	n = call_reanswer(c, m, &s, sts, sdp, sizeof(sdp), &why);
+	if (n < 0) {
+		if (sdp_warning_header(warn, sizeof(warn), "anncd", &why) < 0)
+			warn[0] = '\0';
+		CALL_LOG(LOGL_INFO, c, "new offer refused: %s", why.text);
+		call_respond(c, m, src, 488, "Not Acceptable Here", warn,
+			     NULL, 0, NULL);
+		return;
+	}
+	call_respond(c, m, src, 200, "OK", NULL, sdp, (size_t)n, rtx);
+	call_apply_offer(c, &s, sts);
+}
+
+/* Whether a request within the call is in order (RFC 3261 section
+ * 12.2.2): a CSeq under the last one gets 500.  Returns 1 when taken.
+ */
+static int
+call_cseq_ok(struct call *c, const struct sip_msg *m,
+	     const struct sip_peer *src)
+{
+	if (m->cseq <= c->remote_cseq) {
+		call_respond(c, m, src, 500, "CSeq Out of Order", NULL, NULL,
+			     0, NULL);
+		return 0;
+	}
+	c->remote_cseq = m->cseq;
+	return 1;
+}
+
+/* A re-INVITE or UPDATE refreshes the session and may change its timer
+ * (RFC 4028 sections 9 and 10); an interval under our Min-SE gets 422.
+ * Returns -1 when refused.
+ */
+static int
+call_session_refreshed(struct call *c, const struct sip_msg *m,
+		       const struct sip_peer *src)
+{
+	char minse[32];
+	struct stimer t;
+
+	if (stimer_answer(m, cfg->min_se_s, &t) != 0) {
+		snprintf(minse, sizeof(minse), "Min-SE: %u\r\n", t.min_se_s);
+		call_respond(c, m, src, 422, "Session Interval Too Small",
+			     minse, NULL, 0, NULL);
+		return -1;
+	}
+	call_stimer_set(c, &t);
+	return 0;
+}
+
+/* A re-INVITE without an offer (RFC 3261 section 14.2, RFC 3264 section
+ * 8): ours goes in the 200, each stream with the one format it sends,
+ * on the same port; the answer comes in the ACK.
+ */
+static void
+call_reoffer(struct call *c, const struct sip_msg *m,
+	     const struct sip_peer *src)
+{
+	char sdp[2048];
+	int n = -1;
+
+	free(c->reoffer);
+	c->reoffer = calloc(1, sizeof(*c->reoffer));
+	for (unsigned int k = 0; c->reoffer != NULL && k < c->n_str; k++) {
+		struct sdp_stream *st = &c->str[k].st;
+
+		if (st->media_index != (int)k) {
+			n = -1;	/* a declined m= line: see ARCHITECTURE */
+			break;
+		}
+		sdp_offer_add(c->reoffer, st->fmt.kind, st->port, &st->fmt, 1);
+		c->reoffer->media[k].pt[0] = st->pt;
+		n = 0;
+	}
+	if (c->reoffer != NULL && n == 0 && c->reoffer->n_media == c->n_str) {
+		c->reoffer->addr = cfg->media_ip;
+		c->reoffer->sess_id = c->handle;
+		c->reoffer->sess_version = ++c->sess_version;
+		n = sdp_build_offer(sdp, sizeof(sdp), c->reoffer);
+	}
+	if (n <= 0) {
+		free(c->reoffer);
+		c->reoffer = NULL;
+		call_retry_later(c, m, src, "no offer to make");
+		return;
+	}
+	call_respond(c, m, src, 200, "OK", NULL, sdp, (size_t)n, &c->reresp);
+}
+
+/* The answer to our re-offer, in the ACK: each stream sends again or is
+ * held as it says.  One that does not fit leaves the call as it was.
+ */
+static void
+call_take_reanswer(struct call *c, const struct sip_msg *m)
+{
+	struct sdp_stream st[SDP_MAX_STREAMS];
+	struct sdp_refusal why = { 0, "" };
+	static struct sdp_session s;	/* off the stack, as above */
+	const char *perr = "no SDP";
+	unsigned int sent;
+
+	if (m->body.n == 0 ||
+	    !sip_str_caseeq(m->content_type, "application/sdp") ||
+	    sdp_parse(m->body.p, m->body.n, &s, &perr) < 0 ||
+	    sdp_take_answer(c->reoffer, &s, st, &sent, &why) < 0) {
+		CALL_LOG(LOGL_INFO, c, "answer in ACK ignored: %s",
+			 why.text[0] ? why.text : perr);
+	} else {
+		for (unsigned int k = 0; k < c->reoffer->n_media; k++) {
+			if (st[k].media_index < 0)
+				st[k].dir = SDP_INACTIVE;
+			call_stream_change(c, k, &s.media[k], &st[k]);
+		}
+	}
+	free(c->reoffer);
+	c->reoffer = NULL;
+}
+
+/* A re-INVITE (RFC 3261 section 14.2).  One at a time: another while the
+ * 2xx of the last awaits its ACK gets 491; before the first INVITE's
+ * ACK, or once the call ends, 500 with Retry-After.
+ */
+static void
+on_reinvite(struct call *c, const struct sip_msg *m,
+	    const struct sip_peer *src)
+{
+	if (m->cseq == c->reinvite_cseq && c->reresp.msg != NULL) {
+		sip_send(src, c->reresp.msg, c->reresp.len);
+		return;
+	}
+	if (!call_cseq_ok(c, m, src))
+		return;
+	if (c->reresp.msg != NULL ||
+	    (c->state == CALL_ANSWERED && c->offer != NULL)) {
+		call_respond(c, m, src, 491, "Request Pending", NULL, NULL, 0,
+			     NULL);
+		return;
+	}
+	if (c->state != CALL_STREAMING) {
+		call_retry_later(c, m, src, "call not established");
+		return;
+	}
+	if (call_session_refreshed(c, m, src) < 0)
+		return;
+	c->reinvite_cseq = m->cseq;
+	if (m->body.n == 0) {
+		call_reoffer(c, m, src);
+		return;
+	}
+	call_take_offer(c, m, src, &c->reresp);
+}
+
+/* UPDATE (RFC 3311): an offer is taken as a re-INVITE's; without one it
+ * only refreshes the session (RFC 4028 section 10).  INFO carries
+ * nothing an announcement acts on, and is answered 200.
+ */
+static void
+on_update_info(const struct sip_msg *m, const struct sip_peer *src)
+{
+	struct call *c = call_find(m);
+
+	if (c == NULL || !to_tag_is_ours(c, m) ||
+	    c->state == CALL_CLOSING || c->state == CALL_BYE_SENT) {
+		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
+			    NULL);
+		return;
+	}
+	if (!call_cseq_ok(c, m, src))
+		return;
+	if (sip_str_eq(m->method, "INFO") || m->body.n == 0) {
+		if (sip_str_eq(m->method, "UPDATE") &&
+		    call_session_refreshed(c, m, src) < 0)
+			return;
+		call_respond(c, m, src, 200, "OK", NULL, NULL, 0, NULL);
+		return;
+	}
+	if (c->reoffer != NULL ||
+	    (c->state == CALL_ANSWERED && c->offer != NULL)) {
+		call_respond(c, m, src, 491, "Request Pending", NULL, NULL, 0,
+			     NULL);
+		return;
+	}
+	if (c->state != CALL_STREAMING) {
+		call_retry_later(c, m, src, "call not established");
+		return;
+	}
+	if (call_session_refreshed(c, m, src) == 0)
+		call_take_offer(c, m, src, NULL);
+}
+
 /* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not
  * serve, 501 for one it does not know.  Returns 1 when refused.
  */
@@ -1606,11 +2054,11 @@ static int
 method_refused(const struct sip_msg *m, const struct sip_peer *src)
 {
 	static const char *const served[] = {
-		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS",
+		"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "UPDATE", "INFO",
 	};
 	static const char *const not_allowed[] = {
 		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
-		"REFER", "INFO", "UPDATE", "PRACK",
+		"REFER", "PRACK",
 	};
 	unsigned int i;
 
@@ -1651,10 +2099,12 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 		on_bye(m, src);
 	else if (sip_str_eq(m->method, "CANCEL"))
 		on_cancel(m, src);
+	else if (sip_str_eq(m->method, "UPDATE") ||
+		 sip_str_eq(m->method, "INFO"))
+		on_update_info(m, src);
 	else
 		sip_respond(m, src, 200, "OK", CALL_ALLOW
-			    "Accept: " SIP_UAS_ACCEPT "\r\n"
-			    "Supported: " SIP_UAS_SUPPORTED "\r\n");
+			    "Accept: " SIP_UAS_ACCEPT "\r\n" CALL_SUPPORTED);
 }
 
 /* ---- SIP input ---- */
@@ -1750,6 +2200,23 @@ call_timers(struct call *c, uint64_t now)
 	    c->state == CALL_STREAMING) {
 		call_time_up(c);
 		return;
+	}
+	/* RFC 4028 section 10: no refresh came in time. */
+	if (c->se_bye_ms != 0 && now >= c->se_bye_ms &&
+	    c->state == CALL_STREAMING) {
+		c->se_bye_ms = 0;
+		call_end_now(c, "session expired");
+		return;
+	}
+	if (rtx_due(&c->reresp, now) > 0)
+		sip_send(&c->peer, c->reresp.msg, c->reresp.len);
+	else if (c->reresp.msg != NULL && now >= c->reresp.give_up_ms) {
+		/* RFC 3261 section 13.3.1.4, for the re-INVITE's 2xx. */
+		rtx_stop(&c->reresp);
+		if (c->state == CALL_STREAMING) {
+			call_end_now(c, "no ACK for re-INVITE");
+			return;
+		}
 	}
 
 	if (due > 0 && (resend || c->state == CALL_ANSWERED))

@@ -46,6 +46,7 @@ enum {
 	OPT_ANSWER_DIR,
 	OPT_MAX_REPEAT,
 	OPT_MAX_CALL_MS,
+	OPT_MIN_SE,
 	OPT_DECODE_SLICE,
 	OPT_SIP_TCP,
 	OPT_SIP_TLS,
@@ -83,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "answer-direction", required_argument, NULL, OPT_ANSWER_DIR },
 	{ "max-repeat", required_argument, NULL, OPT_MAX_REPEAT },
 	{ "max-call-ms", required_argument, NULL, OPT_MAX_CALL_MS },
+	{ "min-se-s", required_argument, NULL, OPT_MIN_SE },
 	{ "decode-slice-bytes", required_argument, NULL, OPT_DECODE_SLICE },
 	{ "sip-tcp", required_argument, NULL, OPT_SIP_TCP },
 	{ "sip-tls", required_argument, NULL, OPT_SIP_TLS },
@@ -158,6 +160,8 @@ config_usage(const char *prog)
 	       "                             means this many (default 100)\n"
 	       "  --max-call-ms N            longest call, whatever duration= says\n"
 	       "                             (default 3600000)\n"
+	       "  --min-se-s N               shortest session interval taken, RFC\n"
+	       "                             4028 Min-SE (default 90)\n"
 	       "  --help                     this text\n"
 	       "\n"
 	       "EAL options are DPDK's (see its EAL parameters guide); anncd needs\n"
@@ -433,6 +437,7 @@ config_defaults(struct anncd_config *cfg)
 	cfg->answer_dir = SDP_SENDONLY;
 	cfg->max_repeat = 100;
 	cfg->max_call_ms = 3600000;
+	cfg->min_se_s = 90;
 }
 
 static int
@@ -466,6 +471,12 @@ parse_cache(int opt, const char *arg, struct anncd_config *cfg)
 		if (parse_u32("max-call-ms", arg, 1000, 86400000, &v) < 0)
 			return -1;
 		cfg->max_call_ms = (uint32_t)v;
+		return 0;
+	case OPT_MIN_SE:
+		/* RFC 4028 section 5: never under 90 s. */
+		if (parse_u32("min-se-s", arg, 90, 86400, &v) < 0)
+			return -1;
+		cfg->min_se_s = (uint32_t)v;
 		return 0;
 	}
 	return -1;

@@ -77,6 +77,7 @@ struct anncd_config {
 	enum sdp_dir answer_dir;	/* --answer-direction, to sendrecv */
 	uint32_t max_repeat;		/* --max-repeat: plays per call */
 	uint32_t max_call_ms;		/* --max-call-ms: a call's length */
+	uint32_t min_se_s;		/* --min-se-s: RFC 4028 Min-SE */
 };
 
 /* Parses argv (anncd's options only).  Returns 0, 1 when --help was

@@ -104,6 +104,25 @@ sip_str_eq(struct sip_str s, const char *c)
 }
 
 int
+sip_list_has(const struct sip_str *list, unsigned int n, const char *tag)
+{
+	const char *p, *end, *q;
+
+	for (unsigned int i = 0; i < n; i++) {
+		end = list[i].p + list[i].n;
+		for (p = list[i].p; p < end; p = q + 1) {
+			p = sip_skip_lws(p, end);
+			for (q = p; q < end && *q != ','; q++)
+				;
+			if (sip_str_caseeq(sip_str_make(p,
+				sip_skip_token(p, q)), tag))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int
 sip_str_caseeq(struct sip_str s, const char *c)
 {
 	size_t n = strlen(c);
@@ -512,6 +531,64 @@ sip_hdr_accept(struct sip_msg *m, struct sip_str v, const char **why)
 }
 
 static int
+sip_hdr_supported(struct sip_msg *m, struct sip_str v, const char **why)
+{
+	if (m->n_supported == SIP_MAX_LIST)
+		return sip_fail(why, "too many Supported headers");
+	m->supported[m->n_supported++] = v;
+	return 0;
+}
+
+/* Session-Expires: delta-seconds, then parameters of which refresher
+ * is kept (RFC 4028 section 4).  0 seconds is refused: the interval
+ * would be shorter than any Min-SE (section 5). */
+static int
+sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
+			const char **why)
+{
+	const char *p = v.p, *end = v.p + v.n, *q;
+	struct sip_str name, val;
+	unsigned long se;
+	int r;
+
+	if (m->session_expires != 0)
+		return sip_fail(why, "duplicate Session-Expires");
+	for (q = p; q < end && sip_is_digit(*q); q++)
+		;
+	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se) || se == 0)
+		return sip_fail(why, "bad Session-Expires");
+	p = q;
+	while ((r = sip_hparam_next(&p, end, &name, &val)) > 0) {
+		if (sip_str_caseeq(name, "refresher"))
+			m->se_refresher = val;
+	}
+	if (r < 0 || (m->se_refresher.n != 0 &&
+		      !sip_str_caseeq(m->se_refresher, "uac") &&
+		      !sip_str_caseeq(m->se_refresher, "uas")))
+		return sip_fail(why, "bad Session-Expires");
+	m->session_expires = (uint32_t)se;
+	return 0;
+}
+
+/* Min-SE: delta-seconds, parameters ignored (RFC 4028 section 5). */
+static int
+sip_hdr_min_se(struct sip_msg *m, struct sip_str v, const char **why)
+{
+	const char *p = v.p, *end = v.p + v.n, *q;
+	unsigned long se;
+
+	if (m->min_se != 0)
+		return sip_fail(why, "duplicate Min-SE");
+	for (q = p; q < end && sip_is_digit(*q); q++)
+		;
+	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se) || se == 0 ||
+	    (q < end && *sip_skip_lws(q, end) != ';'))
+		return sip_fail(why, "bad Min-SE");
+	m->min_se = (uint32_t)se;
+	return 0;
+}
+
+static int
 sip_hdr_max_forwards(struct sip_msg *m, struct sip_str v, const char **why)
 {
 	unsigned long mf;
@@ -562,7 +639,9 @@ static const struct sip_hdr_def {
 	{ "Content-Length",	'l',	sip_hdr_clen },
 	{ "Require",		0,	sip_hdr_require },
 	{ "Accept",		0,	sip_hdr_accept },
-	{ "Supported",		'k',	NULL },
+	{ "Supported",		'k',	sip_hdr_supported },
+	{ "Session-Expires",	'x',	sip_hdr_session_expires },
+	{ "Min-SE",		0,	sip_hdr_min_se },
 	{ "Subject",		's',	NULL },
 	{ "Content-Encoding",	'e',	NULL },
 };

@@ -55,6 +55,12 @@ struct sip_msg {
 	unsigned int n_require;
 	struct sip_str accept[SIP_MAX_LIST];
 	unsigned int n_accept;
+	struct sip_str supported[SIP_MAX_LIST];
+	unsigned int n_supported;
+	/* RFC 4028 sections 4 and 5: 0 when absent. */
+	uint32_t session_expires;	/* delta-seconds */
+	struct sip_str se_refresher;	/* "uac", "uas" or empty */
+	uint32_t min_se;
 	struct sip_str content_type;
 	int max_forwards;		/* -1 when absent */
 	long content_length;		/* -1 when absent */
@@ -72,6 +78,11 @@ struct sip_msg {
  */
 int
 sip_parse(const char *buf, size_t len, struct sip_msg *m, const char **why);
+
+/* Whether one of list's comma-separated items (Supported, Require) is
+ * tag, case-insensitively. */
+int
+sip_list_has(const struct sip_str *list, unsigned int n, const char *tag);
 
 /* Compares a sip_str with a C string, case-sensitively or not. */
 int

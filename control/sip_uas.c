@@ -34,12 +34,12 @@ uas_next_item(struct sip_str v, size_t *pos, struct sip_str *item)
 	return 1;
 }
 
-/* An option tag anncd supports: none yet (RFC 3261 section 19.2). */
+/* An option tag anncd supports (RFC 3261 section 19.2): timer, the
+ * session timer of RFC 4028. */
 static int
 uas_option_supported(struct sip_str tag)
 {
-	(void)tag;
-	return 0;
+	return sip_str_caseeq(tag, "timer");
 }
 
 /* Writes "Unsupported: a, b\r\n" for every tag of Require anncd lacks;

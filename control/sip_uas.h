@@ -12,7 +12,7 @@
 #include "control/sip_msg.h"
 
 /* Option tags anncd supports, for Supported headers (RFC 3261 20.37). */
-#define SIP_UAS_SUPPORTED	""
+#define SIP_UAS_SUPPORTED	"timer"
 
 /* The body anncd takes and gives, for Accept headers. */
 #define SIP_UAS_ACCEPT		"application/sdp"

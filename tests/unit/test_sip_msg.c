@@ -999,6 +999,70 @@ test_build_folded(void)
 	guard_free(&g);
 }
 
+
+#define ST_HEAD	"UPDATE sip:annc@192.0.2.1 SIP/2.0\r\n" \
+		"Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKst\r\n" \
+		"From: <sip:a@192.0.2.5>;tag=f1\r\n" \
+		"To: <sip:annc@192.0.2.1>;tag=t1\r\n" \
+		"Call-ID: st-1\r\nCSeq: 2 UPDATE\r\n"
+
+/* Parses ST_HEAD plus the header lines hdrs; returns sip_parse's. */
+static int
+parse_st(const char *hdrs, struct sip_msg *m, const char **why)
+{
+	static char msg[1024];
+	static struct guard_buf g;
+	int n = snprintf(msg, sizeof(msg), ST_HEAD "%sContent-Length: 0"
+			 "\r\n\r\n", hdrs);
+
+	if (g.map != NULL)
+		guard_free(&g);
+	return parse_guarded(&g, msg, (size_t)n, m, why);
+}
+
+/* RFC 4028 sections 4 and 5, and the Supported list. */
+static void
+test_session_timer_headers(void)
+{
+	struct sip_msg m;
+	const char *why;
+
+	CHECK_INT(parse_st("Session-Expires: 1800;refresher=uac\r\n"
+			   "Min-SE: 120\r\nSupported: 100rel, Timer\r\n",
+			   &m, &why), 0);
+	CHECK_INT(m.session_expires, 1800);
+	CHECK_STRN(m.se_refresher.p, m.se_refresher.n, "uac");
+	CHECK_INT(m.min_se, 120);
+	CHECK(sip_list_has(m.supported, m.n_supported, "timer"));
+	CHECK(!sip_list_has(m.supported, m.n_supported, "100"));
+	CHECK(!sip_list_has(m.supported, m.n_supported, "replaces"));
+	/* The compact form x, no refresher, Min-SE with a parameter. */
+	CHECK_INT(parse_st("x: 90\r\nMin-SE: 90;foo=1\r\n", &m, &why), 0);
+	CHECK_INT(m.session_expires, 90);
+	CHECK_INT(m.se_refresher.n, 0);
+	CHECK_INT(m.min_se, 90);
+	CHECK_INT(m.n_supported, 0);
+	CHECK_INT(parse_st("", &m, &why), 0);
+	CHECK_INT(m.session_expires, 0);
+	CHECK_INT(m.min_se, 0);
+	/* Each bad value is named. */
+	CHECK_INT(parse_st("Session-Expires: 0\r\n", &m, &why), -1);
+	CHECK(strcmp(why, "bad Session-Expires") == 0);
+	CHECK_INT(parse_st("Session-Expires: abc\r\n", &m, &why), -1);
+	CHECK_INT(parse_st("Session-Expires: 4294967296\r\n", &m, &why),
+		  -1);
+	CHECK_INT(parse_st("Session-Expires: 4294967295\r\n", &m, &why), 0);
+	CHECK_INT(m.session_expires, 4294967295u);
+	CHECK_INT(parse_st("Session-Expires: 90;refresher=me\r\n", &m,
+			   &why), -1);
+	CHECK(strcmp(why, "bad Session-Expires") == 0);
+	CHECK_INT(parse_st("Session-Expires: 90\r\nx: 100\r\n", &m, &why),
+		  -1);
+	CHECK(strcmp(why, "duplicate Session-Expires") == 0);
+	CHECK_INT(parse_st("Min-SE: 90 s\r\n", &m, &why), -1);
+	CHECK(strcmp(why, "bad Min-SE") == 0);
+}
+
 static void
 test_str_eq(void)
 {
@@ -1075,5 +1139,6 @@ main(void)
 	test_build_folded();
 	test_str_eq();
 	test_many_vias();
+	test_session_timer_headers();
 	return CHECK_DONE();
 }

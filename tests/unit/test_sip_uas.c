@@ -100,6 +100,14 @@ test_require(void)
 	CHECK_INT(screen("OPTIONS sip:annc@192.0.2.1 SIP/2.0\r\n" TAIL
 			 "Require: \r\nCSeq: 1 OPTIONS\r\n\r\n", &reason,
 			 extra, sizeof(extra)), 0);
+	/* timer is ours (RFC 4028 section 7.1), the rest still refused. */
+	CHECK_INT(screen("INVITE sip:annc@192.0.2.1 SIP/2.0\r\n" TAIL
+			 "Require: Timer\r\nCSeq: 1 INVITE\r\n\r\n", &reason,
+			 extra, sizeof(extra)), 0);
+	CHECK_INT(screen("INVITE sip:annc@192.0.2.1 SIP/2.0\r\n" TAIL
+			 "Require: timer, 100rel\r\nCSeq: 1 INVITE\r\n\r\n",
+			 &reason, extra, sizeof(extra)), 420);
+	CHECK(strcmp(extra, "Unsupported: 100rel\r\n") == 0);
 }
 
 static int

@@ -1,0 +1,53 @@
+/* Session timers (RFC 4028) for anncd as UAS: see stimer.h. */
+#include <stdio.h>
+
+#include "control/stimer.h"
+
+int
+stimer_answer(const struct sip_msg *m, uint32_t our_min_se,
+	      struct stimer *t)
+{
+	uint32_t min = m->min_se > our_min_se ? m->min_se : our_min_se;
+
+	t->use = STIMER_NONE;
+	t->interval_s = 0;
+	t->min_se_s = min;
+	if (m->session_expires == 0)
+		return 0;	/* not asked for; anncd imposes none */
+	/* Section 9: an interval under our Min-SE gets 422. */
+	if (m->session_expires < our_min_se)
+		return 422;
+	if (!sip_list_has(m->supported, m->n_supported, "timer") &&
+	    !sip_list_has(m->require, m->n_require, "timer"))
+		return 0;
+	t->interval_s = m->session_expires;
+	/* Section 9: the UAS keeps a refresher the request set. */
+	t->use = sip_str_caseeq(m->se_refresher, "uas") ? STIMER_UAS :
+							  STIMER_UAC;
+	return 0;
+}
+
+uint64_t
+stimer_bye_ms(uint64_t now_ms, uint32_t interval_s)
+{
+	uint32_t margin = interval_s / 3;
+
+	if (margin > STIMER_BYE_MARGIN_S)
+		margin = STIMER_BYE_MARGIN_S;
+	return now_ms + (uint64_t)(interval_s - margin) * 1000;
+}
+
+int
+stimer_headers(const struct stimer *t, char *out, size_t cap)
+{
+	int n;
+
+	if (t->use == STIMER_NONE) {
+		n = snprintf(out, cap, "%s", "");
+		return n < 0 || (size_t)n >= cap ? -1 : n;
+	}
+	n = snprintf(out, cap, "Session-Expires: %u;refresher=%s\r\n%s",
+		     t->interval_s, t->use == STIMER_UAC ? "uac" : "uas",
+		     t->use == STIMER_UAC ? "Require: timer\r\n" : "");
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}

@@ -1,0 +1,49 @@
+/* Session timers (RFC 4028) as a UAS that never refreshes: what to answer
+ * a request's Session-Expires and Min-SE with, and when a session left
+ * without refresh is ended.  No I/O: annc.c applies the decisions.
+ */
+#ifndef ANNCD_CONTROL_STIMER_H
+#define ANNCD_CONTROL_STIMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/sip_msg.h"
+
+#define STIMER_BYE_MARGIN_S	32	/* RFC 4028 section 10 */
+
+enum stimer_use {
+	STIMER_NONE = 0,	/* no Session-Expires in the answer */
+	STIMER_UAC,		/* the caller refreshes; anncd enforces */
+	STIMER_UAS,		/* the caller named anncd refresher */
+};
+
+struct stimer {
+	enum stimer_use use;
+	uint32_t interval_s;	/* the session interval answered */
+	uint32_t min_se_s;	/* for a 422: the Min-SE to send */
+};
+
+/* RFC 4028 section 9 for request m and our Min-SE: 0 and *t, or 422 with
+ * t->min_se_s when the interval asked is under ours.  A caller without
+ * timer support gets no session timer, since refresher=uas is all it
+ * would leave (section 9), and anncd sends no refreshes.
+ */
+int
+stimer_answer(const struct sip_msg *m, uint32_t our_min_se,
+	      struct stimer *t);
+
+/* When the session refreshed at now_ms ends unless refreshed again:
+ * min(32 s, a third of the interval) before it expires (section 10).
+ */
+uint64_t
+stimer_bye_ms(uint64_t now_ms, uint32_t interval_s);
+
+/* The header lines of a 2xx for t: Session-Expires with refresher, and
+ * Require: timer when the caller refreshes (section 9).  Returns the
+ * length, or -1 when cap is too small; "" for STIMER_NONE.
+ */
+int
+stimer_headers(const struct stimer *t, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""Requests within an anncd call, seen from the caller (RFC 3261 section
+14, RFC 3264 section 8, RFC 3311, RFC 4028).  Each scenario is one call
+on SIP and RTP ports of its own, all run at once:
+
+  hold      sendrecv, then a sendonly re-INVITE (hold: answered inactive,
+            no RTP), a sendrecv one (resume: RTP again, its timestamp on
+            by the held time), and a re-INVITE sent before the ACK of
+            the last one's 2xx (491)
+  redirect  a re-INVITE with another m= port: the RTP moves there
+  refresh   Session-Expires 90 with timer supported: answered with
+            refresher=uac and Require: timer; UPDATE without SDP, INFO;
+            UPDATE for no dialog (481); an UPDATE with an offer
+  late      a re-INVITE without SDP: anncd's offer in the 200, version
+            one up, the answer in the ACK
+  inactive  a sendonly first offer (answered inactive, no RTP), resumed by
+            a sendrecv re-INVITE
+  small     Session-Expires under Min-SE: 422 with Min-SE
+  expiry    Session-Expires 90 never refreshed: anncd's BYE before 90 s
+
+Each result prints as "scenario.name=value"; the caller compares.
+
+    sip_dialog.py --to HOST:PORT --local IP --url URL --base-port N
+"""
+
+import argparse
+import os
+import re
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+
+OUT = []
+LOCK = threading.Lock()
+
+
+def put(name, value):
+    with LOCK:
+        OUT.append("%s=%s" % (name, value))
+
+
+def sdp(local, port, direction="sendrecv", version=1, addr=None):
+    return ("v=0\r\no=uac 4242 %d IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n"
+            "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            "a=ptime:20\r\na=%s\r\n" %
+            (version, local, addr or local, port, direction))
+
+
+def branch():
+    return "z9hG4bK" + os.urandom(6).hex()
+
+
+def header(msg, name):
+    m = re.search(rb"\r\n" + name.encode() + rb"\s*:\s*([^\r]*)", msg,
+                  re.I)
+    return m.group(1).decode() if m else ""
+
+
+def status(msg):
+    m = re.match(rb"SIP/2\.0 (\d{3}) ", msg)
+    return int(m.group(1)) if m else 0
+
+
+def body(msg):
+    return msg.split(b"\r\n\r\n", 1)[1].decode() if b"\r\n\r\n" in msg \
+        else ""
+
+
+def sdp_version(msg):
+    m = re.search(r"o=\S+ \d+ (\d+) ", body(msg))
+    return int(m.group(1)) if m else -1
+
+
+def sdp_dir(msg):
+    m = re.findall(r"a=(sendrecv|sendonly|recvonly|inactive)", body(msg))
+    return m[-1] if m else "none"
+
+
+class Rtp(threading.Thread):
+    """Every RTP packet to one port: (arrival, seq, timestamp, marker)."""
+
+    def __init__(self, local, port, seconds):
+        super().__init__(daemon=True)
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((local, port))
+        self.s.settimeout(0.2)
+        self.end = time.monotonic() + seconds
+        self.pkts = []
+
+    def run(self):
+        while time.monotonic() < self.end:
+            try:
+                p = self.s.recv(2048)
+            except socket.timeout:
+                continue
+            if len(p) >= 12:
+                _, pt, seq, ts = struct.unpack("!BBHI", p[:8])
+                self.pkts.append((time.monotonic(), seq, ts, pt >> 7))
+
+    def between(self, t0, t1):
+        return [p for p in self.pkts if t0 <= p[0] < t1]
+
+
+class Dialog:
+    def __init__(self, a, sip_port, ruri_params, extra=""):
+        self.a = a
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((a.local, sip_port))
+        self.port = sip_port
+        self.call_id = os.urandom(8).hex() + "@dialog"
+        self.tag = os.urandom(4).hex()
+        self.cseq = 0
+        self.ruri = "sip:annc@%s%s" % (a.to, ruri_params)
+        self.to = "<sip:annc@%s>" % a.to
+        self.to_tag = ""
+        self.extra = extra
+        self.inbox = []
+        self.branches = {}
+
+    def request(self, method, body_="", cseq=None, br=None, extra=""):
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        to = self.to + (";tag=" + self.to_tag if self.to_tag else "")
+        br = br or branch()
+        if method != "ACK":
+            self.branches[cseq] = br
+        msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\n"
+               "Max-Forwards: 70\r\nFrom: <sip:dialog@%s>;tag=%s\r\n"
+               "To: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
+               "Contact: <sip:dialog@%s:%d>\r\n%s%s"
+               "Content-Length: %d\r\n\r\n%s" %
+               (method, self.ruri, self.a.local, self.port,
+                br, self.a.local, self.tag, to, self.call_id,
+                cseq, method, self.a.local, self.port, self.extra, extra +
+                ("Content-Type: application/sdp\r\n" if body_ else ""),
+                len(body_), body_))
+        self.s.sendto(msg.encode(), self.a.server)
+        return cseq
+
+    def wait(self, cseq, method, seconds=15.0, final=True):
+        """The first response to (cseq, method), final or not."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for i, m in enumerate(self.inbox):
+                if header(m, "CSeq") == "%d %s" % (cseq, method) and \
+                        (not final or status(m) >= 200):
+                    return self.inbox.pop(i)
+            self.s.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                self.inbox.append(self.s.recv(65535))
+            except socket.timeout:
+                break
+        return b""
+
+    def wait_request(self, method, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.s.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                m = self.s.recv(65535)
+            except socket.timeout:
+                break
+            if m.startswith(method.encode() + b" "):
+                return m
+        return b""
+
+    def invite(self, body_, cseq=None):
+        c = self.request("INVITE", body_, cseq)
+        r = self.wait(c, "INVITE")
+        if status(r) == 200 and not self.to_tag:
+            self.to_tag = re.search(r"tag=([^;>\s]+)",
+                                    header(r, "To")).group(1)
+        return c, r
+
+    def ack(self, cseq, body_="", refused=False):
+        # RFC 3261 section 17.1.1.3: the ACK of a non-2xx is in the
+        # INVITE's transaction, on its branch.
+        self.request("ACK", body_, cseq,
+                     self.branches[cseq] if refused else None)
+
+    def bye(self):
+        c = self.request("BYE")
+        return status(self.wait(c, "BYE"))
+
+
+def ts_jump(pkts, t_hold, t_resume):
+    """The timestamp step and the arrival gap over the hold, in ms."""
+    before = [p for p in pkts if p[0] < t_hold]
+    after = [p for p in pkts if p[0] >= t_resume]
+    if not before or not after:
+        return -1, -1, -1
+    b, f = before[-1], after[0]
+    return ((f[2] - b[2]) % 2**32) // 8, int((f[0] - b[0]) * 1000), f[3]
+
+
+def hold(a, n):
+    rtp_port = a.base + 2 * n
+    d = Dialog(a, a.sip + n, a.params)
+    rtp = Rtp(a.local, rtp_port, 8)
+    rtp.start()
+    c, r = d.invite(sdp(a.local, rtp_port))
+    d.ack(c)
+    time.sleep(1.0)
+    c, r = d.invite(sdp(a.local, rtp_port, "sendonly", 2))
+    put("hold.status", status(r))
+    put("hold.version", sdp_version(r))
+    put("hold.dir", sdp_dir(r))
+    d.ack(c)
+    t_hold = time.monotonic() + 0.2
+    time.sleep(1.5)
+    t_resume = time.monotonic()
+    put("hold.rtp_on_hold", len(rtp.between(t_hold, t_resume)))
+    c, r = d.invite(sdp(a.local, rtp_port, "sendrecv", 3))
+    put("resume.status", status(r))
+    put("resume.version", sdp_version(r))
+    put("resume.dir", sdp_dir(r))
+    # Another re-INVITE before the ACK of this one's 2xx: 491.
+    c2, r2 = d.invite(sdp(a.local, rtp_port, "sendrecv", 4))
+    put("glare.status", status(r2))
+    d.ack(c2, refused=True)
+    d.ack(c)
+    time.sleep(1.0)
+    step, gap, marker = ts_jump(rtp.pkts, t_hold, t_resume)
+    put("resume.rtp", "yes" if rtp.between(t_resume, t_resume + 1.0)
+        else "no")
+    # The timestamp ran on in real time: the step is the arrival gap
+    # within the jitter of the two namespaces' scheduling.
+    put("resume.ts_step_matches_gap",
+        "yes" if gap > 1000 and abs(step - gap) < 150 else
+        "no (step %d ms, gap %d ms)" % (step, gap))
+    put("resume.marker", marker)
+    put("hold.bye", d.bye())
+
+
+def redirect(a, n):
+    p1, p2 = a.base + 2 * n, a.base + 2 * n + 100
+    d = Dialog(a, a.sip + n, a.params)
+    r1, r2 = Rtp(a.local, p1, 4), Rtp(a.local, p2, 4)
+    r1.start()
+    r2.start()
+    c, r = d.invite(sdp(a.local, p1))
+    d.ack(c)
+    time.sleep(1.0)
+    c, r = d.invite(sdp(a.local, p2, "sendrecv", 2))
+    put("redirect.status", status(r))
+    d.ack(c)
+    t = time.monotonic() + 0.3
+    time.sleep(1.5)
+    put("redirect.old_port_after", len(r1.between(t, t + 1.2)))
+    put("redirect.new_port", "yes" if len(r2.between(t, t + 1.2)) > 20
+        else "no")
+    put("redirect.bye", d.bye())
+
+
+def refresh(a, n):
+    d = Dialog(a, a.sip + n, a.params,
+               "Supported: timer\r\nSession-Expires: 90\r\n")
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    put("refresh.status", status(r))
+    put("refresh.se", header(r, "Session-Expires"))
+    put("refresh.require", header(r, "Require"))
+    put("refresh.supported", header(r, "Supported"))
+    put("refresh.allow", header(r, "Allow").replace(" ", ""))
+    d.ack(c)
+    c = d.request("UPDATE")
+    r = d.wait(c, "UPDATE")
+    put("update.status", status(r))
+    put("update.se", header(r, "Session-Expires"))
+    c = d.request("INFO", extra="Content-Type: text/plain\r\n")
+    put("info.status", status(d.wait(c, "INFO")))
+    c = d.request("UPDATE", sdp(a.local, a.base + 2 * n, "inactive", 2))
+    r = d.wait(c, "UPDATE")
+    put("update_offer.status", status(r))
+    put("update_offer.dir", sdp_dir(r))
+    put("update_offer.version", sdp_version(r))
+    o = Dialog(a, a.sip + n + 50, "")
+    o.to_tag = "nosuchtag"
+    put("update_nodialog.status", status(o.wait(o.request("UPDATE"),
+                                                 "UPDATE")))
+    put("refresh.bye", d.bye())
+
+
+def late(a, n):
+    port = a.base + 2 * n
+    d = Dialog(a, a.sip + n, a.params)
+    rtp = Rtp(a.local, port, 4)
+    rtp.start()
+    c, r = d.invite(sdp(a.local, port))
+    d.ack(c)
+    time.sleep(0.5)
+    c, r = d.invite("")
+    put("late.status", status(r))
+    put("late.version", sdp_version(r))
+    put("late.offer_dir", sdp_dir(r))
+    d.ack(c, sdp(a.local, port, "inactive", 2))
+    t = time.monotonic() + 0.3
+    time.sleep(1.0)
+    put("late.rtp_after_inactive_answer", len(rtp.between(t, t + 0.7)))
+    put("late.bye", d.bye())
+
+
+def inactive(a, n):
+    port = a.base + 2 * n
+    d = Dialog(a, a.sip + n, a.params)
+    rtp = Rtp(a.local, port, 4)
+    rtp.start()
+    c, r = d.invite(sdp(a.local, port, "sendonly"))
+    put("inactive.dir", sdp_dir(r))
+    d.ack(c)
+    time.sleep(0.8)
+    put("inactive.rtp", len(rtp.pkts))
+    c, r = d.invite(sdp(a.local, port, "sendrecv", 2))
+    put("inactive.resume_status", status(r))
+    put("inactive.resume_dir", sdp_dir(r))
+    d.ack(c)
+    time.sleep(1.0)
+    put("inactive.resumed_rtp", "yes" if len(rtp.pkts) > 20 else "no")
+    put("inactive.bye", d.bye())
+
+
+def small(a, n):
+    d = Dialog(a, a.sip + n, a.params,
+               "Supported: timer\r\nSession-Expires: 60\r\n")
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    put("small.status", status(r))
+    put("small.min_se", header(r, "Min-SE"))
+    d.ack(c, refused=True)
+
+
+def expiry(a, n):
+    d = Dialog(a, a.sip + n, a.params,
+               "Supported: timer\r\nSession-Expires: 90\r\n")
+    c, r = d.invite(sdp(a.local, a.base + 2 * n, "sendonly"))
+    d.ack(c)
+    t0 = time.monotonic()
+    bye = d.wait_request("BYE", 80)
+    put("expiry.bye", "yes" if bye else "no")
+    if bye:
+        d.s.sendto(b"SIP/2.0 200 OK\r\n" + b"\r\n".join(
+            ln for ln in bye.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+            if re.match(rb"(Via|From|To|Call-ID|CSeq):", ln, re.I)) +
+            b"\r\nContent-Length: 0\r\n\r\n", a.server)
+    # RFC 4028 section 10: a third of 90 s before it ends.
+    put("expiry.bye_after_s", int(time.monotonic() - t0 + 0.5))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--to", required=True)
+    ap.add_argument("--local", required=True)
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--base-port", type=int, default=40000)
+    ap.add_argument("--sip-port", type=int, default=5300)
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    host, port = a.to.rsplit(":", 1)
+    a.server = (host, int(port))
+    a.base, a.sip = a.base_port, a.sip_port
+    safe = "[]/:&+$-_.!~*'()"
+    a.params = (";play=%s;content-type=audio/basic;"
+                "content-transfer-encoding=base64;repeat=forever;"
+                "duration=100000" % urllib.parse.quote(a.url, safe=safe))
+    runs = [hold, redirect, refresh, late, inactive, small, expiry]
+    threads = [threading.Thread(target=f, args=(a, i), daemon=True)
+               for i, f in enumerate(runs)
+               if not a.only or f.__name__ in a.only.split(",")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(100)
+    for line in sorted(OUT):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Requests within a call end to end, on the rig of test_call.sh (real
+# Cyrus, anncd on net_af_packet): hold and resume by re-INVITE with the
+# RTP timestamp run on over the hold, the answer's o= version one up, a
+# redirect to a new port, 491 for a re-INVITE before the last one's ACK,
+# a re-INVITE without SDP, a call begun inactive and resumed, UPDATE and
+# INFO, session timers (422 with Min-SE, refresher=uac, the BYE of an
+# unrefreshed session).  The caller is sip_dialog.py; tshark checks the
+# hold on the wire too.
+#
+#   test_dialog.sh ANNCD
+set -euo pipefail
+
+ANNCD=$1
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$TOP/tests/integration
+# shellcheck source=tests/lib/rig.sh
+. "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
+# shellcheck source=tests/lib/cyrus.sh
+. "$TOP/tests/lib/cyrus.sh"
+# shellcheck source=tests/lib/mail.sh
+. "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+
+SIP_PORT=5060
+BASE_PORT=40000
+WORK=
+OUT=
+TSHARK_PID=
+PCAP=
+
+note()
+{
+	printf 'test_dialog: %s\n' "$*"
+}
+
+field()
+{
+	kv_field "$OUT" "$1"
+}
+
+genurlauth()
+{
+	cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
+capture_start()
+{
+	local i
+
+	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp \
+		-w "$PCAP" >"$WORK/tshark.log" 2>&1 &
+	TSHARK_PID=$!
+	cleanup_add_pid "$TSHARK_PID"
+	for ((i = 0; i < 300; i++)); do
+		grep -qs 'Capturing on' "$WORK/tshark.log" && return 0
+		sleep 0.1
+	done
+	cat "$WORK/tshark.log" >&2
+	note "tshark did not start"
+	exit 1
+}
+
+# The hold call's RTP on the wire: the largest gap between two packets
+# in ms, and the timestamp step across it in ms of an 8 kHz clock.
+check_wire()
+{
+	local gap
+
+	sleep 1
+	cleanup_kill_pid "$TSHARK_PID" 10
+	gap=$(tshark -r "$PCAP" -o rtp.heuristic_rtp:TRUE \
+		-Y "rtp && ip.src == $RIG_MEDIA_IP && udp.dstport == $BASE_PORT" \
+		-T fields -e frame.time_epoch -e rtp.timestamp |
+		awk 'NR > 1 { g = ($1 - t) * 1000;
+			      s = (($2 - ts + 4294967296) % 4294967296) / 8;
+			      if (g > best) { best = g; step = s } }
+		     { t = $1; ts = $2 }
+		     END { d = best - step; if (d < 0) d = -d;
+			   print (best > 1000 && d < 150) ? "yes" : "no " best " " step }')
+	check "wire: RTP stops on hold, its timestamp runs on" "$gap" yes
+	check "wire: the re-INVITE's 200 says inactive" \
+		"$(tshark -r "$PCAP" -Y 'sip.Status-Code == 200 &&
+			sip.CSeq.seq == 2 && sip.CSeq.method == "INVITE" &&
+			sdp.media_attr == "inactive"' | wc -l | tr -d ' ' |
+			sed 's/^[1-9][0-9]*$/yes/')" yes
+}
+
+check_results()
+{
+	check "hold: 200" "$(field hold.status)" 200
+	check "hold: o= version one up" "$(field hold.version)" 2
+	check "hold: answered inactive" "$(field hold.dir)" inactive
+	check "hold: no RTP" "$(field hold.rtp_on_hold)" 0
+	check "resume: 200, version 3, sending" \
+		"$(field resume.status) $(field resume.version) $(field resume.dir)" \
+		"200 3 sendonly"
+	check "resume: RTP again" "$(field resume.rtp)" yes
+	check "resume: timestamp on by the held time" \
+		"$(field resume.ts_step_matches_gap)" yes
+	check "resume: marker on the first packet" "$(field resume.marker)" 1
+	check "re-INVITE before the last one's ACK: 491" \
+		"$(field glare.status)" 491
+	check "hold call hung up" "$(field hold.bye)" 200
+	check "redirect: 200" "$(field redirect.status)" 200
+	check "redirect: nothing more to the old port" \
+		"$(field redirect.old_port_after)" 0
+	check "redirect: RTP on the new port" "$(field redirect.new_port)" yes
+	check "session timer: answered refresher=uac" \
+		"$(field refresh.status) $(field refresh.se) $(field refresh.require)" \
+		"200 90;refresher=uac timer"
+	check "Supported: timer in the 2xx" "$(field refresh.supported)" timer
+	check "Allow lists UPDATE and INFO" "$(field refresh.allow)" \
+		"INVITE,ACK,BYE,CANCEL,OPTIONS,UPDATE,INFO"
+	check "UPDATE refresh: 200 with Session-Expires" \
+		"$(field update.status) $(field update.se)" "200 90;refresher=uac"
+	check "INFO: 200" "$(field info.status)" 200
+	check "UPDATE with an inactive offer: answered inactive, version 2" \
+		"$(field update_offer.status) $(field update_offer.dir) $(field update_offer.version)" \
+		"200 inactive 2"
+	check "UPDATE for no dialog: 481" "$(field update_nodialog.status)" 481
+	check "re-INVITE without SDP: our offer, version 2" \
+		"$(field late.status) $(field late.version) $(field late.offer_dir)" \
+		"200 2 sendonly"
+	check "re-INVITE without SDP: inactive answer in the ACK holds" \
+		"$(field late.rtp_after_inactive_answer)" 0
+	check "begun inactive: answered inactive, no RTP" \
+		"$(field inactive.dir) $(field inactive.rtp)" "inactive 0"
+	check "begun inactive: resumed by a sendrecv re-INVITE" \
+		"$(field inactive.resume_status) $(field inactive.resume_dir) $(field inactive.resumed_rtp)" \
+		"200 sendonly yes"
+	check "Session-Expires under Min-SE: 422 with Min-SE" \
+		"$(field small.status) $(field small.min_se)" "422 90"
+	check "unrefreshed session: BYE from anncd" "$(field expiry.bye)" yes
+	# RFC 4028 section 10: 30 s before the 90 s end; the loop's tick
+	# and the scheduling of two namespaces allow a second either way.
+	check "unrefreshed session: BYE after 60 s" \
+		"$(( $(field expiry.bye_after_s) >= 59 && $(field expiry.bye_after_s) <= 61 ))" 1
+	check "expired session's outcome" \
+		"$(grep -c 'result=session expired' "$ANNCD_LOG")" 1
+	check "every refusal acknowledged" \
+		"$(kill -USR1 "$ANNCD_PID"; sleep 1; grep 'counters transactions=' \
+		"$ANNCD_LOG" | tail -n 1 | sed -n 's/.* timed_out=\([0-9]*\).*/\1/p')" 0
+}
+
+# --min-se-s just outside its range (RFC 4028 section 5 sets 90 as the
+# floor): refused at start-up with the option named.
+check_option_edges()
+{
+	local v out
+
+	cleanup_add_dir "/var/run/dpdk/anncd-dlgopt-$$"
+	for v in 89 86401; do
+		out=$(timeout 30 "$ANNCD" --no-huge -m 64 --no-shconf --no-pci \
+			--no-telemetry -l 0 "--file-prefix=anncd-dlgopt-$$" -- \
+			--media-ip "$RIG_MEDIA_IP" --min-se-s "$v" 2>&1 || true)
+		check "--min-se-s $v refused" "$(grep -c -- \
+			"--min-se-s: '$v' is not a number in 90..86400" <<<"$out")" 1
+	done
+}
+
+main()
+{
+	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	cleanup_trap
+	WORK=$(mktemp -d /tmp/anncd-dialog.XXXXXX)
+	cleanup_add_dir "$WORK"
+	PCAP=$WORK/wire.pcapng
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
+
+	rig_up
+	CYRUS_EXEC=$RIG_MS_EXEC
+	cyrus_start
+	mail_voicemail "$WORK"
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--max-repeat 100 --log-level debug || exit 1
+	capture_start
+	OUT=$(rig_ua timeout 120 python3 "$HERE/sip_dialog.py" \
+		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
+		--url "$(genurlauth)" --base-port "$BASE_PORT") || true
+	printf '%s\n' "$OUT"
+	check_wire
+	check_results
+	anncd_stop
+	check_option_edges
+	check "no sanitizer report" \
+		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	if [ "$FAILS" -ne 0 ]; then
+		note "anncd log:"
+		cat "$ANNCD_LOG"
+		note "$FAILS checks failed"
+		exit 1
+	fi
+	note "all checks passed"
+}
+
+main "$@"
