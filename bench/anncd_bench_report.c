@@ -53,10 +53,33 @@ sort_samples(struct bench_run *r)
 	}
 }
 
+/* The percentiles a step is reported by, in ms, taken once for the
+ * table, the summary line and the plot data alike.
+ */
+struct pcts {
+	double setup50, setup90, setup99, setup_max;
+	double first50, first99;
+	double jit50, jit99;
+};
+
+static void
+step_pcts(const struct bench_step *st, struct pcts *p)
+{
+	p->setup50 = bench_sample_pct(&st->setup_ms, 50);
+	p->setup90 = bench_sample_pct(&st->setup_ms, 90);
+	p->setup99 = bench_sample_pct(&st->setup_ms, 99);
+	p->setup_max = bench_sample_pct(&st->setup_ms, 100);
+	p->first50 = bench_sample_pct(&st->first_rtp_ms, 50);
+	p->first99 = bench_sample_pct(&st->first_rtp_ms, 99);
+	p->jit50 = bench_sample_pct(&st->jitter_ms, 50);
+	p->jit99 = bench_sample_pct(&st->jitter_ms, 99);
+}
+
 static void
 print_table(const struct bench_run *r)
 {
 	const struct bench_step *st;
+	struct pcts p;
 	unsigned int i;
 
 	printf("%6s %8s %8s %8s %6s | %-27s | %-13s | %-22s\n", "", "", "", "",
@@ -68,19 +91,14 @@ print_table(const struct bench_run *r)
 	       "jit99", "stream");
 	for (i = 0; i < r->n_steps; i++) {
 		st = &r->step[i];
+		step_pcts(st, &p);
 		printf("%6u %8.0f %8lu %8lu %6lu | %6.2f %6.2f %6.2f %6.2f | "
 		       "%6.2f %6.2f | %5lu %5lu %4lu %6.2f %6u%s\n", st->rate,
 		       achieved(st), st->started, st->answered,
-		       st->failed + st->skipped,
-		       bench_sample_pct(&st->setup_ms, 50),
-		       bench_sample_pct(&st->setup_ms, 90),
-		       bench_sample_pct(&st->setup_ms, 99),
-		       bench_sample_pct(&st->setup_ms, 100),
-		       bench_sample_pct(&st->first_rtp_ms, 50),
-		       bench_sample_pct(&st->first_rtp_ms, 99),
-		       st->full, st->complete, st->lost,
-		       bench_sample_pct(&st->jitter_ms, 99), st->max_active,
-		       step_held(st) ? "" : "  not held");
+		       st->failed + st->skipped, p.setup50, p.setup90,
+		       p.setup99, p.setup_max, p.first50, p.first99,
+		       st->full, st->complete, st->lost, p.jit99,
+		       st->max_active, step_held(st) ? "" : "  not held");
 	}
 	printf("jit99: p99 of the streams' RFC 3550 jitter, ms; stream: the "
 	       "most calls with media at once\n");
@@ -120,7 +138,9 @@ print_summary(const struct bench_run *r)
 {
 	const struct bench_step *st = &r->step[r->held ? r->held - 1 : 0];
 	struct totals t;
+	struct pcts p;
 
+	step_pcts(st, &p);
 	add_totals(r, &t);
 	printf("failed: refused %lu, timed out %lu, no call slot %lu\n",
 	       t.refused, t.timed_out, t.skipped);
@@ -130,12 +150,8 @@ print_summary(const struct bench_run *r)
 	       "streams_checked=%lu streams_complete=%lu lost=%lu "
 	       "seq_errors=%lu ts_errors=%lu rtp_packets=%llu stray_rtp=%llu "
 	       "max_streams=%u elapsed_s=%.1f\n",
-	       r->held ? st->rate : 0, bench_sample_pct(&st->setup_ms, 50),
-	       bench_sample_pct(&st->setup_ms, 99),
-	       bench_sample_pct(&st->first_rtp_ms, 99),
-	       bench_sample_pct(&st->setup_ms, 90),
-	       bench_sample_pct(&st->setup_ms, 100),
-	       bench_sample_pct(&st->first_rtp_ms, 50), t.started, t.answered,
+	       r->held ? st->rate : 0, p.setup50, p.setup99, p.first99,
+	       p.setup90, p.setup_max, p.first50, t.started, t.answered,
 	       t.failed, t.full, t.complete, t.lost, t.seq_errors,
 	       t.ts_errors, (unsigned long long)r->rtp_packets,
 	       (unsigned long long)r->stray_rtp, st->max_active,
@@ -236,6 +252,7 @@ plot_data(const struct bench_run *r, const char *dir)
 	const struct bench_step *st;
 	FILE *h = plot_file(dir, "interarrival.dat");
 	FILE *s = plot_file(dir, "steps.dat");
+	struct pcts p;
 	unsigned int i;
 
 	if (h == NULL || s == NULL) {
@@ -254,16 +271,11 @@ plot_data(const struct bench_run *r, const char *dir)
 	      "streams jitter_p50 jitter_p99 lost\n", s);
 	for (i = 0; i < r->n_steps; i++) {
 		st = &r->step[i];
+		step_pcts(st, &p);
 		fprintf(s, "%u %.1f %.4f %.4f %.4f %.4f %.4f %.4f %u %.4f "
-			"%.4f %lu\n", st->rate, achieved(st),
-			bench_sample_pct(&st->setup_ms, 50),
-			bench_sample_pct(&st->setup_ms, 90),
-			bench_sample_pct(&st->setup_ms, 99),
-			bench_sample_pct(&st->setup_ms, 100),
-			bench_sample_pct(&st->first_rtp_ms, 50),
-			bench_sample_pct(&st->first_rtp_ms, 99),
-			st->max_active, bench_sample_pct(&st->jitter_ms, 50),
-			bench_sample_pct(&st->jitter_ms, 99), st->lost);
+			"%.4f %lu\n", st->rate, achieved(st), p.setup50,
+			p.setup90, p.setup99, p.setup_max, p.first50,
+			p.first99, st->max_active, p.jit50, p.jit99, st->lost);
 	}
 	return fclose(h) | fclose(s) ? -EIO : 0;
 }

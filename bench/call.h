@@ -192,6 +192,16 @@ call_report(const struct call_opts *o, const struct call_media *m,
 const char *
 call_codec_name(unsigned int pt, unsigned int *clock);
 
+/* Appends to out, whose first n bytes hold an offer up to "m=audio PORT
+ * RTP/AVP", its formats, an rtpmap for each, ptime and direction: the
+ * codecs of --codecs at their static types, or, when dyn_pt is not 0, at
+ * dyn_pt, dyn_pt + 1, ... named in lowercase.  Returns the whole length or
+ * -EMSGSIZE (also when n is already negative or cap or more).
+ */
+int
+call_sdp_formats(const struct call_opts *o, char *out, size_t cap, int n,
+		 unsigned int dyn_pt);
+
 /* The offer of --dynamic-pts.  Returns its length or -EMSGSIZE. */
 int
 call_neg_offer_dynamic(const struct call_opts *o, char *out, size_t cap);

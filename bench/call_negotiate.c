@@ -21,31 +21,13 @@
 int
 call_neg_offer_dynamic(const struct call_opts *o, char *out, size_t cap)
 {
-	unsigned int i, clock = 8000;
-	const char *name;
-	char lower[16];
-	size_t k;
 	int n;
 
 	n = snprintf(out, cap, "v=0\r\no=anncd-call %ld 1 IN IP4 %s\r\n"
 		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %u RTP/AVP",
 		     (long)time(NULL), o->local,
 		     o->sdp_addr ? o->sdp_addr : o->local, o->rtp_port);
-	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++)
-		n += snprintf(out + n, cap - (size_t)n, " %u", NEG_DYN_PT + i);
-	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
-		name = call_codec_name(o->pts[i], &clock);
-		for (k = 0; name[k] != '\0' && k + 1 < sizeof(lower); k++)
-			lower[k] = (char)(name[k] | 0x20);
-		lower[k] = '\0';
-		n += snprintf(out + n, cap - (size_t)n, "\r\na=rtpmap:%u %s/%u",
-			      NEG_DYN_PT + i, lower, clock);
-	}
-	k = n > 0 ? (size_t)n : cap;
-	if (k < cap)
-		n += snprintf(out + k, cap - k, "\r\na=ptime:%u\r\na=%s\r\n",
-			      o->ptime, o->direction);
-	return n < 0 || (size_t)n >= cap ? -EMSGSIZE : n;
+	return call_sdp_formats(o, out, cap, n, NEG_DYN_PT);
 }
 
 /* The first payload type of the offer's first m= line whose rtpmap (or

@@ -113,8 +113,6 @@ sip_send(struct uac *u, const char *buf, size_t len,
 static int
 sdp_offer(const struct call_opts *o, char *out, size_t cap)
 {
-	unsigned int i, clock = 8000;
-	const char *name;
 	size_t k;
 	int n;
 
@@ -130,13 +128,34 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	if (n > 0 && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, "m=audio %u RTP/AVP",
 			      o->rtp_port);
+	return call_sdp_formats(o, out, cap, n, 0);
+}
+
+int
+call_sdp_formats(const struct call_opts *o, char *out, size_t cap, int n,
+		 unsigned int dyn_pt)
+{
+	unsigned int i, pt, clock = 8000;
+	const char *name;
+	char lower[16];
+	size_t k;
+
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++)
-		n += snprintf(out + n, cap - (size_t)n, " %u", o->pts[i]);
+		n += snprintf(out + n, cap - (size_t)n, " %u",
+			      dyn_pt != 0 ? dyn_pt + i : o->pts[i]);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
+		pt = dyn_pt != 0 ? dyn_pt + i : o->pts[i];
 		/* apart: it sets clock, and arguments have no order */
 		name = call_codec_name(o->pts[i], &clock);
+		if (dyn_pt != 0) {
+			for (k = 0; name[k] != '\0' && k + 1 < sizeof(lower);
+			     k++)
+				lower[k] = (char)(name[k] | 0x20);
+			lower[k] = '\0';
+			name = lower;
+		}
 		n += snprintf(out + n, cap - (size_t)n, "\r\na=rtpmap:%u %s/%u",
-			      o->pts[i], name, clock);
+			      pt, name, clock);
 	}
 	k = n > 0 ? (size_t)n : cap;
 	if (k < cap)

@@ -9,14 +9,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = fuzz_copy(data, size);
 	const uint8_t *p = (const uint8_t *)buf;
 	struct media_out o = { 0 };
-	struct media_info mi;
-	const char *why = NULL;
-	const struct media_ctype mt = { MEDIA_TYPE_AUDIO_MPEG };
+	const char *why;
 
 	/* half the input as the first chunk: what lies past is not read */
-	if (media_framed_probe(&mt, p, size / 2, size, &mi,
-			       &why) != 0)
-		FUZZ_CHECK(why != NULL);
+	why = fuzz_probe(MEDIA_TYPE_AUDIO_MPEG, p, size / 2, size);
 	if (media_mpa_packetize(p, size, 0, &o, &why) == 0) {
 		fuzz_check_out(&o);
 		for (uint32_t i = 1; i < o.npkts; i++)

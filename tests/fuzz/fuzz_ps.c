@@ -10,13 +10,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t sids[] = { MEDIA_PS_VIDEO, MEDIA_PS_AUDIO };
 	char *buf = fuzz_copy(data, size);
 	const uint8_t *p = (const uint8_t *)buf;
-	struct media_info mi;
-	const char *why = NULL;
-	const struct media_ctype mt = { MEDIA_TYPE_VIDEO_MPEG };
+	const char *why;
 
-	if (media_framed_probe(&mt, p, size, size, &mi,
-			       &why) != 0)
-		FUZZ_CHECK(why != NULL);
+	why = fuzz_probe(MEDIA_TYPE_VIDEO_MPEG, p, size, size);
 	(void)media_ps_scan(p, size, &why);
 	for (size_t i = 0; i < sizeof(sids); i++) {
 		struct media_ps_es es = { 0 };

@@ -17,6 +17,7 @@
 #include "core/cache.h"
 #include "core/content.h"
 #include "tests/unit/check.h"
+#include "tests/unit/eal_rig.h"
 
 /* Pawn-ticket URLs: URL_A2 differs from URL_A in the token's last digit. */
 #define TOKEN	"0123456789abcdef0123456789abcde"
@@ -478,19 +479,9 @@ test_plans(void)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-cache-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "cache", "256", "-l", "0", NULL) != 0)
 		return 77;
-	}
 	CHECK_INT(content_sys_init(64, 1 << 20), 0);
 
 	test_hit_miss();
@@ -502,8 +493,6 @@ main(int argc, char **argv)
 	test_max_entries();
 	test_plans();
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

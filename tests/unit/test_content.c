@@ -20,6 +20,7 @@
 #include "core/b64.h"
 #include "core/content.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 #include "tests/unit/bytes.h"
 
 #define CHUNK		CONTENT_CHUNK_SIZE
@@ -37,21 +38,6 @@ static uint8_t data[DATA_LEN];
 static const struct media_ctype au_type = { .type = MEDIA_TYPE_AUDIO_BASIC };
 static const struct media_ctype pcma_type = { .type = MEDIA_TYPE_AUDIO_PCMA };
 static uint8_t out[DATA_LEN];
-
-static void
-fill_data(void)
-{
-	uint32_t x = 0x9e3779b9u;
-	size_t i;
-
-	/* xorshift: no period that lines up with a chunk or a quantum */
-	for (i = 0; i < DATA_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		data[i] = (uint8_t)x;
-	}
-}
 
 /* MIME base64 with 76-column lines, each ended by CRLF. */
 static size_t
@@ -477,27 +463,18 @@ test_refs(struct rte_mempool *mp)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0,1", prefix,
-			NULL };
 	struct rte_mempool *mp;
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-ct-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "ct", "128", "-l", "0,1", NULL) != 0)
 		return 77;
-	}
 	CHECK(content_new(0) == NULL);		/* before content_sys_init */
 	CHECK_INT(content_sys_init(MAX_CONTENTS, MAX_BYTES), 0);
 	CHECK_INT(content_sys_init(MAX_CONTENTS, MAX_BYTES), -EALREADY);
 	mp = rte_pktmbuf_pool_create("t_ext", 63, 0, 0, 0,
 				     (int)rte_socket_id());
 	CHECK(mp != NULL);
-	fill_data();
+	dp_rig_xorshift(data, DATA_LEN, 0x9e3779b9u);
 
 	test_empty();
 	test_append();
@@ -510,9 +487,7 @@ main(int argc, char **argv)
 	if (mp != NULL)
 		test_refs(mp);
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
 	rte_mempool_free(mp);
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

@@ -18,7 +18,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
@@ -31,6 +30,7 @@
 #include "core/log.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 #include "tests/unit/bytes.h"
 
 #define IP4(a, b, c, d)	rte_cpu_to_be_32((uint32_t)(a) << 24 | (b) << 16 | \
@@ -89,29 +89,7 @@ pattern(size_t i)
 static struct content *
 make_content_at(size_t off, size_t payload_len)
 {
-	struct content *c = content_new(off + payload_len);
-	uint8_t buf[4096];
-	size_t i, j, k;
-
-	if (c == NULL)
-		return NULL;
-	memset(buf, 0xee, sizeof(buf));
-	if (off > sizeof(buf) || content_append(c, buf, off) != 0)
-		goto fail;
-	for (i = 0; i < payload_len; i += k) {
-		k = RTE_MIN(payload_len - i, sizeof(buf));
-		for (j = 0; j < k; j++)
-			buf[j] = pattern(i + j);
-		if (content_append(c, buf, k) != 0)
-			goto fail;
-	}
-	c->mi.data_offset = off;
-	c->mi.data_len = payload_len;
-	return c;
-
-fail:
-	content_put(c);
-	return NULL;
+	return dp_rig_content(off, payload_len, pattern);
 }
 
 static struct content *
@@ -829,34 +807,14 @@ static void
 inject(const struct rte_ether_addr *src, uint16_t op, uint32_t sip,
        uint32_t tip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = op, .sha = src, .sip = sip, .dp_mac = &dp_mac,
+		.tip = tip,
+		.ether_type = tip != 0 ? RTE_ETHER_TYPE_ARP :
+					 RTE_ETHER_TYPE_IPV4,
+	};
 
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	memset(eth, 0, 60);
-	eth->src_addr = *src;
-	if (op == RTE_ARP_OP_REQUEST)
-		memset(&eth->dst_addr, 0xff, 6);
-	else
-		eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(tip != 0 ? RTE_ETHER_TYPE_ARP :
-					   RTE_ETHER_TYPE_IPV4);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(op);
-	arp->arp_data.arp_sha = *src;
-	arp->arp_data.arp_sip = sip;
-	if (op == RTE_ARP_OP_REPLY)
-		arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = tip;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 static void
@@ -1228,17 +1186,8 @@ ring_arp_fail(unsigned int max_streams)
 static int
 ring_port(void)
 {
-	ring_in = rte_ring_create("t_in", 1024, (int)rte_socket_id(),
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ring_out = rte_ring_create("t_out", 1024, (int)rte_socket_id(),
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	test_pool = rte_pktmbuf_pool_create("t_pool", 255, 0, 0,
-					    RTE_MBUF_DEFAULT_BUF_SIZE,
-					    (int)rte_socket_id());
-	if (ring_in == NULL || ring_out == NULL || test_pool == NULL)
-		return -1;
-	return rte_eth_from_rings("net_ring_t", &ring_in, 1, &ring_out, 1,
-				  rte_socket_id());
+	return dp_rig_ring_port("net_ring_t", &ring_in, &ring_out, 1, 1024,
+				&test_pool);
 }
 
 /* net_ring: the test sees the very mbufs the worker sent. */
@@ -1288,10 +1237,7 @@ int
 main(int argc, char **argv)
 {
 	char dir[] = "/tmp/anncd-test-dp-XXXXXX";
-	char rx_path[64], tx_path[64], prefix[64], vdev[256], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0,1", prefix, vdev,
-			NULL };
+	char rx_path[64], tx_path[64], vdev[256];
 	uint16_t port;
 
 	(void)argc;
@@ -1299,17 +1245,12 @@ main(int argc, char **argv)
 		return 1;
 	snprintf(rx_path, sizeof(rx_path), "%s/rx.pcap", dir);
 	snprintf(tx_path, sizeof(tx_path), "%s/tx.pcap", dir);
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-dp-%d",
-		 (int)getpid());
 	snprintf(vdev, sizeof(vdev), "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s",
 		 rx_path, tx_path);
 	if (write_empty_pcap(rx_path) != 0)
 		return 1;
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "dp", "256", "-l", "0,1", vdev) != 0)
 		return 77;
-	}
 
 	printf("tsc: %" PRIu64 " Hz calibrated, %" PRIu64 " Hz from EAL\n",
 	       clock_calibrate(200), rte_get_tsc_hz());
@@ -1318,10 +1259,7 @@ main(int argc, char **argv)
 	test_pcap(port, tx_path);
 	test_ring();
 
-	/* The EAL leaves its empty runtime directory behind: one per run. */
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	unlink(rx_path);
 	unlink(tx_path);
 	rmdir(dir);

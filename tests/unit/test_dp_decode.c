@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -26,6 +25,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/dp_decode.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 
 #define CHUNK		CONTENT_CHUNK_SIZE
 /* Decoded, three chunks and a part, a whole number of quanta; encoded,
@@ -45,18 +45,10 @@ static uint8_t data[DATA_LEN];
 static uint8_t out[DATA_LEN];
 static char text[TEXT_MAX];
 
-static void
-fill_data(void)
+static uint8_t
+data_byte(size_t x)
 {
-	uint32_t x = 0x2545f491u;
-	size_t i;
-
-	for (i = 0; i < DATA_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		data[i] = (uint8_t)x;
-	}
+	return data[x];
 }
 
 /* Base64 of in[0..n) with sep after every line of cols characters and at
@@ -308,14 +300,8 @@ static unsigned int stream_events;
 static int
 ring_port(void)
 {
-	ring_in = rte_ring_create("t_in", 1024, (int)rte_socket_id(),
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ring_out = rte_ring_create("t_out", 4096, (int)rte_socket_id(),
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (ring_in == NULL || ring_out == NULL)
-		return -1;
-	return rte_eth_from_rings("net_ring_d", &ring_in, 1, &ring_out, 1,
-				  rte_socket_id());
+	return dp_rig_ring_port("net_ring_d", &ring_in, &ring_out, 1, 4096,
+				NULL);
 }
 
 /* Frees what the worker sent; returns how many frames that was. */
@@ -356,20 +342,6 @@ wait_decoded(const struct dp_decode_job *j, uint64_t *frames)
 		rte_delay_us_sleep(1000);
 	}
 	return NULL;
-}
-
-static struct content *
-stream_content(void)
-{
-	struct content *c = content_new(DATA_LEN);
-
-	if (c == NULL || content_append(c, data, DATA_LEN) != 0) {
-		content_put(c);
-		return NULL;
-	}
-	c->mi.data_offset = 0;
-	c->mi.data_len = DATA_LEN;
-	return c;
 }
 
 /* A uniform plan of STREAM_PAYLOAD bytes a packet on a 160 kHz clock:
@@ -546,7 +518,7 @@ test_worker(void)
 		.lcore_id = rte_get_next_lcore(-1, 1, 0),
 	};
 	struct dp_decode_job j = { 0 };
-	struct content *c = stream_content();
+	struct content *c = dp_rig_content(0, DATA_LEN, data_byte);
 	int port = ring_port();
 
 	CHECK_INT(dp_decode_submit(&j), -EINVAL);
@@ -564,30 +536,18 @@ test_worker(void)
 	dp_stop();
 	/* Stopped: a cancel says nobody holds the job any more. */
 	CHECK_INT(dp_decode_cancel(&j), -ENODEV);
-	content_put(c);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(c), 0);
 }
 
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0,1", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-dec-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "dec", "256", "-l", "0,1", NULL) != 0)
 		return 77;
-	}
 	clock_calibrate(100);
 	CHECK_INT(content_sys_init(16, 2 * TEXT_MAX), 0);
-	fill_data();
+	dp_rig_xorshift(data, DATA_LEN, 0x2545f491u);
 	test_slices();
 	test_whitespace_padding();
 	test_invalid();
@@ -595,8 +555,6 @@ main(int argc, char **argv)
 	CHECK_INT(content_live(), 0);
 	test_worker();
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

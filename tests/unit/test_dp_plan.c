@@ -17,7 +17,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -27,6 +26,7 @@
 #include "core/content.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 #include "tests/unit/bytes.h"
 
 #define IP4(a, b, c, d)	rte_cpu_to_be_32((uint32_t)(a) << 24 | (b) << 16 | \
@@ -69,35 +69,6 @@ static struct rte_ether_addr dp_mac;
 static struct content *content;
 static struct dp_event last_ev;
 
-/* A byte of the content at logical offset x: no short period, so that a
- * payload from the wrong offset never matches.
- */
-static uint8_t
-pattern(size_t x)
-{
-	return (uint8_t)(((uint32_t)x * 2654435761u) >> 24);
-}
-
-static struct content *
-make_content(void)
-{
-	struct content *c = content_new(CONTENT_LEN);
-	static uint8_t buf[CONTENT_LEN];
-	size_t i;
-
-	if (c == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(buf); i++)
-		buf[i] = pattern(i);
-	if (content_append(c, buf, sizeof(buf)) != 0) {
-		content_put(c);
-		return NULL;
-	}
-	c->mi.data_offset = 0;
-	c->mi.data_len = CONTENT_LEN;
-	return c;
-}
-
 static void
 uniform_plan(struct media_plan *pl, size_t off, size_t total)
 {
@@ -133,29 +104,12 @@ base_params(struct dp_stream_params *p, uint32_t handle,
 static void
 inject_reply(const struct rte_ether_addr *mac, uint32_t ip)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = RTE_ARP_OP_REPLY, .sha = mac, .sip = ip,
+		.dp_mac = &dp_mac, .tip = MEDIA_IP,
+	};
 
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	memset(eth, 0, 60);
-	eth->src_addr = *mac;
-	eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	arp->arp_data.arp_sha = *mac;
-	arp->arp_data.arp_sip = ip;
-	arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = MEDIA_IP;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 /* ARP requests are answered for the two addresses the test plays; RTP of
@@ -286,7 +240,7 @@ check_packet(const struct cap *c, const struct dp_stream_params *p,
 	CHECK_INT(be16(rtp + 2), (uint16_t)(p->seq0 + j));
 	CHECK_INT(be32(rtp + 4), (uint32_t)(p->ts0 + w.ts + skew));
 	for (i = 0; i < w.len; i++)
-		if (rtp[12 + i] != pattern(w.off + i))
+		if (rtp[12 + i] != dp_rig_pattern(w.off + i))
 			break;
 	CHECK_INT(i, w.len);
 }
@@ -549,17 +503,8 @@ test_hold_cap(void)
 static int
 ring_port(void)
 {
-	ring_in = rte_ring_create("t_in", 1024, (int)rte_socket_id(),
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ring_out = rte_ring_create("t_out", 1024, (int)rte_socket_id(),
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	test_pool = rte_pktmbuf_pool_create("t_pool", 255, 0, 0,
-					    RTE_MBUF_DEFAULT_BUF_SIZE,
-					    (int)rte_socket_id());
-	if (ring_in == NULL || ring_out == NULL || test_pool == NULL)
-		return -1;
-	return rte_eth_from_rings("net_ring_p", &ring_in, 1, &ring_out, 1,
-				  rte_socket_id());
+	return dp_rig_ring_port("net_ring_p", &ring_in, &ring_out, 1, 1024,
+				&test_pool);
 }
 
 static void
@@ -592,33 +537,20 @@ run_tests(int port)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0,1", prefix,
-			NULL };
 	int port;
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-dpp-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "dpp", "256", "-l", "0,1", NULL) != 0)
 		return 77;
-	}
 	clock_calibrate(200);
 	CHECK_INT(content_sys_init(4, CONTENT_LEN), 0);
-	content = make_content();
+	content = dp_rig_content(0, CONTENT_LEN, dp_rig_pattern);
 	port = ring_port();
 	CHECK(content != NULL && port >= 0);
 	if (content != NULL && port >= 0)
 		run_tests(port);
-	content_put(content);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(content), 0);
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

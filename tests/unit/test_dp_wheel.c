@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -25,6 +24,7 @@
 #include "core/content.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 #include "tests/unit/bytes.h"
 
 #define NSTREAMS	200
@@ -55,22 +55,12 @@ static struct seen seen[NSTREAMS];
 static unsigned int nrtcp;		/* RTCP frames, not checked here */
 static struct rte_ring *ring_in, *ring_out;
 
-static struct content *
-make_content(void)
+/* Payload bytes: this test checks order and timing, not content. */
+static uint8_t
+fill_byte(size_t x)
 {
-	struct content *c = content_new(PAYLOAD_LEN);
-	static uint8_t buf[PAYLOAD_LEN];
-
-	if (c == NULL)
-		return NULL;
-	memset(buf, 0x55, sizeof(buf));
-	if (content_append(c, buf, sizeof(buf)) != 0) {
-		content_put(c);
-		return NULL;
-	}
-	c->mi.data_offset = 0;
-	c->mi.data_len = PAYLOAD_LEN;
-	return c;
+	(void)x;
+	return 0x55;
 }
 
 /* Stream i: a packet time from the table and a packet size that gives
@@ -251,14 +241,8 @@ streams_sent(void)
 static int
 ring_port(void)
 {
-	ring_in = rte_ring_create("w_in", 1024, (int)rte_socket_id(),
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	ring_out = rte_ring_create("w_out", 4096, (int)rte_socket_id(),
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (ring_in == NULL || ring_out == NULL)
-		return -1;
-	return rte_eth_from_rings("net_ring_w", &ring_in, 1, &ring_out, 1,
-				  rte_socket_id());
+	return dp_rig_ring_port("net_ring_w", &ring_in, &ring_out, 1, 4096,
+				NULL);
 }
 
 static void
@@ -270,7 +254,7 @@ test_wheel(void)
 		.max_streams = NSTREAMS, .nb_mbufs = 8191,
 	};
 	static struct dp_measure ms;
-	struct content *c = make_content();
+	struct content *c = dp_rig_content(0, PAYLOAD_LEN, fill_byte);
 	struct dp_stats st;
 	int port = ring_port();
 	unsigned int i;
@@ -307,34 +291,19 @@ test_wheel(void)
 	printf("wheel: %" PRIu64 " packets, %" PRIu64 " retried, none early, "
 	       "worst %.3f ms late\n", st.tx_packets, st.tx_retry,
 	       (double)clock_tsc_to_ns(ms.err_max) / 1e6);
-	content_put(c);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(c), 0);
 }
 
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0,1", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-wheel-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "wheel", "256", "-l", "0,1", NULL) != 0)
 		return 77;
-	}
 	clock_calibrate(200);
 	CHECK_INT(content_sys_init(4, PAYLOAD_LEN), 0);
 	test_wheel();
 
-	/* The EAL leaves its empty runtime directory behind: one per run. */
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

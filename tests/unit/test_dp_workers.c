@@ -15,7 +15,6 @@
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -25,6 +24,7 @@
 #include "core/content.h"
 #include "dataplane/dp.h"
 #include "tests/unit/check.h"
+#include "tests/unit/dp_rig.h"
 #include "tests/unit/bytes.h"
 
 #define IP4(a, b, c, d)	rte_cpu_to_be_32((uint32_t)(a) << 24 | (b) << 16 | \
@@ -62,31 +62,6 @@ static struct rte_ether_addr dp_mac;
 static struct content *content;
 static uint64_t frames[NWORKERS];	/* everything each ring carried */
 
-static uint8_t
-pattern(size_t x)
-{
-	return (uint8_t)(((uint32_t)x * 2654435761u) >> 24);
-}
-
-static struct content *
-make_content(void)
-{
-	struct content *c = content_new(CONTENT_LEN);
-	static uint8_t buf[CONTENT_LEN];
-	size_t i;
-
-	if (c == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(buf); i++)
-		buf[i] = pattern(i);
-	if (content_append(c, buf, sizeof(buf)) != 0) {
-		content_put(c);
-		return NULL;
-	}
-	c->mi.data_len = CONTENT_LEN;
-	return c;
-}
-
 /* Stream i: 20 to 42 packets of 40 to 95 bytes from its own offset, the
  * last one short, played twice with 10 ms between.
  */
@@ -122,35 +97,13 @@ stream_init(uint32_t i)
 static void
 answer_arp(const uint8_t *f)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(test_pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	const struct dp_rig_arp a = {
+		.op = RTE_ARP_OP_REPLY, .sha = &caller_mac, .sip = CALLER_IP,
+		.dp_mac = &dp_mac, .tip = MEDIA_IP,
+	};
 
 	CHECK(memcmp(f + 38, &(uint32_t){ CALLER_IP }, 4) == 0);
-	CHECK(m != NULL);
-	if (m == NULL)
-		return;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, 60);
-	CHECK(eth != NULL);
-	if (eth == NULL) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	memset(eth, 0, 60);
-	eth->src_addr = caller_mac;
-	eth->dst_addr = dp_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	arp->arp_data.arp_sha = caller_mac;
-	arp->arp_data.arp_sip = CALLER_IP;
-	arp->arp_data.arp_tha = dp_mac;
-	arp->arp_data.arp_tip = MEDIA_IP;
-	CHECK_INT(rte_ring_enqueue(ring_in, m), 0);
+	CHECK_INT(dp_rig_inject_arp(test_pool, ring_in, &a), 0);
 }
 
 /* The next packet of its stream: j = got, play-through j / npkts. */
@@ -185,7 +138,7 @@ check_rtp(struct stream *s, const uint8_t *f, uint32_t len)
 	}
 	CHECK(marker || (j != 0 && i != 0));
 	CHECK_INT(obs, want_ts + s->skew);
-	for (n = 0; n < plen && f[HDR_LEN + n] == pattern(off + n); n++)
+	for (n = 0; n < plen && f[HDR_LEN + n] == dp_rig_pattern(off + n); n++)
 		;
 	CHECK_INT(n, plen);
 	s->got++;
@@ -377,25 +330,8 @@ check_stats(const unsigned int *lcores)
 static int
 ring_port(void)
 {
-	char name[32];
-	int r;
-
-	ring_in = rte_ring_create("t_in", 1024, (int)rte_socket_id(),
-				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	for (r = 0; r < NWORKERS; r++) {
-		snprintf(name, sizeof(name), "t_out%d", r);
-		ring_out[r] = rte_ring_create(name, 4096, (int)rte_socket_id(),
-					      RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (ring_out[r] == NULL)
-			return -1;
-	}
-	test_pool = rte_pktmbuf_pool_create("t_pool", 255, 0, 0,
-					    RTE_MBUF_DEFAULT_BUF_SIZE,
-					    (int)rte_socket_id());
-	if (ring_in == NULL || test_pool == NULL)
-		return -1;
-	return rte_eth_from_rings("net_ring_w", &ring_in, 1, ring_out,
-				  NWORKERS, rte_socket_id());
+	return dp_rig_ring_port("net_ring_w", &ring_in, ring_out, NWORKERS,
+				4096, &test_pool);
 }
 
 static void
@@ -429,34 +365,21 @@ run(int port)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "256", "--no-shconf",
-			"--no-pci", "--no-telemetry", "--lcores", "(0-2)@(0-1)",
-			prefix,
-			NULL };
 	int port;
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-dpw-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "dpw", "256", "--lcores", "(0-2)@(0-1)",
+			 NULL) != 0)
 		return 77;
-	}
 	clock_calibrate(200);
 	CHECK_INT(content_sys_init(2, CONTENT_LEN), 0);
-	content = make_content();
+	content = dp_rig_content(0, CONTENT_LEN, dp_rig_pattern);
 	port = ring_port();
 	CHECK(content != NULL && port >= 0);
 	if (content != NULL && port >= 0)
 		run(port);
-	content_put(content);
-	content_reap();
-	CHECK_INT(content_live(), 0);
+	CHECK_INT(dp_rig_release(content), 0);
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

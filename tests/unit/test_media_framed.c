@@ -18,6 +18,7 @@
 #include "core/content.h"
 #include "core/media_framed.h"
 #include "tests/unit/check.h"
+#include "tests/unit/eal_rig.h"
 
 #define FRAME_LEN	417		/* 128 kbit/s, 44.1 kHz, layer III */
 #define NFRAMES		400		/* 166,800 bytes: three chunks */
@@ -167,25 +168,15 @@ test_ps(void)
 int
 main(int argc, char **argv)
 {
-	char prefix[64];
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-mf-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "mf", "128", "-l", "0", NULL) != 0)
 		return 77;
-	}
 	CHECK_INT(content_sys_init(8, 1 << 20), 0);
 	make_mp3();
 	test_mpa();
 	test_ps();
 	CHECK_INT(content_live(), 0);
 	CHECK_INT(content_chunks_live(), 0);
-	rte_eal_cleanup();
+	eal_rig_done();
 	return CHECK_DONE();
 }

@@ -10,6 +10,7 @@
 
 #include "core/media_framed.h"
 #include "tests/unit/check.h"
+#include "tests/unit/framed_cut.h"
 #include "tests/unit/guard.h"
 
 #define FILE_MAX	(128 * 1024)
@@ -53,26 +54,13 @@ put(const void *p, size_t n)
 static int
 cut(struct media_out *o, const char **why)
 {
-	struct guard_buf g;
-	const uint8_t *p = (const uint8_t *)guard_copy(&g, file, flen);
-	int r;
-
-	memset(o, 0, sizeof(*o));
-	*why = "";
-	r = media_mpa_packetize(p, flen, 0, o, why);
-	guard_free(&g);
-	return r;
+	return framed_cut(media_mpa_packetize, file, flen, o, why);
 }
 
 static void
 check_refused(const char *want)
 {
-	struct media_out o;
-	const char *why;
-
-	CHECK_INT(cut(&o, &why), -1);
-	CHECK_STRN(why, strlen(why), want);
-	media_out_free(&o);
+	framed_cut_refused(media_mpa_packetize, file, flen, want);
 }
 
 /* One frame of each kind: its length as the tables give it. */

@@ -10,6 +10,7 @@
 
 #include "core/media_framed.h"
 #include "tests/unit/check.h"
+#include "tests/unit/framed_cut.h"
 #include "tests/unit/guard.h"
 #include "tests/unit/bytes.h"
 
@@ -96,15 +97,7 @@ slice(unsigned int row, size_t n)
 static int
 cut(struct media_out *o, const char **why)
 {
-	struct guard_buf g;
-	const uint8_t *p = (const uint8_t *)guard_copy(&g, es, elen);
-	int r;
-
-	memset(o, 0, sizeof(*o));
-	*why = "";
-	r = media_mpv_packetize(p, elen, 0, o, why);
-	guard_free(&g);
-	return r;
+	return framed_cut(media_mpv_packetize, es, elen, o, why);
 }
 
 static uint32_t
@@ -272,12 +265,7 @@ test_mpeg2(void)
 static void
 check_refused(const char *want)
 {
-	struct media_out o;
-	const char *why;
-
-	CHECK_INT(cut(&o, &why), -1);
-	CHECK_STRN(why, strlen(why), want);
-	media_out_free(&o);
+	framed_cut_refused(media_mpv_packetize, es, elen, want);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "core/media_pcm.h"
 #include "core/media_plan.h"
 #include "tests/unit/check.h"
+#include "tests/unit/eal_rig.h"
 #include "tests/unit/g192.h"
 
 #define MAX_FMTS	8
@@ -274,6 +275,24 @@ test_g729_sid(void)
 	CHECK_INT(content_live(), 0);
 }
 
+/* A G.192 file's bytes are never sent as they are: a plan without the
+ * conversion is refused, naming why.
+ */
+static void
+check_g192_unconverted(struct content *c)
+{
+	struct media_fmt f2[1];
+	struct media_plan *pl;
+	const char *why = "";
+
+	if (c == NULL || media_fmts(&c->mi, f2, 1) != 1)
+		return;
+	f2[0].conversion = 0;
+	CHECK_INT(media_plan_build(c, &c->mi, &f2[0], 20, 0, &pl, &why), -1);
+	CHECK_STRN(why, strlen(why), "plan: G.192 frames are "
+		   "repacked, not sent as they are");
+}
+
 /* G.192 with DTX: speech x3, SID, two frames not sent, SID, one not
  * sent, speech x3; packets of two frames, a SID ending a packet, a
  * marker after each gap.
@@ -293,10 +312,8 @@ test_g192(void)
 		{ 54, 10, 800, 0 },
 	};
 	static uint8_t f[7 * 164 + 2 * 34 + 2 * 4];
-	struct media_fmt f2[1];
 	struct media_plan *pl;
 	struct content *c;
-	const char *why = "";
 	uint32_t i, len, ts, fl;
 	size_t n = 0, off;
 	uint8_t b[10];
@@ -333,14 +350,7 @@ test_g192(void)
 		CHECK_INT(b[1], 0xcc);
 	}
 	media_plan_free(pl);
-	/* Its bytes are never sent as they are. */
-	if (c != NULL && media_fmts(&c->mi, f2, 1) == 1) {
-		f2[0].conversion = 0;
-		CHECK_INT(media_plan_build(c, &c->mi, &f2[0], 20, 0, &pl,
-					   &why), -1);
-		CHECK_STRN(why, strlen(why), "plan: G.192 frames are "
-			   "repacked, not sent as they are");
-	}
+	check_g192_unconverted(c);
 	content_put(c);
 	CHECK_INT(content_live(), 0);
 }
@@ -404,19 +414,9 @@ test_convert(void)
 int
 main(int argc, char **argv)
 {
-	char prefix[64], run_dir[256];
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-shconf",
-			"--no-pci", "--no-telemetry", "-l", "0", prefix,
-			NULL };
-
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=anncd-test-mp-%d",
-		 (int)getpid());
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n",
-			rte_strerror(rte_errno));
+	if (eal_rig_init(argv[0], "mp", "128", "-l", "0", NULL) != 0)
 		return 77;
-	}
 	CHECK_INT(content_sys_init(8, 1 << 20), 0);
 
 	test_fmts();
@@ -426,8 +426,6 @@ main(int argc, char **argv)
 	test_g192();
 	test_convert();
 
-	snprintf(run_dir, sizeof(run_dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(run_dir);
+	eal_rig_done();
 	return CHECK_DONE();
 }

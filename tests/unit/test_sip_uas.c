@@ -29,14 +29,21 @@ parse(const char *msg, struct sip_msg *m, const char **why)
 	return sip_parse(guard_copy(&g, msg, len), len, m, why);
 }
 
-static int
-screen(const char *msg, const char **reason, char *extra, size_t cap)
+/* msg parsed, which must succeed, for a check of the server to look at. */
+static const struct sip_msg *
+parsed(const char *msg)
 {
-	struct sip_msg m;
+	static struct sip_msg m;
 	const char *why = NULL;
 
 	CHECK_INT(parse(msg, &m, &why), 0);
-	return sip_uas_screen(&m, reason, extra, cap);
+	return &m;
+}
+
+static int
+screen(const char *msg, const char **reason, char *extra, size_t cap)
+{
+	return sip_uas_screen(parsed(msg), reason, extra, cap);
 }
 
 static void
@@ -106,11 +113,7 @@ test_require(void)
 static int
 body(const char *msg, const char **reason, char *extra, size_t cap)
 {
-	struct sip_msg m;
-	const char *why = NULL;
-
-	CHECK_INT(parse(msg, &m, &why), 0);
-	return sip_uas_check_body(&m, reason, extra, cap);
+	return sip_uas_check_body(parsed(msg), reason, extra, cap);
 }
 
 static void
