@@ -2480,8 +2480,13 @@ annc_init(const struct anncd_config *config)
 		.t1_ms = config->t1_ms,
 		.t2_ms = config->t2_ms,
 	};
+	struct sip_limits sl = {
+		.max_headers = config->sip_max_headers,
+		.max_line = config->sip_max_line,
+	};
 
 	cfg = config;
+	sip_set_limits(&sl);
 	rc = tables_init();
 	if (rc == 0)
 		rc = sip_txn_init(&tc, sip_send);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control/config.h"
+#include "control/sip_msg.h"
 #include "core/log.h"
 #include "dataplane/dp_decode.h"
 
@@ -55,6 +56,8 @@ enum {
 	OPT_SIP_MAX_CONNS,
 	OPT_SIP_MAX_MSG,
 	OPT_SIP_IDLE,
+	OPT_SIP_MAX_HDRS,
+	OPT_SIP_MAX_LINE,
 	OPT_HELP,
 };
 
@@ -93,6 +96,8 @@ static const struct option long_opts[] = {
 	{ "sip-max-connections", required_argument, NULL, OPT_SIP_MAX_CONNS },
 	{ "sip-max-message-bytes", required_argument, NULL, OPT_SIP_MAX_MSG },
 	{ "sip-idle-ms", required_argument, NULL, OPT_SIP_IDLE },
+	{ "sip-max-headers", required_argument, NULL, OPT_SIP_MAX_HDRS },
+	{ "sip-max-line-bytes", required_argument, NULL, OPT_SIP_MAX_LINE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -115,6 +120,10 @@ config_usage(const char *prog)
 	       "                             (default 65535, 1024..65535)\n"
 	       "  --sip-idle-ms N            close a connection silent this long, or whose\n"
 	       "                             message is not whole this long (default 120000)\n"
+	       "  --sip-max-headers N        header fields in one SIP message; more get 400\n"
+	       "                             (default 256, 8..65535)\n"
+	       "  --sip-max-line-bytes N     bytes of one SIP header field; more get 400\n"
+	       "                             (default 8192, 64..65535)\n"
 	       "  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
 	       "  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
 	       "                             (default 40000-49999)\n"
@@ -255,7 +264,7 @@ parse_sip(const char *opt, const char *s, struct sockaddr_in *sa)
 	return 0;
 }
 
-/* What an operator sets for SIP over streams. */
+/* What an operator sets for SIP over streams, and the parser limits. */
 static int
 parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 {
@@ -287,6 +296,16 @@ parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 			      &v) < 0)
 			return -1;
 		cfg->sip_max_msg = v;
+		return 0;
+	case OPT_SIP_MAX_HDRS:
+		if (parse_u32("sip-max-headers", arg, 8, 65535, &v) < 0)
+			return -1;
+		cfg->sip_max_headers = (unsigned int)v;
+		return 0;
+	case OPT_SIP_MAX_LINE:
+		if (parse_u32("sip-max-line-bytes", arg, 64, 65535, &v) < 0)
+			return -1;
+		cfg->sip_max_line = v;
 		return 0;
 	}
 	if (parse_u32("sip-idle-ms", arg, 1, 3600000, &v) < 0)
@@ -429,6 +448,8 @@ config_defaults(struct anncd_config *cfg)
 	cfg->sip_max_conns = 1024;
 	cfg->sip_max_msg = 65535;
 	cfg->sip_idle_ms = 120000;
+	cfg->sip_max_headers = SIP_MAX_HEADERS_DEFAULT;
+	cfg->sip_max_line = SIP_MAX_LINE_BYTES_DEFAULT;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
 	cfg->cache_bytes = 256u << 20;
@@ -589,6 +610,8 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 	case OPT_SIP_MAX_CONNS:
 	case OPT_SIP_MAX_MSG:
 	case OPT_SIP_IDLE:
+	case OPT_SIP_MAX_HDRS:
+	case OPT_SIP_MAX_LINE:
 		return parse_sip_stream(opt, arg, cfg);
 	case OPT_MEDIA_IP:
 		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)

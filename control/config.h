@@ -46,6 +46,8 @@ struct anncd_config {
 	unsigned int sip_max_conns;	/* --sip-max-connections */
 	size_t sip_max_msg;		/* --sip-max-message-bytes */
 	unsigned int sip_idle_ms;	/* --sip-idle-ms */
+	unsigned int sip_max_headers;	/* --sip-max-headers */
+	size_t sip_max_line;		/* --sip-max-line-bytes */
 	uint32_t media_ip;		/* --media-ip, network order */
 	uint16_t rtp_port_min;		/* --rtp-ports */
 	uint16_t rtp_port_max;

@@ -16,6 +16,17 @@
 /* Content-Length above this cannot describe a datagram we hold. */
 #define SIP_CLEN_MAX		0x7fffffffUL
 
+static struct sip_limits sip_lim = {
+	.max_headers = SIP_MAX_HEADERS_DEFAULT,
+	.max_line = SIP_MAX_LINE_BYTES_DEFAULT,
+};
+
+void
+sip_set_limits(const struct sip_limits *l)
+{
+	sip_lim = *l;
+}
+
 static int
 sip_fail(const char **why, const char *rule)
 {
@@ -704,15 +715,18 @@ sip_field_end(const char *p, const char *end)
 
 /* Walks the header fields; returns the first byte of the body, after the
  * empty line, or NULL when the header section cannot be delimited.  A
- * header that breaks its own rule is noted in *first (unless a rule has
- * failed before) and passed over, so that the headers a 400 copies (RFC
- * 3261 section 8.2.6) are read even after it.
+ * header that breaks its own rule, or is longer than the line limit, is
+ * noted in *first (unless a rule has failed before) and passed over, so
+ * that the headers a 400 copies (RFC 3261 section 8.2.6) are read even
+ * after it.  Past the header count limit nothing more is read: the 400
+ * goes out if the fields before it are enough to answer.
  */
 static const char *
 sip_parse_headers(struct sip_msg *m, const char *p, const char *end,
 		  const char **first)
 {
 	const char *lf, *why = NULL;
+	unsigned int count = 0;
 	size_t n;
 
 	for (;;) {
@@ -732,7 +746,13 @@ sip_parse_headers(struct sip_msg *m, const char *p, const char *end,
 			sip_note(first, "bad header line");
 			return NULL;
 		}
-		if (sip_parse_header(m, sip_str_make(p, p + n), &why))
+		if (++count > sip_lim.max_headers) {
+			sip_note(first, "header fields over --sip-max-headers");
+			return NULL;
+		}
+		if (n > sip_lim.max_line)
+			sip_note(first, "header line over --sip-max-line-bytes");
+		else if (sip_parse_header(m, sip_str_make(p, p + n), &why))
 			sip_note(first, why);
 		p = lf + 1;
 	}

@@ -70,6 +70,22 @@ struct sip_msg {
 					 * SIP version) */
 };
 
+/* How much of a header section is read (--sip-max-headers and
+ * --sip-max-line-bytes): a message with more header fields than
+ * max_headers, or one field longer than max_line bytes (its continuation
+ * lines in, its CRLF out), is refused with a rule naming the option.
+ */
+#define SIP_MAX_HEADERS_DEFAULT		256
+#define SIP_MAX_LINE_BYTES_DEFAULT	8192
+struct sip_limits {
+	unsigned int max_headers;
+	size_t max_line;
+};
+
+/* Sets the limits for every later sip_parse; until then the defaults. */
+void
+sip_set_limits(const struct sip_limits *l);
+
 /* Parses one message of len bytes.  Returns 0, or -1 with *why naming the
  * first rule that failed ("missing Call-ID", "bad CSeq") and m->fail_code;
  * a failed request is still read to its end, so that whatever headers are

@@ -183,6 +183,10 @@ check_option_limits()
 --sip-max-message-bytes 65536|sip-max-message-bytes: '65536' is not a number in 1024..65535
 --sip-max-connections 0|sip-max-connections: '0' is not a number in 1..1048576
 --sip-idle-ms 0|sip-idle-ms: '0' is not a number in 1..3600000
+--sip-max-headers 7|sip-max-headers: '7' is not a number in 8..65535
+--sip-max-headers 65536|sip-max-headers: '65536' is not a number in 8..65535
+--sip-max-line-bytes 63|sip-max-line-bytes: '63' is not a number in 64..65535
+--sip-max-line-bytes 65536|sip-max-line-bytes: '65536' is not a number in 64..65535
 --sip-tls 198.18.0.1:5061|--sip-tls needs --sip-tls-cert and --sip-tls-key
 --sip-tls-key /nonexistent|--sip-tls-key: cannot read /nonexistent
 EOF

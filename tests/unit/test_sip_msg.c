@@ -1121,6 +1121,82 @@ test_many_vias(void)
 	CHECK(why != NULL && strcmp(why, "too many Via values") == 0);
 }
 
+/* A request of nfields header fields in all, the first of them a Subject
+ * of subj_len bytes (its CRLF not counted), and a fold in it when fold.
+ */
+static int
+parse_with_fields(unsigned int nfields, size_t subj_len, int fold,
+		  struct sip_msg *m, const char **why)
+{
+	static char msg[32768];
+	static struct guard_buf g;
+	size_t len = 0, head = strlen("Subject: ");
+	unsigned int i;
+
+	if (g.map != NULL)
+		guard_free(&g);
+	len += (size_t)snprintf(msg, sizeof(msg),
+				"OPTIONS sip:annc@192.0.2.1 SIP/2.0\r\n"
+				"Subject: ");
+	memset(msg + len, 'a', subj_len - head);
+	if (fold)	/* a continuation line counts in its field */
+		memcpy(msg + len + 4, "\r\n ", 3);
+	len += subj_len - head;
+	len += (size_t)snprintf(msg + len, sizeof(msg) - len, "\r\n"
+				"Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKf\r\n"
+				"From: <sip:a@192.0.2.9>;tag=1\r\n"
+				"To: <sip:annc@192.0.2.1>\r\nCall-ID: f@x\r\n"
+				"CSeq: 1 OPTIONS\r\n");
+	for (i = 6; i < nfields; i++)
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len,
+					"X-Pad: %u\r\n", i);
+	len += (size_t)snprintf(msg + len, sizeof(msg) - len, "\r\n");
+	return parse_guarded(&g, msg, len, m, why);
+}
+
+/* --sip-max-headers and --sip-max-line-bytes: exactly the limit parses,
+ * one more is refused naming the option, with the fields a 400 copies
+ * still read.
+ */
+static void
+test_header_limits(void)
+{
+	struct sip_limits small = { .max_headers = 10, .max_line = 100 };
+	struct sip_limits dflt = {
+		.max_headers = SIP_MAX_HEADERS_DEFAULT,
+		.max_line = SIP_MAX_LINE_BYTES_DEFAULT,
+	};
+	struct sip_msg m;
+	const char *why = NULL;
+
+	CHECK_INT(parse_with_fields(SIP_MAX_HEADERS_DEFAULT, 20, 0, &m, &why),
+		  0);
+	CHECK_INT(parse_with_fields(SIP_MAX_HEADERS_DEFAULT + 1, 20, 0, &m,
+				    &why), -1);
+	CHECK(strcmp(why, "header fields over --sip-max-headers") == 0);
+	CHECK_INT(m.fail_code, 400);
+	CHECK_STRN(m.call_id.p, m.call_id.n, "f@x");
+	CHECK_INT(parse_with_fields(8, SIP_MAX_LINE_BYTES_DEFAULT, 0, &m, &why),
+		  0);
+	CHECK_INT(m.call_id.n, 3);
+	CHECK_INT(parse_with_fields(8, SIP_MAX_LINE_BYTES_DEFAULT + 1, 0, &m,
+				    &why), -1);
+	CHECK(strcmp(why, "header line over --sip-max-line-bytes") == 0);
+	CHECK_INT(m.fail_code, 400);
+	CHECK_STRN(m.call_id.p, m.call_id.n, "f@x");
+	CHECK_INT(m.n_via, 1);
+
+	sip_set_limits(&small);
+	CHECK_INT(parse_with_fields(10, 100, 0, &m, &why), 0);
+	CHECK_INT(parse_with_fields(11, 100, 0, &m, &why), -1);
+	CHECK(strcmp(why, "header fields over --sip-max-headers") == 0);
+	CHECK_INT(parse_with_fields(10, 100, 1, &m, &why), 0);
+	CHECK_INT(parse_with_fields(10, 101, 1, &m, &why), -1);
+	CHECK(strcmp(why, "header line over --sip-max-line-bytes") == 0);
+	sip_set_limits(&dflt);
+	CHECK_INT(parse_with_fields(11, 101, 1, &m, &why), 0);
+}
+
 int
 main(void)
 {
@@ -1140,5 +1216,6 @@ main(void)
 	test_str_eq();
 	test_many_vias();
 	test_session_timer_headers();
+	test_header_limits();
 	return CHECK_DONE();
 }
