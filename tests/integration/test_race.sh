@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Requests that cross anncd's own, end to end on the rig of test_call.sh
+# (real Cyrus, anncd on net_af_packet): a BYE before the dialog exists
+# (481, the INVITE still answered, the fetch let go without a leak), a
+# CANCEL just after the 200 (no 487 after a 2xx, the call goes on), and
+# a BYE crossing anncd's own (both 200, one outcome).  The caller is
+# sip_race.py; anncd's log tells the rest.
+#
+#   test_race.sh ANNCD
+set -euo pipefail
+
+ANNCD=$1
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$TOP/tests/integration
+# shellcheck source=tests/lib/rig.sh
+. "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
+# shellcheck source=tests/lib/cyrus.sh
+. "$TOP/tests/lib/cyrus.sh"
+# shellcheck source=tests/lib/mail.sh
+. "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+
+SIP_PORT=5060
+BASE_PORT=40000
+WORK=
+OUT=
+
+note()
+{
+	printf 'test_race: %s\n' "$*"
+}
+
+field()
+{
+	kv_field "$OUT" "$1"
+}
+
+genurlauth()
+{
+	cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
+# How many outcome lines say this result.
+outcomes()
+{
+	grep -c "result=$1" "$ANNCD_LOG" || true
+}
+
+check_results()
+{
+	check "BYE before the dialog: 481, before the INVITE's 200" \
+		"$(field early.seen | sed 's/^100_INVITE,//')" \
+		"481_BYE,200_INVITE"
+	check "BYE before the dialog: the INVITE still answered" \
+		"$(field early.invite)" 200
+	check "BYE before the dialog: the call then hangs up" \
+		"$(field early.hangup)" 200
+	check "CANCEL after the 200: 200 or 481" \
+		"$(field cancel.invite) $(field cancel.cancel | grep -cxE '200|481')" \
+		"200 1"
+	check "CANCEL after the 200: no 487 after the 2xx" \
+		"$(field cancel.invite_after | grep -c 487 || true)" 0
+	check "CANCEL after the 200: the call goes on" \
+		"$(field cancel.rtp_goes_on) $(field cancel.hangup)" "yes 200"
+	check "crossing BYEs: anncd's came, ours got 200" \
+		"$(field cross.invite) $(field cross.their_bye) $(field cross.my_bye)" \
+		"200 yes 200"
+	check "crossing BYEs: anncd's not sent again" \
+		"$(field cross.bye_again)" no
+	check "crossing BYEs: one outcome, the stream's end" \
+		"$(outcomes 'caller hung up') $(outcomes 'duration reached')" \
+		"2 1"
+	check "three calls, three outcomes" \
+		"$(grep -c 'result=' "$ANNCD_LOG")" 3
+	# The first call's fetch was a real one, run to its end and kept
+	# for the next two calls.
+	check "the fetch under the early BYE completed" \
+		"$(kill -USR1 "$ANNCD_PID"; sleep 1; grep 'cache counters' \
+		"$ANNCD_LOG" | tail -n 1 | grep -o 'misses=[0-9]* .*abandoned=[0-9]*' |
+		sed 's/ joins.*abandoned/ abandoned/')" "misses=1 abandoned=0"
+}
+
+main()
+{
+	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	cleanup_trap
+	WORK=$(mktemp -d /tmp/anncd-race.XXXXXX)
+	cleanup_add_dir "$WORK"
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
+
+	rig_up
+	CYRUS_EXEC=$RIG_MS_EXEC
+	cyrus_start
+	mail_voicemail "$WORK"
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--log-level debug || exit 1
+	OUT=$(rig_ua timeout 120 python3 "$HERE/sip_race.py" \
+		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
+		--url "$(genurlauth)" --base-port "$BASE_PORT") || true
+	printf '%s\n' "$OUT"
+	check_results
+	anncd_stop
+	# A call still open at the stop would log this outcome.
+	check "no call left at the stop" \
+		"$(outcomes 'server shutting down')" 0
+	check "no sanitizer report" \
+		"$(grep -cE 'Sanitizer|runtime error|LeakSanitizer' "$ANNCD_LOG")" 0
+	if [ "$FAILS" -ne 0 ]; then
+		note "anncd log:"
+		cat "$ANNCD_LOG"
+		note "$FAILS checks failed"
+		exit 1
+	fi
+	note "all checks passed"
+}
+
+main "$@"
