@@ -10,6 +10,9 @@ that the first fetch is a real one and not an answer from the cache:
           the 2xx, and the call goes on until the caller's BYE
   cross   a short stream (duration=): when anncd's BYE comes the caller
           sends its own before answering it; both get 200
+  limits  OPTIONS at and one past the header field count and header line
+          length limits: 400 naming the option, or nothing when the
+          fields a 400 needs come after the limit
 
 Each result prints as "scenario.name=value"; every message the caller
 received is recorded in the values.  The shell caller compares.
@@ -102,6 +105,39 @@ def cross(a, n):
     put("cross.bye_again", "yes" if d.wait_request("BYE", 2) else "no")
 
 
+def limit_msg(a, port, tag, pads, subject, pads_first=False):
+    """An OPTIONS with pads X-Pad fields, before the mandatory ones or
+    after them, and a Subject of subject bytes (CRLF not counted)."""
+    pad = "".join("X-Pad: %d\r\n" % i for i in range(pads))
+    must = ("Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s\r\n"
+            "From: <sip:race@%s>;tag=%s\r\nTo: <sip:annc@%s>\r\n"
+            "Call-ID: %s@race\r\nCSeq: 1 OPTIONS\r\n" %
+            (a.local, port, tag, a.local, tag, a.to, tag))
+    head = ("Subject: " + "s" * (subject - 9) + "\r\n") if subject else ""
+    return ("OPTIONS sip:annc@%s SIP/2.0\r\n%s%s\r\n" %
+            (a.to, head, pad + must if pads_first else must + pad)
+            ).encode()
+
+
+def limits(a, n):
+    """--sip-max-headers and --sip-max-line-bytes at their defaults."""
+    d = Dialog(a, a.sip + n, "")
+    cases = [("at_headers", 251, 0, False), ("over_headers", 252, 0, False),
+             ("over_headers_first", 252, 0, True),
+             ("at_line", 0, 8192, False), ("over_line", 0, 8193, False)]
+    for name, pads, subject, first in cases:
+        d.s.sendto(limit_msg(a, d.port, name, pads, subject, first),
+                   a.server)
+        d.s.settimeout(3)
+        try:
+            m = d.s.recv(65535)
+            got = "%d_%s" % (status(m), m.split(b"\r\n")[0].decode()
+                             .split(" ", 2)[2].replace(" ", "_"))
+        except OSError:
+            got = "none"
+        put("limits." + name, got)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--to", required=True)
@@ -119,7 +155,7 @@ def main():
             urllib.parse.quote(a.url, safe=safe))
     a.params = play + ";repeat=forever;duration=100000"
     a.params_short = play + ";duration=1000"
-    for i, f in enumerate([early, cancel, cross]):
+    for i, f in enumerate([early, cancel, cross, limits]):
         f(a, i)
     for line in sorted(OUT):
         print(line)

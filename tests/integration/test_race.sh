@@ -3,8 +3,9 @@
 # (real Cyrus, anncd on net_af_packet): a BYE before the dialog exists
 # (481, the INVITE still answered, the fetch let go without a leak), a
 # CANCEL just after the 200 (no 487 after a 2xx, the call goes on), and
-# a BYE crossing anncd's own (both 200, one outcome).  The caller is
-# sip_race.py; anncd's log tells the rest.
+# a BYE crossing anncd's own (both 200, one outcome); and the parser's
+# header limits at their edges on the wire.  The caller is sip_race.py;
+# anncd's log tells the rest.
 #
 #   test_race.sh ANNCD
 set -euo pipefail
@@ -74,6 +75,17 @@ check_results()
 	check "crossing BYEs: one outcome, the stream's end" \
 		"$(outcomes 'caller hung up') $(outcomes 'duration reached')" \
 		"2 1"
+	check "256 header fields: answered" "$(field limits.at_headers)" 200_OK
+	check "257 header fields: 400 naming the limit" \
+		"$(field limits.over_headers)" \
+		400_header_fields_over_--sip-max-headers
+	check "257 header fields, Call-ID past them: dropped" \
+		"$(field limits.over_headers_first)" none
+	check "header line of 8192 bytes: answered" \
+		"$(field limits.at_line)" 200_OK
+	check "header line of 8193 bytes: 400 naming the limit" \
+		"$(field limits.over_line)" \
+		400_header_line_over_--sip-max-line-bytes
 	check "three calls, three outcomes" \
 		"$(grep -c 'result=' "$ANNCD_LOG")" 3
 	# The first call's fetch was a real one, run to its end and kept
