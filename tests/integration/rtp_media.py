@@ -459,8 +459,11 @@ def cmd_plays(args):
         # RFC 2250 section 3.3: markers end pictures, gap or no gap
         marks_bad = sum(1 for m in marks[1:] if m != marks[0])
     else:
-        # RFC 3551 section 4.1: the first packet after silence
-        marks_bad = sum(1 for m in marks[1:] if m[0] != (delay_ms > 0))
+        # RFC 3551 section 4.1: the first packet after silence, and no
+        # other
+        want = [1] + [0] * (len(marks[0]) - 1)
+        marks_bad = sum(1 for k, m in enumerate(marks)
+                        if m != want and (k == 0 or delay_ms > 0))
     if "--first" in opts:
         plays_first_dump(dump, port, parts[0], opts["--first"])
     print("plays=%d per_play=%d ssrcs=%d seq_steps=%s span=%g gap=%g "

@@ -20,10 +20,10 @@
 #     throughout, each play's timestamps those of its frames, each play
 #     starting one span of a play (its last packet's timestamp offset plus
 #     that packet's duration) and MS ms of the clock after the one before,
-#     a marker on the first packet after each gap (for MPEG video, markers
-#     only where the first play has them: at picture ends), and every play
-#     carrying the first one's payloads, packet for packet; all the checks
-#     above then run on the first play.
+#     a marker on the first packet of each play and on no other (for
+#     MPEG video, markers only where the first play has them: at picture
+#     ends), and every play carrying the first one's payloads, packet for
+#     packet; all the checks above then run on the first play.
 # A row whose content type or payload format this anncd refuses (415 or
 # 488) is reported as skipped with the answer; the script exits 77 only
 # when no row ran.
@@ -110,7 +110,7 @@ m1v            | video/mpeg           | gen_video m1v         | video:32        
 m2v            | video/mpeg           | gen_video m2v         | video:32                            | 20    | 0,3600    | frames    |
 mpeg-ps        | video/mpeg           | gen_video ps          | audio:14 video:32                   | 20    | 2160      | frames    |
 au-repeat      | audio/basic          | gen_au mu-law 1.01    | audio:0                             | 20    | 160       | same      | repeat=2 delay=300 packets=51 last_len=80
-g729-repeat    | audio/G729           | gen_frames g729       | audio:18                            | 20    | 160       | frames    | repeat=3 delay=500
+g729-repeat    | audio/G729           | gen_frames g729       | audio:18                            | 70    | 560       | frames    | repeat=3 delay=500 last_len=60
 amr-be-repeat  | audio/amr            | gen_frames amr 7,0,4  | audio:96=AMR/8000                   | 60    | 480       | frames    | repeat=2 delay=300 packets=50
 mp3-repeat     | audio/mpeg           | gen_mpa mp3 48000     | audio:14                            | 20    | 2160      | frames    | repeat=2 delay=300
 m1v-repeat     | video/mpeg           | gen_video m1v         | video:32                            | 20    | 0,3600    | frames    | repeat=3 delay=500
@@ -663,7 +663,7 @@ check_plays()
 		check "$ROW: markers where play 1 has them, none after a gap" \
 			"$(field "$a" marks_bad)" 0
 	else
-		check "$ROW: marker on the first packet after each gap" \
+		check "$ROW: a marker on each play's first packet, no other" \
 			"$(field "$a" marks_bad)" 0
 	fi
 	check "$ROW: plays 2 on carry play 1's payloads" \
