@@ -1844,12 +1844,14 @@ call_retry_later(struct call *c, const struct sip_msg *m,
 }
 
 /* An offer within the dialog, in a re-INVITE (rtx set) or an UPDATE:
- * answered 200, or 488 with a Warning and the call going on as before
- * (RFC 3261 section 14.2, RFC 3311 section 5.2).
+ * answered 200 with the session timer t, or 488 with a Warning and the
+ * call going on as before, its timer too (RFC 3261 section 14.2, RFC
+ * 3311 section 5.2, RFC 4028 section 10: only a 2xx refreshes).
  */
 static void
 call_take_offer(struct call *c, const struct sip_msg *m,
-		const struct sip_peer *src, struct call_rtx *rtx)
+		const struct sip_peer *src, struct call_rtx *rtx,
+		const struct stimer *t)
 {
 	struct sdp_stream sts[SDP_MAX_STREAMS];
 	struct sdp_refusal why = { 305, "no format fits" };
@@ -1866,6 +1868,7 @@ call_take_offer(struct call *c, const struct sip_msg *m,
 			     NULL, 0, NULL);
 		return;
 	}
+	call_stimer_set(c, t);
 	call_respond(c, m, src, 200, "OK", NULL, sdp, (size_t)n, rtx);
 	call_apply_offer(c, &s, sts);
 }
@@ -1886,24 +1889,22 @@ call_cseq_ok(struct call *c, const struct sip_msg *m,
 	return 1;
 }
 
-/* A re-INVITE or UPDATE refreshes the session and may change its timer
+/* The session timer a re-INVITE or UPDATE asks for, applied by its 2xx
  * (RFC 4028 sections 9 and 10); an interval under our Min-SE gets 422.
  * Returns -1 when refused.
  */
 static int
-call_session_refreshed(struct call *c, const struct sip_msg *m,
-		       const struct sip_peer *src)
+call_session_timer(struct call *c, const struct sip_msg *m,
+		   const struct sip_peer *src, struct stimer *t)
 {
 	char minse[32];
-	struct stimer t;
 
-	if (stimer_answer(m, cfg->min_se_s, &t) != 0) {
-		snprintf(minse, sizeof(minse), "Min-SE: %u\r\n", t.min_se_s);
+	if (stimer_answer(m, cfg->min_se_s, t) != 0) {
+		snprintf(minse, sizeof(minse), "Min-SE: %u\r\n", t->min_se_s);
 		call_respond(c, m, src, 422, "Session Interval Too Small",
 			     minse, NULL, 0, NULL);
 		return -1;
 	}
-	call_stimer_set(c, &t);
 	return 0;
 }
 
@@ -1983,6 +1984,8 @@ static void
 on_reinvite(struct call *c, const struct sip_msg *m,
 	    const struct sip_peer *src)
 {
+	struct stimer t;
+
 	if (m->cseq == c->reinvite_cseq && c->reresp.msg != NULL) {
 		sip_send(src, c->reresp.msg, c->reresp.len);
 		return;
@@ -1999,14 +2002,15 @@ on_reinvite(struct call *c, const struct sip_msg *m,
 		call_retry_later(c, m, src, "call not established");
 		return;
 	}
-	if (call_session_refreshed(c, m, src) < 0)
+	if (call_session_timer(c, m, src, &t) < 0)
 		return;
 	c->reinvite_cseq = m->cseq;
 	if (m->body.n == 0) {
+		call_stimer_set(c, &t);
 		call_reoffer(c, m, src);
 		return;
 	}
-	call_take_offer(c, m, src, &c->reresp);
+	call_take_offer(c, m, src, &c->reresp, &t);
 }
 
 /* UPDATE (RFC 3311): an offer is taken as a re-INVITE's; without one it
@@ -2017,6 +2021,7 @@ static void
 on_update_info(const struct sip_msg *m, const struct sip_peer *src)
 {
 	struct call *c = call_find(m);
+	struct stimer t;
 
 	if (c == NULL || !to_tag_is_ours(c, m) ||
 	    c->state == CALL_CLOSING || c->state == CALL_BYE_SENT) {
@@ -2027,9 +2032,11 @@ on_update_info(const struct sip_msg *m, const struct sip_peer *src)
 	if (!call_cseq_ok(c, m, src))
 		return;
 	if (sip_str_eq(m->method, "INFO") || m->body.n == 0) {
-		if (sip_str_eq(m->method, "UPDATE") &&
-		    call_session_refreshed(c, m, src) < 0)
-			return;
+		if (sip_str_eq(m->method, "UPDATE")) {
+			if (call_session_timer(c, m, src, &t) < 0)
+				return;
+			call_stimer_set(c, &t);
+		}
 		call_respond(c, m, src, 200, "OK", NULL, NULL, 0, NULL);
 		return;
 	}
@@ -2043,8 +2050,8 @@ on_update_info(const struct sip_msg *m, const struct sip_peer *src)
 		call_retry_later(c, m, src, "call not established");
 		return;
 	}
-	if (call_session_refreshed(c, m, src) == 0)
-		call_take_offer(c, m, src, NULL);
+	if (call_session_timer(c, m, src, &t) == 0)
+		call_take_offer(c, m, src, NULL, &t);
 }
 
 /* RFC 3261 section 8.2.1: 405 for a method anncd knows but does not

@@ -7,7 +7,9 @@ on SIP and RTP ports of its own, all run at once:
             no RTP), a sendrecv one (resume: RTP again, its timestamp on
             by the held time), and a re-INVITE sent before the ACK of
             the last one's 2xx (491)
-  redirect  a re-INVITE with another m= port: the RTP moves there
+  redirect  a re-INVITE with another m= port: the RTP moves there; then
+            one without the stream's format: 488 with a Warning, the
+            stream going on
   refresh   Session-Expires 90 with timer supported: answered with
             refresher=uac and Require: timer; UPDATE without SDP, INFO;
             UPDATE for no dialog (481); an UPDATE with an offer
@@ -238,7 +240,7 @@ def hold(a, n):
 def redirect(a, n):
     p1, p2 = a.base + 2 * n, a.base + 2 * n + 100
     d = Dialog(a, a.sip + n, a.params)
-    r1, r2 = Rtp(a.local, p1, 4), Rtp(a.local, p2, 4)
+    r1, r2 = Rtp(a.local, p1, 6), Rtp(a.local, p2, 6)
     r1.start()
     r2.start()
     c, r = d.invite(sdp(a.local, p1))
@@ -251,6 +253,18 @@ def redirect(a, n):
     time.sleep(1.5)
     put("redirect.old_port_after", len(r1.between(t, t + 1.2)))
     put("redirect.new_port", "yes" if len(r2.between(t, t + 1.2)) > 20
+        else "no")
+    # An offer without the stream's format: 488 with a Warning, and the
+    # call goes on as before (RFC 3261 section 14.2).
+    pcma = sdp(a.local, p1, "sendrecv", 3).replace(
+        "RTP/AVP 0", "RTP/AVP 8").replace("0 PCMU", "8 PCMA")
+    c, r = d.invite(pcma)
+    put("refused.status", status(r))
+    put("refused.warning", header(r, "Warning").split(" ")[0])
+    d.ack(c, refused=True)
+    t = time.monotonic() + 0.2
+    time.sleep(0.8)
+    put("refused.rtp_goes_on", "yes" if len(r2.between(t, t + 0.6)) > 10
         else "no")
     put("redirect.bye", d.bye())
 

@@ -131,6 +131,7 @@ def main():
     print("invite_again=%s" % ("same" if one and two and one[0] == two[0]
                                else "different"))
 
+    local = fresh()
     s.send(request("BYE", ruri, branch(), "txn-nodialog", local, 2,
                    "nosuchtag"))
     print("bye_unknown=%s" % ",".join(str(status(p))

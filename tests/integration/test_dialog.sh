@@ -110,6 +110,10 @@ check_results()
 	check "redirect: nothing more to the old port" \
 		"$(field redirect.old_port_after)" 0
 	check "redirect: RTP on the new port" "$(field redirect.new_port)" yes
+	check "offer without the stream's format: 488, Warning 305" \
+		"$(field refused.status) $(field refused.warning)" "488 305"
+	check "after the 488 the stream goes on" \
+		"$(field refused.rtp_goes_on)" yes
 	check "session timer: answered refresher=uac" \
 		"$(field refresh.status) $(field refresh.se) $(field refresh.require)" \
 		"200 90;refresher=uac timer"
