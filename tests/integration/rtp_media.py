@@ -6,6 +6,9 @@ RFC 2250 MPEG audio and video), checked against the frames of the
 original attachment, and replayed to ffmpeg's own RTP receiver.
 
   rtp_media.py analyze FMT DUMP PORT [--rate N] [--fps N] [--es OUT]
+  rtp_media.py plays FMT DUMP PORT PLAYS DELAY_MS [--rate N] [--fps N]
+                    [--first OUT]  RFC 4240 repeat: PLAYS equal plays,
+                    DELAY_MS between; OUT gets the first play's DUMP
   rtp_media.py frames FMT FILE          one line per frame: size md5
   rtp_media.py cmpframes FMT WANT GOT   same frames in the same order?
   rtp_media.py cmppcm WANT GOT [--snr DB]
@@ -259,6 +262,9 @@ class Depack:
         self.fmt, self.pkts = fmt, pkts
         self.es, self.want_ts, self.frames = b"", [], []
         self.pictures = 0
+        # one play's length in clock ticks: the last packet's timestamp
+        # offset plus its own duration
+        self.span = 0
         getattr(self, "run_" + fmt.replace("-", "_"))(rate, fps, channels)
 
     def uniform(self, bytes_per_tick):
@@ -266,6 +272,7 @@ class Depack:
         for p in self.pkts:
             self.want_ts.append(t)
             t += len(p["pl"]) / bytes_per_tick
+        self.span = t
         self.es = b"".join(p["pl"] for p in self.pkts)
 
     def run_g711(self, rate, fps, ch):
@@ -289,6 +296,7 @@ class Depack:
             fr = amr_depack(p["pl"], wb, octet)
             self.frames += fr
             t += len(fr) * (320 if wb else 160)
+        self.span = t
         magic = b"#!AMR-WB\n" if wb else b"#!AMR\n"
         self.es = magic + b"".join(self.frames)
 
@@ -320,6 +328,7 @@ class Depack:
             at[t] = samples * 90000 / h[2]
             samples += h[1]
             t += len(fr)
+            self.span = samples * 90000 / h[2]
         for pos, off in starts:
             if pos - off not in at:
                 raise ValueError("packet at byte %d (offset %d) starts no "
@@ -342,6 +351,7 @@ class Depack:
             self.want_ts.append(max(k - 1, 0) * 90000 / fps)
         self.frames = mpv_units(self.es)
         self.pictures = len(pics)
+        self.span = len(pics) * 90000 / fps
 
 
 def sorted_by_seq(pkts):
@@ -388,6 +398,81 @@ def cmd_analyze(args):
               bad_ts[0] if bad_ts else "none", pkts[0]["m"],
               sum(p["m"] for p in pkts), len(d.frames), d.pictures,
               len(pkts[-1]["pl"])))
+
+
+def clock_of(fmt, rate):
+    if fmt in ("mpa", "mpv"):
+        return 90000
+    if fmt.startswith("amr-wb"):
+        return 16000
+    return rate if fmt == "l16" else 8000
+
+
+def plays_split(pkts, plays):
+    n = len(pkts) // plays
+    if n == 0 or n * plays != len(pkts):
+        fail("%d packets are not %d plays of equal length" % (len(pkts), plays))
+    return [pkts[k * n:(k + 1) * n] for k in range(plays)]
+
+
+def plays_gaps(d, parts, gap):
+    """Plays whose first timestamp is not the previous play's plus one
+    span and the delay (RFC 4240 section 3.4: the delay is silence)."""
+    return sum(1 for a, b in zip(parts, parts[1:])
+               if abs((b[0]["ts"] - a[0]["ts"]) % 2**32 - d.span - gap) > 1)
+
+
+def plays_first_dump(dump, port, keep, out):
+    """DUMP with only the first play's packets to PORT (RTCP and other
+    ports kept), so that the one-play checks run on it."""
+    seqs = {p["seq"] for p in keep}
+    with open(out, "w") as f:
+        for dport, d in dump:
+            p = rtp_parse(d) if dport == port else None
+            if (p is not None and not 72 <= p["pt"] <= 76 and
+                    p["seq"] not in seqs):
+                continue
+            f.write("%d %s\n" % (dport, d.hex()))
+
+
+def cmd_plays(args):
+    fmt, path, port = args[0], args[1], int(args[2])
+    plays, delay_ms = int(args[3]), int(args[4])
+    opts = dict(zip(args[5::2], args[6::2]))
+    rate, fps = int(opts.get("--rate", 8000)), float(opts.get("--fps", 25))
+    dump = read_dump(path)
+    pkts = rtp_packets(dump, port)
+    seq_steps = {(b["seq"] - a["seq"]) % 65536 for a, b in zip(pkts, pkts[1:])}
+    pkts = sorted_by_seq(pkts)
+    parts = plays_split(pkts, plays)
+    try:
+        ds = [Depack(fmt, part, rate, fps, int(opts.get("--channels", 1)))
+              for part in parts]
+    except (ValueError, IndexError, KeyError) as e:
+        fail("%s payloads: %s" % (fmt, e))
+    gap = delay_ms * clock_of(fmt, rate) / 1000
+    ts_bad = sum(1 for d, part in zip(ds, parts) for p, w in
+                 zip(part, d.want_ts)
+                 if abs((p["ts"] - part[0]["ts"]) % 2**32 - w) > 1)
+    marks = [[p["m"] for p in part] for part in parts]
+    if fmt == "mpv":
+        # RFC 2250 section 3.3: markers end pictures, gap or no gap
+        marks_bad = sum(1 for m in marks[1:] if m != marks[0])
+    else:
+        # RFC 3551 section 4.1: the first packet after silence, and no
+        # other
+        want = [1] + [0] * (len(marks[0]) - 1)
+        marks_bad = sum(1 for k, m in enumerate(marks)
+                        if m != want and (k == 0 or delay_ms > 0))
+    if "--first" in opts:
+        plays_first_dump(dump, port, parts[0], opts["--first"])
+    print("plays=%d per_play=%d ssrcs=%d seq_steps=%s span=%g gap=%g "
+          "gaps_bad=%d ts_bad=%d marks_bad=%d plays_differ=%d" % (
+              plays, len(parts[0]), len({p["ssrc"] for p in pkts}),
+              ",".join(str(s) for s in sorted(seq_steps)), ds[0].span, gap,
+              plays_gaps(ds[0], parts, gap), ts_bad, marks_bad,
+              sum(1 for part in parts[1:] if [p["pl"] for p in part] !=
+                  [p["pl"] for p in parts[0]])))
 
 
 def cmd_frames(args):
@@ -622,7 +707,7 @@ def main():
     cmds = {"analyze": cmd_analyze, "frames": cmd_frames,
             "cmpframes": cmd_cmpframes, "cmppcm": cmd_cmppcm,
             "replay": cmd_replay, "record": cmd_record,
-            "g711enc": cmd_g711enc}
+            "g711enc": cmd_g711enc, "plays": cmd_plays}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.stderr.write(__doc__)
         sys.exit(2)

@@ -14,7 +14,16 @@
 #     same order, and each packet's timestamp is that of its first frame;
 #   - tshark's RTP analysis: one stream per m= line, the payload type and
 #     clock rate of the SDP answer, no loss, no sequence error, and the
-#     timestamp steps of the codec.
+#     timestamp steps of the codec;
+#   - rows with repeat=N delay=MS (RFC 4240 section 3.4) on the
+#     Request-URI: N plays of equal packets with sequence numbers +1
+#     throughout, each play's timestamps those of its frames, each play
+#     starting one span of a play (its last packet's timestamp offset plus
+#     that packet's duration) and MS ms of the clock after the one before,
+#     a marker on the first packet of each play and on no other (for
+#     MPEG video, markers only where the first play has them: at picture
+#     ends), and every play carrying the first one's payloads, packet for
+#     packet; all the checks above then run on the first play.
 # A row whose content type or payload format this anncd refuses (415 or
 # 488) is reported as skipped with the answer; the script exits 77 only
 # when no row ran.
@@ -59,7 +68,9 @@ SECONDS_OF_SPEECH=3
 #              filters' delays may differ)
 #   downmixed  the mean of the two channels, encoded: within 25 dB
 #   frames     identical, and the same frames in the same order
-# and expect: more key=value results of rtp_media.py analyze.
+# and expect: more key=value results of rtp_media.py analyze (of one
+# play), and repeat=N delay=MS to put ";repeat=N;delay=MS" in the
+# Request-URI (RFC 4240 section 3.4) and check the plays (check_plays).
 ROWS=$(cat <<'EOF'
 # name         | content-type         | make                  | offer                               | ptime | steps     | compare   | expect
 au-ulaw        | audio/basic          | gen_au mu-law         | audio:0                             | 20    | 160       | same      |
@@ -98,6 +109,11 @@ mp2            | audio/mpeg           | gen_mpa mp2 44100     | audio:14        
 m1v            | video/mpeg           | gen_video m1v         | video:32                            | 20    | 0,3600    | frames    |
 m2v            | video/mpeg           | gen_video m2v         | video:32                            | 20    | 0,3600    | frames    |
 mpeg-ps        | video/mpeg           | gen_video ps          | audio:14 video:32                   | 20    | 2160      | frames    |
+au-repeat      | audio/basic          | gen_au mu-law 1.01    | audio:0                             | 20    | 160       | same      | repeat=2 delay=300 packets=51 last_len=80
+g729-repeat    | audio/G729           | gen_frames g729       | audio:18                            | 70    | 560       | frames    | repeat=3 delay=500 last_len=60
+amr-be-repeat  | audio/amr            | gen_frames amr 7,0,4  | audio:96=AMR/8000                   | 60    | 480       | frames    | repeat=2 delay=300 packets=50
+mp3-repeat     | audio/mpeg           | gen_mpa mp3 48000     | audio:14                            | 20    | 2160      | frames    | repeat=2 delay=300
+m1v-repeat     | video/mpeg           | gen_video m1v         | video:32                            | 20    | 0,3600    | frames    | repeat=3 delay=500
 EOF
 )
 
@@ -341,7 +357,8 @@ capture_start()
 }
 
 # call_row CTYPE PTIME OFFER...: delivers $ATT, calls anncd with the
-# offer while tshark captures; RESULT is anncd-call's last line.
+# offer (and $URI_PARAMS in the Request-URI) while tshark captures;
+# RESULT is anncd-call's last line.
 call_row()
 {
 	local ctype=$1 ptime=$2 url spec args=()
@@ -351,6 +368,7 @@ call_row()
 	mail_deliver "$MAIL_EML"
 	url=$(genurlauth)
 	for spec in "$@"; do args+=(--offer "$spec"); done
+	[ -z "$URI_PARAMS" ] || args+=(--uri-params "$URI_PARAMS")
 	capture_start
 	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --rtp-port "$RTP_PORT" \
@@ -416,7 +434,8 @@ offer_rtpmap()
 	esac
 }
 
-# tshark: the SDP answer, the stream's analysis and its timestamp steps.
+# tshark: the SDP answer, the stream's analysis and its timestamp steps
+# within each play of PER_PLAY packets (0: one play).
 check_wire()
 {
 	local i=$1 spec=$2 steps=$3 port=$((RTP_PORT + 2 * $1)) line answer got
@@ -442,7 +461,8 @@ check_wire()
 	got=$(tsh -r "$ROWDIR/wire.pcapng" -d "udp.port==$port,rtp" \
 		-Y "ip.src == $RIG_MEDIA_IP && udp.dstport == $port" \
 		-T fields -e rtp.timestamp |
-		awk 'NR > 1 { print ($1 - t + 4294967296) % 4294967296 }
+		awk -v n="$PER_PLAY" 'NR > 1 && (n == 0 || (NR - 1) % n != 0) {
+			print ($1 - t + 4294967296) % 4294967296 }
 		     { t = $1 }' | sort -nu | paste -sd,)
 	check "${ROW}[$i]: timestamp steps (tshark)" "$got" "$steps"
 }
@@ -620,13 +640,43 @@ check_checker()
 	done
 }
 
+# RFC 4240 section 3.4 on the first m= line: PLAYS plays of equal
+# packets, DELAY ms apart.  The whole capture moves to dump.all.txt and
+# dump.txt keeps the first play, on which the one-play checks then run.
+check_plays()
+{
+	local fmt=$1 plays=$2 delay=$3 a
+
+	mv "$ROWDIR/dump.txt" "$ROWDIR/dump.all.txt"
+	a=$(python3 "$HERE/rtp_media.py" plays "$fmt" "$ROWDIR/dump.all.txt" \
+		"$RTP_PORT" "$plays" "$delay" --first "$ROWDIR/dump.txt" || true)
+	note "$ROW: $a"
+	check "$ROW: $plays equal plays" "$(field "$a" error)" ""
+	PER_PLAY=$(field "$a" per_play)
+	check "$ROW: one SSRC, sequence +1 across the plays" \
+		"$(field "$a" ssrcs) $(field "$a" seq_steps)" "1 1"
+	check "$ROW: each play's timestamps those of its frames" \
+		"$(field "$a" ts_bad)" 0
+	check "$ROW: each play starts one span and ${delay} ms after the last" \
+		"$(field "$a" gaps_bad)" 0
+	if [ "$fmt" = mpv ]; then
+		check "$ROW: markers where play 1 has them, none after a gap" \
+			"$(field "$a" marks_bad)" 0
+	else
+		check "$ROW: a marker on each play's first packet, no other" \
+			"$(field "$a" marks_bad)" 0
+	fi
+	check "$ROW: plays 2 on carry play 1's payloads" \
+		"$(field "$a" plays_differ)" 0
+}
+
 # ---- one row -----------------------------------------------------------------
 
 run_row()
 {
 	local name=$1 ctype=$2 make=$3 offer=$4 ptime=$5 steps=$6 how=$7
 	local expect=$8
-	local offers i spec video reason fails0=$FAILS
+	local offers i spec video reason fails0=$FAILS kv plays=1 delay=0
 
 	ROW=$name
 	ROWDIR=$WORK/$name
@@ -635,6 +685,16 @@ run_row()
 	SKIP_WHY=
 	unset ORIG_ES_0 ORIG_ES_1
 	read -ra offers <<<"$offer"
+	URI_PARAMS='' PER_PLAY=0
+	for kv in $expect; do
+		case $kv in
+		repeat=*) plays=${kv#*=} ;;
+		delay=*) delay=${kv#*=} ;;
+		*) continue ;;
+		esac
+		URI_PARAMS+=";$kv"
+		expect=${expect/"$kv"/}
+	done
 	# shellcheck disable=SC2086 # make is a function and its words
 	if ! $make; then
 		skip_row "${SKIP_WHY:-making the attachment failed}"
@@ -654,6 +714,8 @@ run_row()
 		ROWS_FAILED+=("$ROW")
 		return
 	fi
+	[ -z "$URI_PARAMS" ] ||
+		check_plays "$(offer_fmt "${offers[0]}")" "$plays" "$delay"
 	rig_ua python3 "$HERE/rtp_media.py" replay "$ROWDIR/dump.txt" \
 		"$RTP_PORT" "$REPLAY_PORT" "$ROWDIR" "${offers[@]}" >/dev/null
 	for i in "${!offers[@]}"; do

@@ -204,9 +204,11 @@ main()
 	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
-	cyrus_tls_cert "$WORK/tls" ca "" &&
-		cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP" ||
-		{ note "openssl could not make the certificates"; exit 1; }
+	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
+		! cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP"; then
+		note "openssl could not make the certificates"
+		exit 1
+	fi
 	rig_up
 	CYRUS_EXEC=$RIG_MS_EXEC
 	cyrus_start
