@@ -665,8 +665,11 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 		if (rte_ring_sc_dequeue_elem(w->cmd_ring, &cmd,
 					     sizeof(cmd)) != 0)
 			break;
+		/* A start or an update dates from when it is taken, not from
+		 * the round's start: the worker may have been descheduled in
+		 * between, and a stream must not begin in the past. */
 		if (cmd.type == DP_CMD_START)
-			dp_cmd_start(w, &cmd.p, now);
+			dp_cmd_start(w, &cmd.p, rte_rdtsc());
 		else if (cmd.type == DP_CMD_STOP)
 			dp_cmd_stop(w, cmd.handle, now);
 		else if (cmd.type == DP_CMD_UPDATE)
