@@ -398,6 +398,39 @@ ring_port(void)
 				  NWORKERS, rte_socket_id());
 }
 
+/* A port with one TX queue cannot serve two workers, and no dataplane
+ * takes more than DP_MAX_WORKERS: both refused before anything runs.
+ */
+static void
+check_refusals(void)
+{
+	static struct rte_ring *in1, *out1;
+	struct dp_config cfg;
+	int port;
+
+	in1 = rte_ring_create("t_1q_in", 64, (int)rte_socket_id(),
+			      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	out1 = rte_ring_create("t_1q_out", 64, (int)rte_socket_id(),
+			       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	CHECK(in1 != NULL && out1 != NULL);
+	if (in1 == NULL || out1 == NULL)
+		return;
+	port = rte_eth_from_rings("net_ring_1q", &in1, 1, &out1, 1,
+				  rte_socket_id());
+	CHECK(port >= 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port_id = (uint16_t)port;
+	cfg.lcore_id = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	cfg.nb_workers = NWORKERS;
+	cfg.media_ip = MEDIA_IP;
+	cfg.max_streams = 4;
+	cfg.nb_mbufs = 255;
+	CHECK_INT(dp_start(&cfg), -EINVAL);
+	cfg.nb_workers = DP_MAX_WORKERS + 1;
+	CHECK_INT(dp_start(&cfg), -EINVAL);
+	CHECK_INT(dp_stream_stop(1), -ENODEV);
+}
+
 static void
 run(int port)
 {
@@ -449,6 +482,7 @@ main(int argc, char **argv)
 	content = make_content();
 	port = ring_port();
 	CHECK(content != NULL && port >= 0);
+	check_refusals();
 	if (content != NULL && port >= 0)
 		run(port);
 	content_put(content);
