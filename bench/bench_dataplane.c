@@ -5,7 +5,11 @@
  * build-and-send loop on the first worker lcore alone, then plays one
  * shared content to N streams through the project's
  * dataplane, built with its send-error histogram (-DDP_MEASURE), and reads
- * the paced rate and the errors over a window after the ramp-up.
+ * the paced rate and the errors over a window after the ramp-up.  With
+ * --decode, it then measures the same streams in windows side by side:
+ * without a decode job, and with the worker decoding a base64 attachment
+ * of each size over and over in slices (dataplane/dp_decode.c), and the
+ * decode's throughput on the worker.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +33,7 @@
 #include "core/content.h"
 #include "core/log.h"
 #include "dataplane/dp.h"
+#include "dataplane/dp_decode.h"
 #include "dataplane/dp_priv.h"
 
 #define BENCH_PTIME_NS		20000000ull	/* G.711 at 20 ms */
@@ -36,6 +41,9 @@
 #define BENCH_BURST		32u
 #define BENCH_NB_MBUFS		16383u		/* freed at once by net_null */
 #define BENCH_TAIL_S		10		/* content beyond the run */
+#define BENCH_DECODE_MAX	4		/* attachment sizes in a run */
+#define BENCH_SLICES_MAX	4		/* slice sizes in a run */
+#define BENCH_MIME_LINE		57		/* bytes a 76-column line */
 
 struct bench_opts {
 	unsigned int streams;
@@ -46,7 +54,33 @@ struct bench_opts {
 	double ramp_timeout_s;
 	unsigned int mem_mb;
 	const char *json;
+	unsigned int decode_mib[BENCH_DECODE_MAX];	/* --decode */
+	unsigned int ndecode;
+	uint32_t slices[BENCH_SLICES_MAX];		/* --slices */
+	unsigned int nslices;
 };
+
+/* An attachment the decode windows have the worker decode: its MIME
+ * base64 text, the reserved output, and the bytes it must give.
+ */
+struct bench_text {
+	unsigned int mib;
+	struct content *text;
+	struct content *out;
+	uint8_t *ref;
+	size_t ref_len;
+};
+
+/* One window of the decode comparison; mib 0: no decode. */
+struct bench_dec_result {
+	unsigned int mib;
+	uint32_t slice;
+	double paced_mpps, p50_us, p99_us, max_us;
+	uint64_t late_1ms;
+	uint64_t jobs, bad, text_bytes, rounds, busy_tsc, wall_tsc;
+};
+
+static struct bench_text bench_texts[BENCH_DECODE_MAX];
 
 struct bench_result {
 	unsigned int streams;
@@ -82,7 +116,28 @@ bench_usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--streams N | N] [--window S] [--settle S] [--raw S]\n"
 		"       [--ramp-timeout S] [--mem MB] [--json FILE] "
-		"[--workers N]\n", prog);
+		"[--workers N]\n"
+		"       [--decode MIB[,MIB...]] [--slices BYTES[,BYTES...]]\n",
+		prog);
+}
+
+/* "4,16" into v[]: the count, or UINT32_MAX for a bad list. */
+static unsigned int
+bench_list(const char *arg, uint32_t *v, unsigned int max, unsigned long lo,
+	   unsigned long hi)
+{
+	unsigned int n = 0;
+	unsigned long x;
+	char *end;
+
+	do {
+		x = strtoul(arg, &end, 10);
+		if (end == arg || x < lo || x > hi || n == max)
+			return UINT32_MAX;
+		v[n++] = (uint32_t)x;
+		arg = end + 1;
+	} while (*end == ',');
+	return *end == '\0' ? n : UINT32_MAX;
 }
 
 static int
@@ -96,6 +151,8 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 		{ "ramp-timeout", required_argument, NULL, 't' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "decode", required_argument, NULL, 'd' },
+		{ "slices", required_argument, NULL, 'l' },
 		{ "workers", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -114,12 +171,23 @@ bench_parse(int argc, char **argv, struct bench_opts *o)
 		case 'm': o->mem_mb = (unsigned int)atoi(optarg); break;
 		case 'j': o->json = optarg; break;
 		case 'k': o->workers = (unsigned int)atoi(optarg); break;
+		case 'd': o->ndecode = bench_list(optarg, o->decode_mib,
+						  BENCH_DECODE_MAX, 1, 256);
+			  break;
+		case 'l': o->nslices = bench_list(optarg, o->slices,
+						  BENCH_SLICES_MAX,
+						  DP_DECODE_SLICE_MIN,
+						  DP_DECODE_SLICE_MAX);
+			  break;
 		default: return -1;
 		}
 	}
 	if (optind < argc)
 		o->streams = (unsigned int)atoi(argv[optind++]);
+	if (o->ndecode > 0 && o->nslices == 0)
+		o->slices[o->nslices++] = DP_DECODE_SLICE_DEFAULT;
 	if (optind < argc || o->streams == 0 || o->window_s <= 0 ||
+	    o->ndecode == UINT32_MAX || o->nslices == UINT32_MAX ||
 	    o->raw_s <= 0 || o->window_s > 60 || o->raw_s > 60 ||
 	    o->workers == 0 || o->workers > DP_MAX_WORKERS)
 		return -1;
@@ -438,6 +506,283 @@ bench_window(const struct bench_opts *o, struct bench_result *res,
 	bench_errors(m0, m1, res);
 }
 
+/* ---- decode windows ---- */
+
+static const char bench_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* One MIME line: up to 57 bytes as 76 characters, then CRLF. */
+static size_t
+bench_mime_line(const uint8_t *in, size_t n, char *o)
+{
+	size_t i, len = 0;
+	uint32_t q;
+
+	for (i = 0; i < n; i += 3) {
+		q = (uint32_t)in[i] << 16;
+		q |= i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0;
+		q |= i + 2 < n ? in[i + 2] : 0;
+		o[len++] = bench_b64[q >> 18 & 63];
+		o[len++] = bench_b64[q >> 12 & 63];
+		o[len++] = i + 1 < n ? bench_b64[q >> 6 & 63] : '=';
+		o[len++] = i + 2 < n ? bench_b64[q & 63] : '=';
+	}
+	o[len++] = '\r';
+	o[len++] = '\n';
+	return len;
+}
+
+/* mib MiB of random bytes, their MIME base64 text in a content, and an
+ * output content reserved for it.
+ */
+static int
+bench_text_make(struct bench_text *t, unsigned int mib)
+{
+	static char buf[CONTENT_CHUNK_SIZE];
+	size_t i, k, n = 0, len = (size_t)mib << 20;
+	uint32_t x = 0x9e3779b9u;
+
+	t->mib = mib;
+	t->ref_len = len;
+	t->ref = malloc(len);
+	t->text = content_new(len / 3 * 4 + len / 57 * 2 + 8);
+	if (t->ref == NULL || t->text == NULL)
+		return -1;
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		t->ref[i] = (uint8_t)x;
+	}
+	for (i = 0; i < len; i += k) {
+		k = RTE_MIN((size_t)BENCH_MIME_LINE, len - i);
+		n += bench_mime_line(t->ref + i, k, buf + n);
+		if (n + 80 > sizeof(buf) || i + k == len) {
+			if (content_append(t->text, buf, n) != 0)
+				return -1;
+			n = 0;
+		}
+	}
+	t->out = content_new_reserved(dp_decode_out_max(t->text->len));
+	return t->out == NULL ? -1 : 0;
+}
+
+static void
+bench_text_free(struct bench_text *t)
+{
+	free(t->ref);
+	content_put(t->text);
+	content_put(t->out);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The job's event: counted, its first output checked, and the job sent
+ * again at once so that the worker always has one.
+ */
+static int
+bench_job_done(struct dp_decode_job *j, struct bench_text *t,
+	       struct bench_dec_result *r, uint64_t submitted)
+{
+	r->wall_tsc += rte_rdtsc() - submitted;
+	r->busy_tsc += j->busy_tsc;
+	r->rounds += j->rounds;
+	r->text_bytes += t->text->len;
+	if (j->status != 0 || j->out->len != t->ref_len ||
+	    (r->jobs == 0 && memcmp(j->out->chunks[0]->data, t->ref,
+				    CONTENT_CHUNK_SIZE) != 0))
+		r->bad++;
+	r->jobs++;
+	t->out->len = 0;
+	return dp_decode_submit(j);
+}
+
+/* Takes the events there are: 1 when the job's was among them. */
+static int
+bench_dec_event(const struct dp_decode_job *j)
+{
+	struct dp_event ev[64];
+	unsigned int i, n;
+	int found = 0;
+
+	do {
+		n = dp_poll_events(ev, RTE_DIM(ev));
+		for (i = 0; i < n; i++)
+			found |= ev[i].type == DP_EV_DECODED && ev[i].job == j;
+	} while (n == RTE_DIM(ev));
+	return found;
+}
+
+/* Polls every millisecond until the window ends, resubmitting the job;
+ * then waits for the one in flight, uncounted, so that its output may be
+ * reused.
+ */
+static void
+bench_dec_poll(struct dp_decode_job *j, struct bench_text *t,
+	       struct bench_dec_result *r, uint64_t until)
+{
+	uint64_t submitted = rte_rdtsc(), give_up;
+	int busy;
+
+	if (t != NULL)
+		t->out->len = 0;
+	busy = t != NULL && dp_decode_submit(j) == 0;
+
+	while (rte_rdtsc() < until) {
+		if (busy && bench_dec_event(j)) {
+			busy = bench_job_done(j, t, r, submitted) == 0;
+			submitted = rte_rdtsc();
+		}
+		bench_sleep(0.001);
+	}
+	give_up = rte_rdtsc() + bench_s_to_tsc(30);
+	while (busy && !bench_dec_event(j) && rte_rdtsc() < give_up)
+		bench_sleep(0.001);
+}
+
+/* One window of window_s: the send errors, and the decode's figures when
+ * t is not NULL.
+ */
+static void
+bench_dec_window(const struct bench_opts *o, struct bench_text *t,
+		 uint32_t slice, struct bench_dec_result *r,
+		 struct dp_measure *m0, struct dp_measure *m1)
+{
+	struct dp_decode_job job = { 0 };
+	struct bench_result br = { 0 };
+	struct dp_stats s0, s1;
+	uint64_t t0, t1;
+
+	memset(r, 0, sizeof(*r));
+	r->mib = t != NULL ? t->mib : 0;
+	r->slice = slice;
+	if (t != NULL) {
+		job.text = t->text;
+		job.out = t->out;
+		job.slice = slice;
+	}
+	dp_get_stats(&s0);
+	dp_measure_read(m0);
+	t0 = rte_rdtsc();
+	bench_dec_poll(&job, t, r, t0 + bench_s_to_tsc(o->window_s));
+	t1 = rte_rdtsc();
+	dp_get_stats(&s1);
+	dp_measure_read(m1);
+	bench_errors(m0, m1, &br);
+	r->paced_mpps = (double)(s1.tx_packets - s0.tx_packets) /
+			((double)clock_tsc_to_ns(t1 - t0) / 1e9) / 1e6;
+	r->p50_us = br.p50_us;
+	r->p99_us = br.p99_us;
+	r->max_us = br.max_us;
+	r->late_1ms = br.late_1ms;
+}
+
+static double
+bench_gbps(uint64_t bytes, uint64_t tsc)
+{
+	return tsc == 0 ? 0 : (double)bytes * 8 / (double)clock_tsc_to_ns(tsc);
+}
+
+static void
+bench_dec_print(const struct bench_dec_result *r, unsigned int n)
+{
+	unsigned int i;
+
+	printf("\n%-8s %7s %8s %9s %9s %9s %8s %5s %4s %8s %8s %7s\n",
+	       "decode", "slice", "paced", "p50 us", "p99 us", "max us",
+	       ">1 ms", "jobs", "bad", "busy", "wall", "rounds");
+	for (i = 0; i < n; i++, r++)
+		printf("%4u MiB %7u %8.3f %9.1f %9.1f %9.1f %8" PRIu64
+		       " %5" PRIu64 " %4" PRIu64 " %8.2f %8.2f %7.0f\n",
+		       r->mib, r->slice, r->paced_mpps, r->p50_us, r->p99_us,
+		       r->max_us, r->late_1ms, r->jobs, r->bad,
+		       bench_gbps(r->text_bytes, r->busy_tsc),
+		       bench_gbps(r->text_bytes, r->wall_tsc),
+		       r->jobs ? (double)r->rounds / r->jobs : 0);
+	printf("(paced: Mpps with RTCP; busy and wall: Gbit/s of base64 "
+	       "text, over the worker's decode time and submit to event)\n");
+	for (i = 0, r -= n; i < n; i++, r++)
+		printf("decode_mib=%u slice=%u paced_mpps=%.3f p50_err_us=%.1f "
+		       "p99_err_us=%.1f max_err_us=%.1f jobs=%" PRIu64
+		       " bad=%" PRIu64 " busy_gbps=%.2f wall_gbps=%.2f\n",
+		       r->mib, r->slice, r->paced_mpps, r->p50_us, r->p99_us,
+		       r->max_us, r->jobs, r->bad,
+		       bench_gbps(r->text_bytes, r->busy_tsc),
+		       bench_gbps(r->text_bytes, r->wall_tsc));
+}
+
+static double
+bench_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The decode's own cost, the worker's steps run here on the main lcore
+ * in slices, in thread CPU time: time slices the VM gives to others do
+ * not count, as they do in the worker's TSC figures.  The best of three.
+ */
+static double
+bench_step_gbps(struct bench_text *t, uint32_t slice)
+{
+	struct dp_decode_job j;
+	double best = 0, s0, s;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		memset(&j, 0, sizeof(j));
+		j.text = t->text;
+		j.out = t->out;
+		t->out->len = 0;
+		b64_init(&j.dec);
+		s0 = bench_cpu_s();
+		while (dp_decode_step(&j, slice) == 0)
+			;
+		s = bench_cpu_s() - s0;
+		if (j.status != 0 || t->out->len != t->ref_len)
+			return -1;
+		if (s > 0 && (double)t->text->len * 8 / s / 1e9 > best)
+			best = (double)t->text->len * 8 / s / 1e9;
+	}
+	t->out->len = 0;
+	return best;
+}
+
+static void
+bench_step_print(const struct bench_opts *o)
+{
+	unsigned int i, k;
+
+	printf("\ndecode steps on the main lcore, thread CPU time (Gbit/s of "
+	       "base64 text):\n");
+	for (k = 0; k < o->ndecode; k++)
+		for (i = 0; i < o->nslices; i++)
+			printf("step_mib=%u slice=%u cpu_gbps=%.2f\n",
+			       bench_texts[k].mib, o->slices[i],
+			       bench_step_gbps(&bench_texts[k], o->slices[i]));
+}
+
+/* For each slice: a window without a decode, then one per size, in turn,
+ * so that every figure has its baseline next to it.
+ */
+static void
+bench_decode_all(const struct bench_opts *o, struct dp_measure *m0,
+		 struct dp_measure *m1)
+{
+	struct bench_dec_result r[BENCH_SLICES_MAX * (BENCH_DECODE_MAX + 1)];
+	unsigned int i, k, n = 0;
+
+	for (i = 0; i < o->nslices; i++) {
+		bench_dec_window(o, NULL, o->slices[i], &r[n++], m0, m1);
+		for (k = 0; k < o->ndecode; k++)
+			bench_dec_window(o, &bench_texts[k], o->slices[i],
+					 &r[n++], m0, m1);
+	}
+	bench_dec_print(r, n);
+	bench_step_print(o);
+}
+
 static int
 bench_paced(const struct bench_opts *o, uint16_t port, unsigned int lcore,
 	    struct content *c, struct bench_result *res)
@@ -468,6 +813,8 @@ bench_paced(const struct bench_opts *o, uint16_t port, unsigned int lcore,
 		printf("ramp-up: only %" PRIu64 " of %u streams started in "
 		       "%.0f s\n", m0->started, o->streams, o->ramp_timeout_s);
 	bench_window(o, res, m0, m1);
+	if (o->ndecode > 0)
+		bench_decode_all(o, m0, m1);
 	rc = 0;
 	dp_stop();
 out:
@@ -566,19 +913,31 @@ bench_run(const struct bench_opts *o, struct bench_result *res)
 {
 	unsigned int lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	double run_s = o->ramp_timeout_s + o->settle_s + o->window_s +
-		       BENCH_TAIL_S;
+		       BENCH_TAIL_S + o->nslices * (o->ndecode + 1) *
+		       (o->window_s + 1);
 	size_t len = (size_t)(run_s * 1e9 / BENCH_PTIME_NS) * BENCH_PAYLOAD;
 	struct content *c;
+	unsigned int i;
 	uint16_t port;
 	int rc = -1;
 
 	clock_calibrate(200);
+	/* The stream's content, and a text and an output per attachment;
+	 * a text of 256 MiB decoded is at most 350 MiB.
+	 */
 	if (rte_eth_dev_get_port_by_name("net_null0", &port) != 0 ||
-	    lcore >= RTE_MAX_LCORE || content_sys_init(1, len) != 0)
+	    lcore >= RTE_MAX_LCORE ||
+	    content_sys_init(1 + 2 * o->ndecode, RTE_MAX(len, 350u << 20)) != 0)
 		return -1;
 	c = bench_content(len);
 	if (c == NULL)
 		return -1;
+	for (i = 0; i < o->ndecode; i++)
+		if (bench_text_make(&bench_texts[i], o->decode_mib[i]) != 0) {
+			fprintf(stderr, "no memory for %u MiB to decode\n",
+				o->decode_mib[i]);
+			goto out;
+		}
 	res->streams = o->streams;
 	res->workers = o->workers;
 	res->offered_mpps = o->streams * (1e9 / BENCH_PTIME_NS) / 1e6;
@@ -587,6 +946,9 @@ bench_run(const struct bench_opts *o, struct bench_result *res)
 		res->ratio = res->paced_mpps / res->raw_mpps;
 		rc = 0;
 	}
+out:
+	for (i = 0; i < o->ndecode; i++)
+		bench_text_free(&bench_texts[i]);
 	content_put(c);
 	content_reap();
 	return rc;

@@ -24,12 +24,14 @@
 #include "control/loop.h"
 #include "control/sdp.h"
 #include "control/sip_msg.h"
+#include "control/sip_txn.h"
 #include "control/sip_uas.h"
 #include "control/sip_uri.h"
 #include "core/cache.h"
 #include "core/log.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
+#include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
 #define SIP_OUT_MAX		8192	/* largest message anncd builds */
@@ -322,6 +324,8 @@ sip_respond(const struct sip_msg *req, const struct sockaddr_in *to,
 		return;
 	}
 	sip_send(to, out, (size_t)n);
+	if (code >= 200)
+		sip_txn_record(req, to, out, (size_t)n, loop_now_ms());
 }
 
 static void
@@ -790,13 +794,16 @@ call_answer(struct call *c)
 
 /* The one fetch of a cache entry, whichever call started it: what the
  * content is to be probed as once it is here, and the IMAP client's
- * handle, to cancel it when no call waits any more.
+ * handle, to cancel it when no call waits any more.  A base64 literal is
+ * then decoded by the dataplane (job.text set until its event comes);
+ * entry goes NULL when every call has gone meanwhile.
  */
 struct annc_fetch {
 	struct cache_entry *entry;
 	struct imap_fetch *imap;
 	struct media_ctype mt;
 	char ctype[64];
+	struct dp_decode_job job;
 };
 
 /* Calls share an entry only when they ask for the same decoding and the
@@ -846,9 +853,9 @@ fetched_probe(const struct annc_fetch *f, struct content *ct, int *code,
  * for every call waiting.
  */
 static void
-on_fetched(void *arg, int status, const char *reason, struct content *ct)
+fetch_ingest(struct annc_fetch *f, int status, const char *reason,
+	     struct content *ct)
 {
-	struct annc_fetch *f = arg;
 	struct cache_entry *e = f->entry;
 	char res[128];
 	int code = 404;
@@ -873,6 +880,87 @@ on_fetched(void *arg, int status, const char *reason, struct content *ct)
 	cache_complete(e, ct, ct->len);
 }
 
+/* The base64 text goes to the dataplane, which decodes it in slices into
+ * chunks allocated here; the entry stays FETCHING until its event.
+ */
+static int
+fetch_decode(struct annc_fetch *f, struct content *text)
+{
+	struct content *out;
+	int rc;
+
+	out = content_new_reserved(dp_decode_out_max(text->len));
+	if (out == NULL)
+		return -ENOMEM;
+	memset(&f->job, 0, sizeof(f->job));
+	f->job.text = text;
+	f->job.out = out;
+	f->job.slice = cfg->decode_slice;
+	rc = dp_decode_submit(&f->job);
+	if (rc != 0) {
+		content_put(out);
+		f->job.text = NULL;
+	}
+	return rc;
+}
+
+static void
+on_fetched(void *arg, int status, const char *reason, struct content *ct,
+	   int base64)
+{
+	struct annc_fetch *f = arg;
+
+	f->imap = NULL;
+	if (status == 0 && base64) {
+		if (fetch_decode(f, ct) == 0)
+			return;
+		content_put(ct);
+		ct = NULL;
+		status = -ENOBUFS;
+		reason = "Cannot decode the attachment now";
+	}
+	fetch_ingest(f, status, reason, ct);
+}
+
+static void
+decode_free(struct annc_fetch *f)
+{
+	content_put(f->job.text);
+	content_put(f->job.out);
+	free(f);
+}
+
+/* The dataplane's decode is over; the text goes.  An invalid byte is
+ * named by its offset in the literal, as the server sent it.
+ */
+static void
+on_decoded(struct dp_decode_job *j)
+{
+	struct annc_fetch *f = container_of(j, struct annc_fetch, job);
+	struct content *out = j->out;
+	char reason[96];
+
+	if (f->entry == NULL || j->status == -ECANCELED) {
+		decode_free(f);
+		return;
+	}
+	content_put(j->text);
+	if (j->status == 0) {
+		content_trim(out);
+		fetch_ingest(f, 0, "OK", out);
+		return;
+	}
+	content_put(out);
+	if (j->status == -EILSEQ)
+		snprintf(reason, sizeof(reason), "attachment is not base64: "
+			 "byte 0x%02x at offset %" PRIu64, j->err_byte,
+			 j->err_offset);
+	else
+		snprintf(reason, sizeof(reason), "attachment base64 is %s",
+			 j->status == -EBADMSG ? "truncated" : "undecodable");
+	fetch_ingest(f, -EPROTO, reason, NULL);
+}
+
 /* The cache's abandon hook: the last call waiting on a fetch has gone. */
 static void
 fetch_abandon(void *arg)
@@ -881,8 +969,16 @@ fetch_abandon(void *arg)
 
 	if (f == NULL)
 		return;
-	if (f->imap != NULL)
+	if (f->imap != NULL) {
 		imap_fetch_cancel(f->imap);
+	} else if (f->job.text != NULL) {
+		/* The worker holds the job: on_decoded() frees it. */
+		f->entry = NULL;
+		if (dp_decode_cancel(&f->job) != -ENODEV)
+			return;
+		decode_free(f);
+		return;
+	}
 	free(f);
 }
 
@@ -1016,7 +1112,12 @@ on_invite(const struct sip_msg *m, const struct sockaddr_in *src,
 
 	c = call_find(m);
 	if (c != NULL) {
-		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
+		if (m->to_tag.n == 0 && m->cseq == c->invite.cseq &&
+		    !str_same(m->branch, c->invite.branch))
+			/* RFC 3261 section 8.2.2.2: the same request by
+			 * another path. */
+			sip_respond(m, src, 482, "Loop Detected", NULL);
+		else if (m->to_tag.n == 0 && m->cseq == c->invite.cseq)
 			on_invite_retransmission(c, m, src);
 		else
 			sip_respond(m, src, 488, "Re-INVITE not supported",
@@ -1114,7 +1215,9 @@ on_cancel(const struct sip_msg *m, const struct sockaddr_in *src)
 {
 	struct call *c = call_find(m);
 
-	if (c == NULL) {
+	/* RFC 3261 section 9.2: a CANCEL names its INVITE by the branch of
+	 * their common top Via. */
+	if (c == NULL || !str_same(m->branch, c->invite.branch)) {
 		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
 			    NULL);
 		return;
@@ -1178,7 +1281,7 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *src,
 	const char *reason;
 	int code;
 
-	if (method_refused(m, src))
+	if (sip_txn_absorb(m, src) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -1307,8 +1410,13 @@ call_timers(struct call *c, uint64_t now)
 static void
 on_dp_event(const struct dp_event *ev)
 {
-	struct call *c = call_by_handle(ev->handle);
+	struct call *c;
 
+	if (ev->type == DP_EV_DECODED) {
+		on_decoded(ev->job);
+		return;
+	}
+	c = call_by_handle(ev->handle);
 	if (c == NULL)
 		return;
 	c->stream_active = 0;
@@ -1335,6 +1443,7 @@ annc_tick(uint64_t now_ms)
 	unsigned int i, n;
 
 	imap_fetch_tick(now_ms);
+	sip_txn_tick(now_ms);
 	if (now_ms >= next_sweep_ms) {
 		cache_tick(now_ms, time(NULL));
 		next_sweep_ms = now_ms + CACHE_SWEEP_MS;
@@ -1454,9 +1563,16 @@ int
 annc_init(const struct anncd_config *config)
 {
 	int rc;
+	struct sip_txn_config tc = {
+		.max = config->sip_transactions,
+		.t1_ms = config->t1_ms,
+		.t2_ms = config->t2_ms,
+	};
 
 	cfg = config;
 	rc = tables_init();
+	if (rc == 0)
+		rc = sip_txn_init(&tc, sip_send);
 	if (rc == 0)
 		rc = cache_setup();
 	if (rc < 0)
@@ -1518,6 +1634,7 @@ annc_fini(void)
 		calls[i].stream_active = 0;
 		call_free(&calls[i]);
 	}
+	sip_txn_fini();
 	cache_fini();
 }
 
@@ -1527,6 +1644,7 @@ annc_fini(void)
 void
 annc_log_counters(void)
 {
+	struct sip_txn_stats ts;
 	struct cache_stats st;
 	const uint64_t *ev = st.evictions;
 
@@ -1542,4 +1660,8 @@ annc_log_counters(void)
 	       ev[CACHE_EVICT_EXPIRED], ev[CACHE_EVICT_NEGATIVE],
 	       ev[CACHE_EVICT_TRANSIENT], st.abandoned, st.entries, st.bytes,
 	       imap_connections_opened());
+	sip_txn_get_stats(&ts);
+	LOG_AT(LOGL_INFO, "sip", "counters transactions=%u absorbed=%" PRIu64
+	       " acked=%" PRIu64 " timed_out=%" PRIu64 " stateless=%" PRIu64,
+	       ts.live, ts.absorbed, ts.acked, ts.timed_out, ts.full);
 }

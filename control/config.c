@@ -16,6 +16,7 @@
 
 #include "control/config.h"
 #include "core/log.h"
+#include "dataplane/dp_decode.h"
 
 #define CFG_ERR(...) LOG_AT(LOGL_ERR, "cfg", __VA_ARGS__)
 
@@ -32,6 +33,7 @@ enum {
 	OPT_IMAP_TIMEOUT,
 	OPT_T1,
 	OPT_T2,
+	OPT_SIP_TXNS,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
 	OPT_CACHE_BYTES,
@@ -42,6 +44,7 @@ enum {
 	OPT_IMAP_MAX_CONNS,
 	OPT_IMAP_PLAIN_OK,
 	OPT_ANSWER_DIR,
+	OPT_DECODE_SLICE,
 	OPT_HELP,
 };
 
@@ -58,6 +61,7 @@ static const struct option long_opts[] = {
 	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
 	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "sip-transactions", required_argument, NULL, OPT_SIP_TXNS },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "cache-bytes", required_argument, NULL, OPT_CACHE_BYTES },
@@ -68,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "imap-max-conns", required_argument, NULL, OPT_IMAP_MAX_CONNS },
 	{ "imap-plaintext-ok", required_argument, NULL, OPT_IMAP_PLAIN_OK },
 	{ "answer-direction", required_argument, NULL, OPT_ANSWER_DIR },
+	{ "decode-slice-bytes", required_argument, NULL, OPT_DECODE_SLICE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -103,8 +108,12 @@ config_usage(const char *prog)
 	       "  --max-content-bytes N      largest URLFETCH literal accepted\n"
 	       "                             (default 16777216)\n"
 	       "  --imap-timeout-ms N        whole fetch, connect to tagged OK (default 10000)\n"
+	       "  --decode-slice-bytes N     base64 the dataplane decodes between two pacing\n"
+	       "                             rounds (default 16384, 1..1048576)\n"
 	       "  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	       "  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	       "  --sip-transactions N       answers kept for retransmitted\n"
+	       "                             requests (default 16384)\n"
 	       "  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
 	       "  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	       "  --cache-bytes N            decoded contents kept for later calls\n"
@@ -333,10 +342,12 @@ config_defaults(struct anncd_config *cfg)
 	cfg->max_calls = 1024;
 	cfg->max_content = 16u << 20;
 	cfg->imap_timeout_ms = 10000;
+	cfg->decode_slice = DP_DECODE_SLICE_DEFAULT;
 	cfg->imap_idle_ms = 30000;
 	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
+	cfg->sip_transactions = 16384;
 	cfg->arp_timeout_ms = 3000;
 	cfg->log_level = LOGL_INFO;
 	cfg->cache_bytes = 256u << 20;
@@ -416,6 +427,11 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->t2_ms = (unsigned int)v;
 		return 0;
+	case OPT_SIP_TXNS:
+		if (parse_u32("sip-transactions", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		cfg->sip_transactions = (unsigned int)v;
+		return 0;
 	case OPT_ARP_TIMEOUT:
 		if (parse_u32("arp-timeout-ms", arg, 1, 60000, &v) < 0)
 			return -1;
@@ -423,6 +439,21 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		return 0;
 	}
 	return parse_cache(opt, arg, cfg);
+}
+
+/* The dataplane decodes base64 in slices between pacing rounds: a slice
+ * too large delays every stream's next packet by its decode time.
+ */
+static int
+parse_decode_slice(const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	if (parse_u32("decode-slice-bytes", arg, DP_DECODE_SLICE_MIN,
+		      DP_DECODE_SLICE_MAX, &v) < 0)
+		return -1;
+	cfg->decode_slice = (unsigned int)v;
+	return 0;
 }
 
 /* RFC 3264 section 6.1 lets a sendrecv offer be answered sendonly or
@@ -480,6 +511,8 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 		return 0;
 	case OPT_ANSWER_DIR:
 		return parse_answer_dir(arg, cfg);
+	case OPT_DECODE_SLICE:
+		return parse_decode_slice(arg, cfg);
 	case OPT_LOG_LEVEL:
 		lvl = log_level_parse(arg);
 		if (lvl >= 0) {

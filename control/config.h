@@ -54,12 +54,14 @@ struct anncd_config {
 	unsigned int max_calls;		/* --max-calls */
 	size_t max_content;		/* --max-content-bytes: literal limit */
 	unsigned int imap_timeout_ms;	/* --imap-timeout-ms: whole fetch */
+	unsigned int decode_slice;	/* --decode-slice-bytes: per round */
 	const char *imap_ca;		/* --imap-ca FILE; NULL: system */
 	unsigned int imap_idle_ms;	/* --imap-idle-ms: pooled, unused */
 	unsigned int imap_max_conns;	/* --imap-max-conns per server */
 	char *imap_plaintext_ok;	/* --imap-plaintext-ok HOST:PORT,... */
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
+	unsigned int sip_transactions;	/* --sip-transactions */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
 	size_t cache_bytes;		/* --cache-bytes: READY contents */
 	unsigned int cache_entries;	/* --cache-entries */

@@ -4,8 +4,9 @@
  * section 6.2.1), learns the capabilities, logs in, then carries any
  * number of pipelined URLFETCH commands (RFC 3501 section 5.5), each with
  * its own tag.  Idle, it is kept alive with NOOP and closed with LOGOUT
- * after --imap-idle-ms.  The literal of each answer is decoded into the
- * content as it arrives, so nothing of the attachment is held twice.
+ * after --imap-idle-ms.  The literal of each answer is copied into content
+ * chunks as it arrives, base64 or not: decoding a large one here would
+ * hold this thread, which also runs SIP, for milliseconds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,7 +24,6 @@
 #include "control/imap_resp.h"
 #include "control/loop.h"
 #include "control/tls.h"
-#include "core/b64.h"
 #include "core/log.h"
 
 #define IMAP_RBUF	16384	/* longest response line accepted */
@@ -117,12 +117,11 @@ struct imap_fetch {
 	void *arg;
 
 	int base64_req;			/* the request's encoding */
-	int base64;			/* what the literal being read needs */
+	int base64;			/* the literal being read is base64 */
 	uint64_t max_literal;
 	uint64_t lit_left;		/* literal bytes still to come */
 	int in_literal;
 	int got_nil;
-	struct b64_dec dec;
 	struct content *content;
 
 	char log_id[96];
@@ -174,7 +173,7 @@ fetch_report(struct imap_fetch *f, int status, const char *reason)
 		c = f->content;
 		f->content = NULL;
 	}
-	done(f->arg, status, reason, c);
+	done(f->arg, status, reason, c, status == 0 && f->base64);
 }
 
 /* A failure ends the fetch for its caller; the fetch itself stays on its
@@ -843,8 +842,7 @@ conn_find_url(struct imap_conn *c, const struct imap_str *u)
 static void
 start_literal(struct imap_fetch *f, const struct imap_urlfetch *uf)
 {
-	size_t hint = f->base64 ? uf->literal_len / 4 * 3
-				: uf->literal_len;
+	size_t hint = uf->literal_len;
 
 	if (f->content != NULL) {
 		fetch_fail(f, -EPROTO, "IMAP server sent two URLFETCH items");
@@ -855,7 +853,6 @@ start_literal(struct imap_fetch *f, const struct imap_urlfetch *uf)
 		fetch_fail(f, -ENOMEM, "out of memory for the content");
 		return;
 	}
-	b64_init(&f->dec);
 	f->lit_left = uf->literal_len;
 	f->in_literal = f->lit_left != 0;
 }
@@ -863,21 +860,8 @@ start_literal(struct imap_fetch *f, const struct imap_urlfetch *uf)
 static void
 fetch_literal_bytes(struct imap_fetch *f, const char *p, size_t n)
 {
-	char reason[96];
-	int rc;
-
-	if (!f->base64)
-		rc = content_append(f->content, p, n);
-	else
-		rc = content_append_b64(f->content, &f->dec, p, n);
-	if (rc == -ENOMEM) {
+	if (content_append(f->content, p, n) != 0)
 		fetch_fail(f, -ENOMEM, "out of memory for the content");
-	} else if (rc != 0) {
-		snprintf(reason, sizeof(reason),
-			 "attachment is not base64: byte 0x%02x at offset %"
-			 PRIu64, f->dec.err_byte, f->dec.err_offset);
-		fetch_fail(f, -EPROTO, reason);
-	}
 }
 
 /* One url-data pair of an untagged URLFETCH: a NIL, or the literal that
@@ -953,8 +937,6 @@ on_fetch_done(struct imap_conn *c, struct imap_fetch *f,
 		 * the token does not verify, or it has expired. */
 		fetch_fail(f, -ENOENT, f->got_nil ? "URLFETCH returned NIL" :
 			   "URLFETCH returned no content");
-	else if (f->base64 && b64_finish(&f->dec) < 0)
-		fetch_fail(f, -EPROTO, "attachment base64 is truncated");
 	else
 		fetch_report(f, 0, "OK");
 	fetch_free(f);

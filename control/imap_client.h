@@ -1,8 +1,9 @@
 /* The IMAP client of the media server (RFC 3501, RFC 4467 section 7):
  * pooled connections per server and identity, over TLS (implicit or
  * STARTTLS) or plaintext, LOGIN or SASL, URLFETCH of the URL exactly as
- * received, pipelined.  The literal is decoded as it arrives, straight
- * into the content that the dataplane will play.
+ * received, pipelined.  The literal is stored as it arrives, in content
+ * chunks: decoded already (BINARY, RFC 5524) or as its base64 text, which
+ * the caller has the dataplane decode, off this thread.
  */
 #ifndef ANNCD_CONTROL_IMAP_CLIENT_H
 #define ANNCD_CONTROL_IMAP_CLIENT_H
@@ -37,11 +38,13 @@ void
 imap_client_fini(void);
 
 /* Outcome of a fetch.  On success status is 0 and content holds the
- * decoded bytes (the callee now owns the reference); else status is
- * -errno and reason says why, in words fit for a SIP reason phrase.
+ * literal (the callee now owns the reference): its base64 text when
+ * base64 is set, not yet decoded nor checked, else the part's own bytes.
+ * Otherwise status is -errno and reason says why, in words fit for a SIP
+ * reason phrase.
  */
 typedef void (*imap_fetch_done)(void *arg, int status, const char *reason,
-				struct content *content);
+				struct content *content, int base64);
 
 struct imap_fetch_req {
 	const char *url;		/* sent exactly as received */
@@ -49,7 +52,7 @@ struct imap_fetch_req {
 	struct sockaddr_in server;
 	const char *user;		/* NULL: LOGIN anonymous */
 	const char *pass;
-	int base64;			/* decode the literal */
+	int base64;			/* the part is base64 on the server */
 	size_t max_literal;		/* refuse larger literals up front */
 	unsigned int timeout_ms;	/* connect to tagged OK */
 	const char *log_id;		/* names the fetch in logs */

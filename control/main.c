@@ -120,10 +120,10 @@ log_startup(const struct anncd_config *cfg)
 	inet_ntop(AF_INET, &cfg->media_ip, media, sizeof(media));
 	LOG_AT(LOGL_INFO, "main",
 	       "media %s rtp ports %u-%u tsc %lu Hz max calls %u "
-	       "max content %zu bytes imap timeout %u ms", media,
-	       cfg->rtp_port_min, cfg->rtp_port_max,
+	       "max content %zu bytes imap timeout %u ms decode slice %u bytes",
+	       media, cfg->rtp_port_min, cfg->rtp_port_max,
 	       (unsigned long)clock_tsc_hz(), cfg->max_calls,
-	       cfg->max_content, cfg->imap_timeout_ms);
+	       cfg->max_content, cfg->imap_timeout_ms, cfg->decode_slice);
 	LOG_AT(LOGL_INFO, "main", "sendrecv offers answered %s",
 	       cfg->answer_dir == SDP_SENDRECV ? "sendrecv" : "sendonly");
 	for (i = 0; i < cfg->n_imap; i++) {
@@ -236,11 +236,12 @@ main(int argc, char **argv)
 	log_max_level = (enum log_level)cfg.log_level;
 	clock_calibrate(MAIN_CLOCK_CAL_MS);
 	log_startup(&cfg);
-	/* Each call may hold a content being fetched or one evicted from
-	 * the cache while its last packets are in flight; the cache holds
-	 * at most one per entry.
+	/* Each call may hold a content being fetched (and, while the
+	 * dataplane decodes its base64 text, the output too) or one evicted
+	 * from the cache while its last packets are in flight; the cache
+	 * holds at most one per entry.
 	 */
-	if (content_sys_init(cfg.max_calls * 2 + cfg.cache_entries,
+	if (content_sys_init(cfg.max_calls * 3 + cfg.cache_entries,
 			     cfg.max_content) < 0 ||
 	    loop_init(MAIN_RING_ENTRIES) < 0 ||
 	    imap_client_init(&(struct imap_client_opts){ cfg.imap_ca,

@@ -33,6 +33,8 @@ static unsigned int content_chunk_max;
 static unsigned int content_nlive;	/* control plane only */
 static unsigned int content_nchunks;	/* control plane only */
 
+static int content_chunk_release(struct content_chunk *k);
+
 static unsigned int
 content_chunks_for(size_t bytes)
 {
@@ -138,6 +140,8 @@ content_add_chunk(struct content *c)
 {
 	struct content_chunk *k;
 
+	if (c->reserved)
+		return -ENOSPC;
 	if (content_nchunks >= content_chunk_max)
 		return -ENOMEM;
 	if (c->nchunks == c->chunks_cap && content_grow(c) != 0)
@@ -166,13 +170,50 @@ content_add_chunk(struct content *c)
 	return 0;
 }
 
-/* Room left in the last chunk; 0 when there is none or it is full. */
+struct content *
+content_new_reserved(size_t max_bytes)
+{
+	struct content *c = content_new(max_bytes);
+	uint32_t i, n = content_chunks_for(max_bytes);
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (content_add_chunk(c) != 0) {
+			content_put(c);
+			return NULL;
+		}
+	}
+	c->reserved = 1;
+	return c;
+}
+
+/* The chunks past len were never written to a packet: the owner's is
+ * their only reference, so they go now.  An empty content keeps no chunk
+ * and is still the caller's to put.
+ */
+void
+content_trim(struct content *c)
+{
+	uint32_t keep = content_chunks_for(c->len);
+
+	while (c->nchunks > keep)
+		content_chunk_release(c->chunks[--c->nchunks]);
+	c->reserved = 0;
+}
+
+/* Room left in the chunk that len falls in; 0 when every chunk is full.
+ * A reserved content has chunks past that one, which are not counted: a
+ * write must not run off the end of its chunk.
+ */
 static size_t
 content_room(const struct content *c)
 {
 	size_t end = (size_t)c->nchunks << CONTENT_CHUNK_SHIFT;
 
-	return end - c->len;
+	if (c->len == end)
+		return 0;
+	return CONTENT_CHUNK_SIZE - (c->len & CONTENT_CHUNK_MASK);
 }
 
 static uint8_t *
@@ -187,10 +228,11 @@ content_append(struct content *c, const void *bytes, size_t n)
 {
 	const uint8_t *p = bytes;
 	size_t k;
+	int rc;
 
 	while (n > 0) {
-		if (content_room(c) == 0 && content_add_chunk(c) != 0)
-			return -ENOMEM;
+		if (content_room(c) == 0 && (rc = content_add_chunk(c)) != 0)
+			return rc;
 		k = RTE_MIN(n, content_room(c));
 		memcpy(content_tail(c), p, k);
 		c->len += k;

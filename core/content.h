@@ -50,6 +50,7 @@ struct content {
 	uint32_t chunks_cap;		/* slots in chunks[] */
 	uint32_t nheld;			/* chunks not yet released */
 	size_t len;			/* bytes written so far */
+	int reserved;			/* every chunk allocated up front */
 	struct media_info mi;		/* payload, as logical offsets */
 };
 
@@ -67,14 +68,31 @@ content_sys_init(unsigned int max_contents, size_t max_bytes);
 struct content *
 content_new(size_t size_hint);
 
-/* Appends n raw bytes, across chunk boundaries.  0 or -ENOMEM; after a
- * failure the content holds a prefix of the bytes and is only fit to put.
+/* Allocates a content and, up front, every chunk that max_bytes need, for
+ * a writer that must not allocate (the dataplane decoding into it): the
+ * appends below then only fill those chunks, and fail with -ENOSPC past
+ * them.  NULL on failure or when max_contents already exist.
+ */
+struct content *
+content_new_reserved(size_t max_bytes);
+
+/* Releases the reserved chunks past c->len, which nothing else can hold
+ * yet, and lets the content grow again.  Control plane only.
+ */
+void
+content_trim(struct content *c);
+
+/* Appends n raw bytes, across chunk boundaries.  0, -ENOMEM, or -ENOSPC
+ * past a reserved content's chunks; after a failure the content holds a
+ * prefix of the bytes and is only fit to put.
  */
 int
 content_append(struct content *c, const void *bytes, size_t n);
 
 /* Feeds n bytes of base64 through d and appends what they decode to.  0,
- * -ENOMEM, or -EILSEQ for a byte that is not base64 (d says which).
+ * -ENOMEM, -ENOSPC (as content_append), or -EILSEQ for a byte that is not
+ * base64 (d says which).  On a reserved content it allocates nothing, so
+ * any lcore may run it.
  */
 int
 content_append_b64(struct content *c, struct b64_dec *d, const char *in,

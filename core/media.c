@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/media.h"
+#include "core/media_framed.h"
 #include "core/media_priv.h"
 #include "core/strnum.h"
 
@@ -52,6 +53,10 @@ static const struct {
 	{ "audio/vnd.wave", MEDIA_TYPE_AUDIO_WAV },
 	{ "audio/g729", MEDIA_TYPE_AUDIO_G729 },
 	{ "audio/g722", MEDIA_TYPE_AUDIO_G722 },
+	{ "audio/amr", MEDIA_TYPE_AUDIO_AMR },
+	{ "audio/amr-wb", MEDIA_TYPE_AUDIO_AMR_WB },
+	{ "audio/mpeg", MEDIA_TYPE_AUDIO_MPEG },
+	{ "video/mpeg", MEDIA_TYPE_VIDEO_MPEG },
 };
 
 /* Codec facts that do not depend on the content (RFC 3551 tables 4, 5). */
@@ -64,6 +69,10 @@ static const struct {
 	[MEDIA_CODEC_L16] = { "L16", -1 },
 	[MEDIA_CODEC_G729] = { "G729", 18 },
 	[MEDIA_CODEC_G722] = { "G722", 9 },
+	[MEDIA_CODEC_AMR] = { "AMR", -1 },
+	[MEDIA_CODEC_AMR_WB] = { "AMR-WB", -1 },
+	[MEDIA_CODEC_MPA] = { "MPA", 14 },
+	[MEDIA_CODEC_MPV] = { "MPV", 32 },
 };
 
 static const char *
@@ -509,6 +518,10 @@ static media_probe_fn *const media_probes[MEDIA_TYPE_VIDEO_MPEG + 1] = {
 	[MEDIA_TYPE_AUDIO_WAV] = media_wav_probe,
 	[MEDIA_TYPE_AUDIO_G729] = media_g729_probe,
 	[MEDIA_TYPE_AUDIO_G722] = media_g722_probe,
+	[MEDIA_TYPE_AUDIO_AMR] = media_framed_probe,
+	[MEDIA_TYPE_AUDIO_AMR_WB] = media_framed_probe,
+	[MEDIA_TYPE_AUDIO_MPEG] = media_framed_probe,
+	[MEDIA_TYPE_VIDEO_MPEG] = media_framed_probe,
 };
 
 int

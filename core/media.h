@@ -69,6 +69,7 @@ struct media_info {
 				 * delimited */
 	uint16_t format_tag;	/* WAV: the format tag (for EXTENSIBLE, its
 				 * SubFormat's); 0 for other containers */
+	uint32_t flags;		/* MEDIA_INFO_* (core/media_framed.h) */
 };
 
 /* How the frames of a coded payload are told apart. */

@@ -11,6 +11,7 @@
 
 #include "core/content.h"
 #include "core/media.h"
+#include "core/media_framed.h"
 #include "core/media_pcm.h"
 #include "core/media_plan.h"
 #include "core/media_priv.h"
@@ -140,6 +141,10 @@ static unsigned int (*const plan_fmts[MEDIA_CODEC_MPV + 1])(
 	[MEDIA_CODEC_PCM16LE] = plan_fmts_pcm16,
 	[MEDIA_CODEC_G729] = plan_fmts_g729,
 	[MEDIA_CODEC_G722] = plan_fmts_g722,
+	[MEDIA_CODEC_AMR] = media_framed_fmts,
+	[MEDIA_CODEC_AMR_WB] = media_framed_fmts,
+	[MEDIA_CODEC_MPA] = media_framed_fmts,
+	[MEDIA_CODEC_MPV] = media_framed_fmts,
 };
 
 unsigned int
@@ -156,30 +161,27 @@ media_fmts(const struct media_info *mi, struct media_fmt *out,
 
 /* A plan on content c.  hold: c is another holder's and the plan takes a
  * reference on it; otherwise c was made for the plan, which owns it.
- * npkts_explicit: entries to list, 0 for a uniform plan.
+ * npkts_explicit: entries to list, 0 for a uniform plan.  The plan and
+ * its list are one block, so that every plan, whoever built it, goes
+ * with content_put() and one free().
  */
 static struct media_plan *
 plan_new(struct content *c, int hold, uint32_t clock, uint32_t npkts,
 	 uint32_t npkts_explicit)
 {
-	struct media_plan *pl = calloc(1, sizeof(*pl));
-	struct media_pkt *pkt = NULL;
+	struct media_plan *pl;
 
+	pl = calloc(1, sizeof(*pl) + (size_t)npkts_explicit *
+		    sizeof(struct media_pkt));
 	if (pl == NULL)
 		return NULL;
-	if (npkts_explicit != 0) {
-		pkt = calloc(npkts_explicit, sizeof(*pkt));
-		if (pkt == NULL) {
-			free(pl);
-			return NULL;
-		}
-	}
+	if (npkts_explicit != 0)
+		pl->pkt = (const struct media_pkt *)(pl + 1);
 	if (hold)
 		content_get(c);
 	pl->content = c;
 	pl->npkts = npkts;
 	pl->clock_rate = clock;
-	pl->pkt = pkt;
 	return pl;
 }
 
@@ -265,6 +267,9 @@ plan_as_is(struct content *c, const struct media_info *mi,
 				 mi->clock_rate, mi->channels,
 				 fmt->name ? fmt->name : "?",
 				 fmt->clock_rate, fmt->channels);
+	if (mi->framing != MEDIA_FRAMING_RAW)
+		return media_why(why, "plan: G.192 frames are repacked, not "
+				 "sent as they are");
 	if (mi->codec == MEDIA_CODEC_G729 && mi->sid_bytes != 0)
 		return plan_g729_sid(c, mi, ms, out, why);
 	return plan_uniform(c, 1, fmt, ms, mi->data_offset, mi->data_len,
@@ -395,14 +400,14 @@ plan_g192(struct content *c, const struct media_info *mi, unsigned int ms,
 	}
 	if (plan_g192_walk(&g, nc, c, mi, why) < 0)
 		goto out;
-	pl = plan_new(nc, 0, 8000, g.npkts, 0);
+	pl = plan_new(nc, 0, 8000, g.npkts, g.npkts);
 	if (pl == NULL) {
 		media_why(why, "plan: out of memory");
 		goto out;
 	}
-	pl->pkt = g.pkt;
+	memcpy((struct media_pkt *)pl->pkt, g.pkt,
+	       g.npkts * sizeof(*g.pkt));
 	pl->span_ts = g.frame * 80;
-	g.pkt = NULL;
 	nc = NULL;
 	*out = pl;
 	rc = 0;
@@ -453,21 +458,6 @@ out:
 	return rc;
 }
 
-/* The plan builder of each payload format sent as the content holds it;
- * a new codec adds its line here.  Converted formats all go through
- * plan_convert().
- */
-static int (*const plan_builders[MEDIA_CODEC_MPV + 1])(
-	struct content *, const struct media_info *,
-	const struct media_fmt *, unsigned int, struct media_plan **,
-	const char **) = {
-	[MEDIA_CODEC_PCMU] = plan_as_is,
-	[MEDIA_CODEC_PCMA] = plan_as_is,
-	[MEDIA_CODEC_L16] = plan_as_is,
-	[MEDIA_CODEC_G729] = plan_as_is,
-	[MEDIA_CODEC_G722] = plan_as_is,
-};
-
 /* The packet time in whole frames: the nearest to what was asked, then
  * down to fit maxptime and the payload limit.  Formats without a frame
  * length (one frame per packet) get ptime as asked.
@@ -499,6 +489,59 @@ plan_ptime(const struct media_fmt *fmt, unsigned int ptime,
 	return 0;
 }
 
+/* The formats of this file: the packet time first, then the payload as
+ * it is or converted.
+ */
+static int
+plan_audio(struct content *c, const struct media_info *mi,
+	   const struct media_fmt *fmt, unsigned int ptime_ms,
+	   unsigned int maxptime_ms, struct media_plan **out,
+	   const char **why)
+{
+	unsigned int ms = 0;
+
+	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
+		return -1;
+	if (fmt->conversion)
+		return plan_convert(c, mi, fmt, ms, out, why);
+	return plan_as_is(c, mi, fmt, ms, out, why);
+}
+
+/* The framed formats (core/media_framed.c) take the packet time already
+ * in whole frames.
+ */
+static int
+plan_framed(struct content *c, const struct media_info *mi,
+	    const struct media_fmt *fmt, unsigned int ptime_ms,
+	    unsigned int maxptime_ms, struct media_plan **out,
+	    const char **why)
+{
+	unsigned int ms = 0;
+
+	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
+		return -1;
+	return media_framed_build(c, mi, fmt, ms, out, why);
+}
+
+/* The plan builder of each payload format, by its codec on the wire; a
+ * new codec adds its line here.  A builder rounds the packet time to its
+ * frames itself.
+ */
+static int (*const plan_builders[MEDIA_CODEC_MPV + 1])(
+	struct content *, const struct media_info *,
+	const struct media_fmt *, unsigned int, unsigned int,
+	struct media_plan **, const char **) = {
+	[MEDIA_CODEC_PCMU] = plan_audio,
+	[MEDIA_CODEC_PCMA] = plan_audio,
+	[MEDIA_CODEC_L16] = plan_audio,
+	[MEDIA_CODEC_G729] = plan_audio,
+	[MEDIA_CODEC_G722] = plan_audio,
+	[MEDIA_CODEC_AMR] = plan_framed,
+	[MEDIA_CODEC_AMR_WB] = plan_framed,
+	[MEDIA_CODEC_MPA] = plan_framed,
+	[MEDIA_CODEC_MPV] = plan_framed,
+};
+
 int
 media_plan_build(struct content *c, const struct media_info *mi,
 		 const struct media_fmt *fmt, unsigned int ptime_ms,
@@ -506,7 +549,6 @@ media_plan_build(struct content *c, const struct media_info *mi,
 		 const char **why)
 {
 	size_t k = (size_t)fmt->codec;
-	unsigned int ms = 0;
 
 	*out = NULL;
 	if (c == NULL || c->len == 0 || mi->data_len == 0 ||
@@ -516,11 +558,7 @@ media_plan_build(struct content *c, const struct media_info *mi,
 	    plan_builders[k] == NULL)
 		return media_why(why, "plan: no packet plan for codec %d",
 				 fmt->codec);
-	if (plan_ptime(fmt, ptime_ms, maxptime_ms, &ms, why) < 0)
-		return -1;
-	if (fmt->conversion)
-		return plan_convert(c, mi, fmt, ms, out, why);
-	return plan_builders[k](c, mi, fmt, ms, out, why);
+	return plan_builders[k](c, mi, fmt, ptime_ms, maxptime_ms, out, why);
 }
 
 void
@@ -529,6 +567,5 @@ media_plan_free(struct media_plan *pl)
 	if (pl == NULL)
 		return;
 	content_put(pl->content);
-	free((void *)pl->pkt);
 	free(pl);
 }

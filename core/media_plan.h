@@ -133,7 +133,10 @@ media_plan_build(struct content *c, const struct media_info *mi,
 		 unsigned int maxptime_ms, struct media_plan **out,
 		 const char **why);
 
-/* Drops the plan and its reference on its content. */
+/* Drops the plan and its reference on its content.  Every builder
+ * allocates a plan and its packet list as one block: content_put() of
+ * its content, then one free().
+ */
 void
 media_plan_free(struct media_plan *pl);
 

@@ -121,16 +121,24 @@ enum dp_event_type {
 	DP_EV_STOPPED,		/* stopped on command */
 	DP_EV_FAILED,		/* could not start: table full, no ARP answer
 				 * (also after a redirect) */
+	DP_EV_DECODED,		/* a decode job is over (dataplane/dp_decode.h) */
 };
+
+struct dp_decode_job;
 
 struct dp_event {
 	uint32_t handle;
 	enum dp_event_type type;
 	uint32_t packets;
 	uint32_t lcore;			/* the worker that played it */
-	uint64_t bytes;			/* payload bytes */
-	uint64_t first_tx_tsc;
-	uint64_t last_tx_tsc;
+	uint64_t bytes;			/* payload bytes; decoded bytes */
+	union {
+		struct {
+			uint64_t first_tx_tsc;
+			uint64_t last_tx_tsc;
+		};
+		struct dp_decode_job *job;	/* DP_EV_DECODED */
+	};
 };
 
 /* Takes up to max events.  Control plane only. */

@@ -259,7 +259,26 @@ dp_stream_stop(uint32_t handle)
 	return 0;
 }
 
-/* Each event ends a stream: its entry and its share of the load go. */
+/* A decode job goes where the fewest streams are, its cancel where the
+ * job went: the job names no stream and takes no entry here.
+ */
+int
+dp_cmd_post(struct dp_cmd *cmd, int widx)
+{
+	unsigned int wi;
+
+	if (!dp_plane.running)
+		return -ENODEV;
+	wi = widx < 0 ? dp_least_loaded() : (unsigned int)widx % dp_plane.n;
+	if (rte_ring_sp_enqueue_elem(dp_plane.w[wi]->cmd_ring, cmd,
+				     sizeof(*cmd)) != 0)
+		return -ENOBUFS;
+	return (int)wi;
+}
+
+/* Each stream's event ends it: its entry and its share of the load go.
+ * A decode job's event is not a stream's.
+ */
 static void
 dp_owner_ended(const struct dp_event *ev, unsigned int n, unsigned int wi)
 {
@@ -267,6 +286,8 @@ dp_owner_ended(const struct dp_event *ev, unsigned int n, unsigned int wi)
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
+		if (ev[i].type == DP_EV_DECODED)
+			continue;
 		slot = dp_owner_slot(ev[i].handle);
 		if (dp_own[slot].widx == DP_OWNER_FREE)
 			continue;

@@ -70,12 +70,18 @@ enum dp_cmd_type {
 	DP_CMD_START = 1,
 	DP_CMD_STOP,
 	DP_CMD_UPDATE,
+	DP_CMD_DECODE,			/* dp_decode.c */
+	DP_CMD_DECODE_CANCEL,
 };
 
 struct dp_cmd {
 	uint32_t type;
 	uint32_t handle;		/* for a stop or an update */
-	struct dp_stream_params p;	/* for a start; an update's address */
+	union {
+		struct dp_stream_params p;	/* for a start; an update's
+						 * address */
+		struct dp_decode_job *job;	/* for a decode */
+	};
 	uint32_t paused;		/* for an update */
 };
 
@@ -210,6 +216,8 @@ struct dp_worker {
 	uint16_t rtcp_sdes_len;
 	uint16_t rtcp_bye_len;
 
+	struct dp_decode_job *dec_head, *dec_tail;	/* dp_decode.c */
+
 	uint16_t ntx;
 	struct rte_mbuf *txbuf[DP_TXBUF];
 	uint16_t txlen[DP_TXBUF];	/* frame bytes: the mbuf is not ours
@@ -275,10 +283,21 @@ int
 dp_owner_init(unsigned int max);
 void
 dp_owner_fini(void);
+/* Queues a command to worker widx, or to the one with the fewest streams
+ * when widx is negative.  The worker's index, or -ENOBUFS, -ENODEV.
+ */
+int
+dp_cmd_post(struct dp_cmd *cmd, int widx);
 
 /* dp_worker.c */
 int
 dp_worker_main(void *arg);
+
+/* dp_decode.c */
+void
+dp_decode_cmd(struct dp_worker *w, const struct dp_cmd *cmd);
+unsigned int
+dp_decode_run(struct dp_worker *w);
 
 /* dp_rtp.c */
 void

@@ -669,6 +669,8 @@ dp_cmds(struct dp_worker *w, uint64_t now)
 			dp_cmd_stop(w, cmd.handle, now);
 		else if (cmd.type == DP_CMD_UPDATE)
 			dp_cmd_update(w, &cmd, rte_rdtsc());
+		else
+			dp_decode_cmd(w, &cmd);
 	}
 	return k;
 }
@@ -712,6 +714,7 @@ dp_worker_main(void *arg)
 		dp_pace(w, now);
 		work += w->ntx;
 		dp_tx_flush(w);
+		work += dp_decode_run(w);
 		/* Idle rounds cost a poll each and are left out. */
 		if (work == 0)
 			continue;

@@ -11,6 +11,10 @@ says:
             "* BYE" and the connection closed: inside a literal those
             bytes are data, so the client sees them as such (not base64)
             and a connection closed in the middle of the literal
+  badb64    a whole literal of 30,004 bytes whose byte 30,000 is "*":
+            not base64, found when it is decoded after the tagged OK
+  cutb64    a whole literal of 30,002 bytes of base64 "A"s: it ends
+            inside a quantum
   junk      binary junk lines, then a 20 KB line without CRLF
   no        a tagged NO with a BADURL response code
   silent    never answers URLFETCH (the connection stays open)
@@ -29,7 +33,8 @@ import argparse
 import socket
 import sys
 
-SCENARIOS = ("huge", "overflow", "byemid", "junk", "no", "silent", "stale")
+SCENARIOS = ("huge", "overflow", "byemid", "badb64", "cutb64", "junk", "no",
+             "silent", "stale")
 # 1,599 bytes of 0xff (mu-law silence) in base64, 76 columns, CRLF.
 _RAW = b"/" * (1599 // 3 * 4)
 SILENCE_B64 = b"".join(_RAW[i:i + 76] + b"\r\n"
@@ -100,6 +105,11 @@ def urlfetch(c, scenario, tag, url):
         c.send(b"AAAA" * 7500)
         c.send(b"\r\n* BYE server shutting down in a literal\r\n")
         return False
+    if scenario in ("badb64", "cutb64"):
+        lit = b"AAAA" * 7500 + (b"*AAA" if scenario == "badb64" else b"AA")
+        c.send(head + b"{%d}\r\n" % len(lit) + lit + b"\r\n" + tag +
+               b" OK URLFETCH completed\r\n")
+        return True
     if scenario == "junk":
         c.send(b"\x00\x01\xfe\xff garbage \x80\x81\r\n")
         c.send(bytes(range(256)).replace(b"\n", b"") + b"\r\n")

@@ -96,6 +96,7 @@ def answers(data, to, wait):
     """Every datagram that comes back within wait seconds after the last
     one (or after sending), as (status, header names, first line)."""
     got = []
+    seen = set()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.sendto(data, to)
         end = time.monotonic() + wait
@@ -112,6 +113,9 @@ def answers(data, to, wait):
             for h in lines[1:]:
                 name = h.partition(":")[0].strip().lower()
                 names.add(COMPACT.get(name, name))
+            if pkt in seen:
+                continue    # a retransmission (timer G): the same answer
+            seen.add(pkt)
             got.append((int(m.group(1)) if m else -1, names, lines[0]))
             end = time.monotonic() + wait
 

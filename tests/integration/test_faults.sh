@@ -344,8 +344,10 @@ check_scripted_faults()
 	SCRIPT_URL=${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$SCRIPT_PORT}
 	token=${url##*:}
 	# Failures are not remembered: each call below makes its own fetch.
+	# The smallest decode slice: a byte of base64 per worker round.
 	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SCRIPT_PORT" \
-		--imap-timeout-ms 2000 --cache-negative-ms 0
+		--imap-timeout-ms 2000 --cache-negative-ms 0 \
+		--decode-slice-bytes 1
 
 	scripted huge huge base64 \
 		"bad URLFETCH response: literal of 4294967296 bytes over limit 16777216"
@@ -353,12 +355,16 @@ check_scripted_faults()
 		"$(grep -c 'out of memory' "$ANNCD_LOG")" 0
 	scripted overflow overflow base64 \
 		"bad URLFETCH response: URLFETCH: literal length overflows"
-	# Bytes inside a literal are data: binary, the literal is cut short;
-	# base64, the "*" of the BYE is no base64 and ends it first.
+	# Bytes inside a literal are data, the literal is cut short: base64
+	# is decoded only once the literal is whole, so that comes first.
 	scripted byemid-binary byemid binary \
 		"IMAP server closed the connection mid-literal"
 	scripted byemid-base64 byemid base64 \
-		"attachment is not base64: byte 0x2a at offset 30002"
+		"IMAP server closed the connection mid-literal"
+	# Whole literals the dataplane's decoder refuses.
+	scripted badb64 badb64 base64 \
+		"attachment is not base64: byte 0x2a at offset 30000"
+	scripted cutb64 cutb64 base64 "attachment base64 is truncated"
 	scripted junk junk base64 "IMAP response line too long"
 	scripted no no base64 "URLFETCH refused"
 	scripted silent silent base64 "IMAP server timed out"
@@ -378,7 +384,9 @@ check_types_and_shutdown()
 {
 	local caller i
 
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SCRIPT_PORT"
+	# The largest decode slice: a whole literal in one worker round.
+	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SCRIPT_PORT" \
+		--decode-slice-bytes 1048576
 	script_start stale
 	call types-1 --play-url "${SCRIPT_URL}t" --content-type audio/basic \
 		--cte base64
@@ -409,6 +417,25 @@ check_types_and_shutdown()
 	cleanup_kill_pid "$SCRIPT_PID" 5
 }
 
+# One past each edge of the decode slice stops anncd at start-up, with
+# the option and the value named.
+check_slice_limits()
+{
+	local v rc out
+
+	cleanup_add_dir "/var/run/dpdk/anncd-test-cfg-$$"
+	for v in 0 1048577; do
+		rc=0
+		out=$("$ANNCD_BIN" --no-huge -m 64 --no-shconf --no-pci -l 0,1 \
+			"--file-prefix=anncd-test-cfg-$$" -- \
+			--media-ip 198.18.0.10 --decode-slice-bytes "$v" \
+			</dev/null 2>&1) || rc=$?
+		check "--decode-slice-bytes $v refused" "$rc $(grep -c \
+			"decode-slice-bytes: '$v' is not a number in 1..1048576" \
+			<<<"$out")" "2 1"
+	done
+}
+
 main()
 {
 	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
@@ -428,6 +455,7 @@ main()
 	syn_setup anncdfaults "cyrus=$CYRUS_PORT" "script=$SCRIPT_PORT"
 	note "voice mail $(wc -c <"$SMALL_AU") bytes, UID $SMALL_UID"
 
+	check_slice_limits
 	check_burst
 	check_distinct_urls
 	check_killed_mid_literal

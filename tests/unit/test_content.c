@@ -361,6 +361,58 @@ test_limits(void)
 	CHECK_INT(content_chunks_live(), 0);
 }
 
+/* Every chunk up front: appends fill them in order, chunk by chunk, in
+ * pieces that straddle the boundaries, and fail past the last with
+ * -ENOSPC and no allocation; the trim returns the chunks not written.
+ */
+static void
+test_reserved(void)
+{
+	struct content *c = content_new_reserved(DATA_LEN);
+	char *enc = malloc(ENC_MAX);
+	struct b64_dec d;
+	size_t off, k, n;
+
+	CHECK(c != NULL && enc != NULL);
+	if (c == NULL || enc == NULL)
+		goto out;
+	CHECK_INT(c->nchunks, 4);
+	CHECK_INT(content_chunks_live(), 4);
+	for (off = 0; off < DATA_LEN; off += k) {
+		k = RTE_MIN((size_t)999, DATA_LEN - off);
+		CHECK_INT(content_append(c, data + off, k), 0);
+	}
+	CHECK(content_is(c, data, DATA_LEN));
+	/* The last chunk's room, and not a byte more. */
+	CHECK_INT(content_append(c, data, 4 * CHUNK - DATA_LEN), 0);
+	CHECK_INT(content_append(c, data, 1), -ENOSPC);
+	CHECK_INT(c->len, 4 * CHUNK);
+	CHECK_INT(content_chunks_live(), 4);
+	content_put(c);
+
+	/* base64 in slices of 5 into room for all of it, then a trim. */
+	n = enc_mime(data, DATA_LEN, enc);
+	c = content_new_reserved(DATA_LEN + 2 * CHUNK);
+	CHECK(c != NULL && c->nchunks == 6);
+	b64_init(&d);
+	for (off = 0; c != NULL && off < n; off += k) {
+		k = RTE_MIN((size_t)5, n - off);
+		CHECK_INT(content_append_b64(c, &d, enc + off, k), 0);
+	}
+	if (c != NULL) {
+		content_trim(c);
+		CHECK(content_is(c, data, DATA_LEN));
+		CHECK_INT(content_chunks_live(), 4);
+	}
+	content_put(c);
+	/* More than the budget's 12 chunks: refused, nothing kept. */
+	CHECK(content_new_reserved(13 * CHUNK) == NULL);
+	CHECK_INT(content_chunks_live(), 0);
+out:
+	free(enc);
+	CHECK_INT(content_live(), 0);
+}
+
 static struct rte_mbuf *
 attach(struct rte_mempool *mp, struct content *c, size_t off, uint16_t len)
 {
@@ -454,6 +506,7 @@ main(int argc, char **argv)
 	test_span_peek();
 	test_probe();
 	test_limits();
+	test_reserved();
 	if (mp != NULL)
 		test_refs(mp);
 

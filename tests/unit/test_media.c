@@ -84,7 +84,11 @@ test_type_parse(void)
 	CHECK_INT(media_type_parse("audio/pcmaX", 10, &mt),
 		  MEDIA_TYPE_AUDIO_PCMA);
 	CHECK_INT(tp("audio/pcmaX", 11), MEDIA_TYPE_UNSUPPORTED);
-	CHECK_INT(tp("audio/mpeg", 10), MEDIA_TYPE_UNSUPPORTED);
+	CHECK_INT(tp("audio/ogg", 9), MEDIA_TYPE_UNSUPPORTED);
+	CHECK_INT(tp("audio/mpeg", 10), MEDIA_TYPE_AUDIO_MPEG);
+	CHECK_INT(tp("Video/MPEG", 10), MEDIA_TYPE_VIDEO_MPEG);
+	CHECK_INT(tp("audio/AMR", 9), MEDIA_TYPE_AUDIO_AMR);
+	CHECK_INT(tp("audio/amr-wb", 12), MEDIA_TYPE_AUDIO_AMR_WB);
 	CHECK_INT(tp("audio/basi", 10), MEDIA_TYPE_UNSUPPORTED);
 	CHECK_INT(tp("audio / basic", 13),
 		  MEDIA_TYPE_UNSUPPORTED);

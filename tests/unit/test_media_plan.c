@@ -293,8 +293,10 @@ test_g192(void)
 		{ 54, 10, 800, 0 },
 	};
 	static uint8_t f[7 * 164 + 2 * 34 + 2 * 4];
+	struct media_fmt f2[1];
 	struct media_plan *pl;
 	struct content *c;
+	const char *why = "";
 	uint32_t i, len, ts, fl;
 	size_t n = 0, off;
 	uint8_t b[10];
@@ -331,6 +333,14 @@ test_g192(void)
 		CHECK_INT(b[1], 0xcc);
 	}
 	media_plan_free(pl);
+	/* Its bytes are never sent as they are. */
+	if (c != NULL && media_fmts(&c->mi, f2, 1) == 1) {
+		f2[0].conversion = 0;
+		CHECK_INT(media_plan_build(c, &c->mi, &f2[0], 20, 0, &pl,
+					   &why), -1);
+		CHECK_STRN(why, strlen(why), "plan: G.192 frames are "
+			   "repacked, not sent as they are");
+	}
 	content_put(c);
 	CHECK_INT(content_live(), 0);
 }
