@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_param.h"
 #include "bench/call.h"
 
 double call_deadline;
@@ -51,8 +52,13 @@ static const char usage[] =
 "  --local IP           address for SIP and RTP (default 127.0.0.1)\n"
 "  --sip-port P         local SIP port (default 5062)\n"
 "  --rtp-port P         local RTP port, even (default 30000); RTCP on P+1\n"
-"  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722 or numbers\n"
-"                       (default PCMU,PCMA)\n"
+"  --codecs LIST        offered codecs: PCMU,PCMA,GSM,G722,L16,MPA,G729\n"
+"                       or numbers (default PCMU,PCMA)\n"
+"  --offer KIND:FMT[|FMT...]\n"
+"                       one m= line instead of --codecs' (repeat: more\n"
+"                       lines, stream i on --rtp-port + 2 i); FMT is a\n"
+"                       static type or PT=NAME/CLOCK[/CH][;FMTP], e.g.\n"
+"                       audio:96=AMR/8000;octet-align=1 or video:32\n"
 "  --ptime MS           a=ptime of the offer (default 20)\n"
 "  --direction D        sendrecv (default), recvonly, sendonly or inactive\n"
 "  --sdp-addr IP        address in the offer's c= line (default --local)\n"
@@ -114,11 +120,15 @@ static const struct {
 	const char *name;
 	unsigned int pt, clock;
 } codecs[] = {
-	/* RFC 3551 section 6, table 4: the static audio types offered */
+	/* RFC 3551 section 6, tables 4 and 5: the static types offered */
 	{ "PCMU", 0, 8000 },
 	{ "GSM", 3, 8000 },
 	{ "PCMA", 8, 8000 },
 	{ "G722", 9, 8000 },	/* 8000 despite 16 kHz sampling */
+	{ "L16", 11, 44100 },	/* mono; 10 is stereo */
+	{ "MPA", 14, 90000 },
+	{ "G729", 18, 8000 },
+	{ "MPV", 32, 90000 },
 };
 
 const char *
@@ -135,51 +145,37 @@ call_codec_name(unsigned int pt, unsigned int *clock)
 	return NULL;
 }
 
+int
+call_codec_pt(const char *name, unsigned long *pt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++) {
+		if (strcasecmp(name, codecs[i].name) == 0 ||
+		    (isdigit((unsigned char)name[0]) &&
+		     strtoul(name, NULL, 10) == codecs[i].pt)) {
+			*pt = codecs[i].pt;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int
 parse_codecs(const char *list, struct call_opts *o)
 {
 	char buf[256], *tok, *save = NULL;
-	size_t i;
+	unsigned long pt;
 
 	snprintf(buf, sizeof(buf), "%s", list);
 	o->n_pts = 0;
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++)
-			if (strcasecmp(tok, codecs[i].name) == 0 ||
-			    (isdigit((unsigned char)tok[0]) &&
-			     strtoul(tok, NULL, 10) == codecs[i].pt))
-				break;
-		if (i == sizeof(codecs) / sizeof(codecs[0]) ||
-		    o->n_pts == CALL_MAX_CODECS)
+		if (call_codec_pt(tok, &pt) < 0 || o->n_pts == CALL_MAX_CODECS)
 			return -EINVAL;
-		o->pts[o->n_pts++] = (uint8_t)codecs[i].pt;
+		o->pts[o->n_pts++] = (uint8_t)pt;
 	}
 	return o->n_pts > 0 ? 0 : -EINVAL;
-}
-
-/* RFC 3261 section 25.1: a URI parameter value holds unreserved and
- * param-unreserved characters; everything else, the ';' '=' '@' '?' '%'
- * of an IMAP URL among them, travels as %HH.
- */
-static int
-sip_param_escape(char *out, size_t cap, const char *s, int raw)
-{
-	static const char keep[] = "-_.!~*'()[]/:&+$";
-	size_t k = 0;
-
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (k + 4 > cap)
-			return -ENAMETOOLONG;
-		if (raw || isalnum(ch) || strchr(keep, ch))
-			out[k++] = (char)ch;
-		else
-			k += (size_t)snprintf(out + k, 4, "%%%02X", ch);
-	}
-	out[k] = '\0';
-	return 0;
 }
 
 /* ";play=...;content-type=...;content-transfer-encoding=..." */
@@ -190,9 +186,9 @@ ruri_params(const struct call_opts *o, const struct call_media *m,
 	char url[CALL_URL_MAX * 3], ct[400], cte[200];
 	int n;
 
-	if (sip_param_escape(url, sizeof(url), m->url, o->escape_raw) < 0 ||
-	    sip_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
-	    sip_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
+	if (bench_param_escape(url, sizeof(url), m->url, o->escape_raw) < 0 ||
+	    bench_param_escape(ct, sizeof(ct), m->ctype, 0) < 0 ||
+	    bench_param_escape(cte, sizeof(cte), m->cte, 0) < 0)
 		return -ENAMETOOLONG;
 	n = snprintf(out, cap, ";play=%s%s%s%s%s", url,
 		     ct[0] ? ";content-type=" : "", ct,
@@ -233,7 +229,7 @@ enum {
 	OPT_EXPIRE, OPT_PLAY, OPT_CT, OPT_CTE, OPT_ESCAPE, OPT_TAMPER,
 	OPT_NETNS, OPT_SERVER, OPT_LOCAL, OPT_SIP_PORT, OPT_RTP_PORT,
 	OPT_CODECS, OPT_PTIME, OPT_DIR, OPT_TIMEOUT, OPT_LINGER, OPT_ACK_AFTER,
-	OPT_SDP_ADDR, OPT_OUT,
+	OPT_SDP_ADDR, OPT_OUT, OPT_OFFER,
 	OPT_VERBOSE, OPT_HELP,
 };
 
@@ -256,6 +252,7 @@ static const struct option long_opts[] = {
 	{ "sip-port", required_argument, NULL, OPT_SIP_PORT },
 	{ "rtp-port", required_argument, NULL, OPT_RTP_PORT },
 	{ "codecs", required_argument, NULL, OPT_CODECS },
+	{ "offer", required_argument, NULL, OPT_OFFER },
 	{ "ptime", required_argument, NULL, OPT_PTIME },
 	{ "direction", required_argument, NULL, OPT_DIR },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -330,6 +327,7 @@ opt_call(struct call_opts *o, int c, const char *arg)
 	case OPT_OUT: o->out = arg; return 0;
 	case OPT_VERBOSE: o->verbose = 1; return 0;
 	case OPT_CODECS: return parse_codecs(arg, o);
+	case OPT_OFFER: return call_offer_parse(arg, o);
 	case OPT_SIP_PORT:
 	case OPT_RTP_PORT:
 		if (opt_num(arg, 1, 65534, &v) < 0)

@@ -12,6 +12,20 @@
 #define CALL_MAX_SERVERS	8
 #define CALL_MAX_CODECS		8
 #define CALL_URL_MAX		4096
+#define CALL_MAX_MEDIA		4	/* m= lines of an --offer */
+
+/* One payload format of an offered m= line (RFC 4566 section 6). */
+struct call_fmt {
+	uint8_t pt;
+	char rtpmap[48];		/* "AMR/8000", "L16/8000/2" */
+	char fmtp[160];			/* "octet-align=1", or empty */
+};
+
+struct call_offer {
+	char kind[8];			/* "audio" or "video" */
+	struct call_fmt fmts[CALL_MAX_CODECS];
+	unsigned int n_fmts;
+};
 
 struct call_opts {
 	/* IMAP side: where the attachment lives */
@@ -40,6 +54,9 @@ struct call_opts {
 	uint16_t rtp_port;
 	uint8_t pts[CALL_MAX_CODECS];	/* offered payload types, in order */
 	unsigned int n_pts;
+	struct call_offer offers[CALL_MAX_MEDIA];	/* --offer: these m=
+							 * lines instead */
+	unsigned int n_offers;
 	unsigned int ptime;
 	const char *direction;		/* a= direction of the offer */
 	const char *sdp_addr;		/* c= of the offer, NULL: local */
@@ -166,6 +183,23 @@ call_report(const struct call_opts *o, const struct call_media *m,
  */
 const char *
 call_codec_name(unsigned int pt, unsigned int *clock);
+
+/* The static payload type of an encoding name that --codecs knows. */
+int
+call_codec_pt(const char *name, unsigned long *pt);
+
+/* Adds the m= line of one --offer SPEC, "KIND:FMT[|FMT...]" with FMT a
+ * static type ("0", "PCMU") or "PT=NAME/CLOCK[/CH][;FMTP]".  Returns 0 or
+ * -EINVAL.
+ */
+int
+call_offer_parse(const char *spec, struct call_opts *o);
+
+/* Writes the offered m= lines and their attributes, stream i on
+ * o->rtp_port + 2 i.  Returns the length or -EMSGSIZE.
+ */
+int
+call_offer_media(const struct call_opts *o, char *out, size_t cap);
 
 /* Splits "host:port" (IPv4 or name) into a sockaddr.  Returns 0 or
  * -EINVAL.

@@ -49,6 +49,8 @@ struct uac {
 	struct rtp_store *s;
 	struct call_result *r;
 	int sip_fd, rtp_fd, rtcp_fd;
+	int more_fd[2 * CALL_MAX_MEDIA];	/* RTP and RTCP of the further
+						 * m= lines: bound, not read */
 	enum uac_state state;
 
 	const char *server_hp;
@@ -108,9 +110,17 @@ sdp_offer(const struct call_opts *o, char *out, size_t cap)
 	int n;
 
 	n = snprintf(out, cap, "v=0\r\no=anncd-call %ld 1 IN IP4 %s\r\n"
-		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\nm=audio %u RTP/AVP",
+		     "s=-\r\nc=IN IP4 %s\r\nt=0 0\r\n",
 		     (long)time(NULL), o->local,
-		     o->sdp_addr ? o->sdp_addr : o->local, o->rtp_port);
+		     o->sdp_addr ? o->sdp_addr : o->local);
+	if (o->n_offers > 0 && n > 0 && (size_t)n < cap) {
+		k = (size_t)n;
+		n = call_offer_media(o, out + k, cap - k);
+		return n < 0 ? n : (int)k + n;
+	}
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, "m=audio %u RTP/AVP",
+			      o->rtp_port);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++)
 		n += snprintf(out + n, cap - (size_t)n, " %u", o->pts[i]);
 	for (i = 0; i < o->n_pts && n > 0 && (size_t)n < cap; i++) {
@@ -637,7 +647,18 @@ uac_open(struct uac *u)
 	if (u->rtp_fd < 0)
 		return u->rtp_fd;
 	u->rtcp_fd = udp_bind(u->o->local, u->o->rtp_port + 1, 0);
-	return u->rtcp_fd < 0 ? u->rtcp_fd : 0;
+	if (u->rtcp_fd < 0)
+		return u->rtcp_fd;
+	/* the capture on the wire sees their packets; a bound port keeps
+	 * the kernel from answering them with port unreachable */
+	for (unsigned int i = 2; i < 2 * u->o->n_offers; i++) {
+		u->more_fd[i] = udp_bind(u->o->local,
+					 (uint16_t)(u->o->rtp_port + i),
+					 i % 2 ? 0 : 4 << 20);
+		if (u->more_fd[i] < 0)
+			return u->more_fd[i];
+	}
+	return 0;
 }
 
 static struct uac uac;		/* large buffers: not on the stack */
@@ -656,6 +677,8 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 	u->s = s;
 	u->r = r;
 	u->sip_fd = u->rtp_fd = u->rtcp_fd = -1;
+	for (i = 0; i < 2 * CALL_MAX_MEDIA; i++)
+		u->more_fd[i] = -1;
 	rc = uac_open(u);
 	for (i = 0; rc == 0 && i < o->n_servers; i++) {
 		memset(r, 0, sizeof(*r));
@@ -682,5 +705,8 @@ call_sip_run(const struct call_opts *o, const char *ruri_params,
 		close(u->rtp_fd);
 	if (u->rtcp_fd >= 0)
 		close(u->rtcp_fd);
+	for (i = 0; i < 2 * CALL_MAX_MEDIA; i++)
+		if (u->more_fd[i] >= 0)
+			close(u->more_fd[i]);
 	return rc;
 }

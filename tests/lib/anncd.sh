@@ -9,6 +9,8 @@
 #   ANNCD_LOG        the log every start appends to
 #   ANNCD_SIP_PORT   SIP port on RIG_SIP_IP (default 5060)
 #   ANNCD_RTP_PORTS  source ports of the streams (default 40000-40999)
+#   ANNCD_LOG_LEVEL  --log-level (default info); above info, anncd is
+#                    taken as started once its SIP socket is bound
 #
 #   anncd_start [anncd options...] -> ANNCD_PID, once "sip listening"
 #   anncd_stop                     SIGTERM, SIGKILL after 10 s
@@ -27,6 +29,7 @@ ANNCD_BIN=${ANNCD_BIN:-}
 ANNCD_LOG=${ANNCD_LOG:-}
 ANNCD_SIP_PORT=${ANNCD_SIP_PORT:-5060}
 ANNCD_RTP_PORTS=${ANNCD_RTP_PORTS:-40000-40999}
+ANNCD_LOG_LEVEL=${ANNCD_LOG_LEVEL:-info}
 ANNCD_PID=
 ANNCD_STARTS=0		# start-ups seen in ANNCD_LOG
 
@@ -40,7 +43,7 @@ anncd_start()
 		"--vdev=net_af_packet0,iface=$RIG_MSVETH" -- \
 		--sip "$RIG_SIP_IP:$ANNCD_SIP_PORT" --media-ip "$RIG_MEDIA_IP" \
 		--rtp-ports "$ANNCD_RTP_PORTS" \
-		--log-level info "$@" </dev/null >>"$ANNCD_LOG" 2>&1 &
+		--log-level "$ANNCD_LOG_LEVEL" "$@" </dev/null >>"$ANNCD_LOG" 2>&1 &
 	ANNCD_PID=$!
 	cleanup_add_pid "$ANNCD_PID"
 	cleanup_add_dir "/var/run/dpdk/anncd-test-$$"
@@ -48,6 +51,12 @@ anncd_start()
 		if [ "$(grep -c 'sip listening' "$ANNCD_LOG")" -gt \
 			"$ANNCD_STARTS" ]; then
 			ANNCD_STARTS=$((ANNCD_STARTS + 1))
+			return 0
+		fi
+		# The socket is bound last, after the dataplane is up.
+		if [ "$ANNCD_LOG_LEVEL" != info ] && [ "$ANNCD_LOG_LEVEL" != debug ] &&
+			[ -n "$(ip netns exec "$RIG_MS" ss -Hlun \
+				"sport = :$ANNCD_SIP_PORT")" ]; then
 			return 0
 		fi
 		cleanup_alive "$ANNCD_PID" || break

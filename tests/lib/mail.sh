@@ -6,7 +6,9 @@
 # and appended to alice's INBOX on the Cyrus of cyrus.sh.
 #
 #   mail_make_voice DIR          -> MAIL_WAV, MAIL_AU (DIR/voicemail.au)
-#   mail_build_message AU EML    -> EML; the attachment is section 2
+#   mail_build_message AU EML [TYPE]
+#                                -> EML; the attachment is section 2, of
+#                                   content-type TYPE (default audio/basic)
 #   mail_deliver EML             -> MAIL_UID (the APPENDUID of the message)
 #   mail_voicemail DIR           all three: DIR/voicemail.au, DIR/message.eml
 #
@@ -38,7 +40,7 @@ mail_crlf()
 
 mail_build_message()
 {
-	local au=$1 eml=$2 boundary name
+	local au=$1 eml=$2 ctype=${3:-audio/basic} boundary name
 
 	boundary="=_anncd_$(date +%s)_$$"
 	name=$(basename "$au")
@@ -62,7 +64,7 @@ Content-Transfer-Encoding: 7bit
 You have a new voice message (attached).
 
 --$boundary
-Content-Type: audio/basic; name="$name"
+Content-Type: $ctype; name="$name"
 Content-Transfer-Encoding: base64
 Content-Disposition: attachment; filename="$name"
 

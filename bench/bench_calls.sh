@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# targets: anncd bench/anncd-bench
+# Call setups per second of anncd on real parts: a private Cyrus holds one
+# voice mail, anncd runs with its dataplane on net_af_packet in the rig's
+# server namespace, anncd-bench calls from the caller namespace at a rising
+# rate, every call for the same URL so that all but the first are answered
+# from the content cache.  Most calls hang up with their ACK; every
+# FULL_EVERY-th plays to anncd's BYE and has its whole stream checked.
+#
+#   bench_calls.sh BUILD_DIR [anncd-bench options...]
+#
+# Prints anncd-bench's table and, last, its key=value line (cps=...
+# p50_setup_ms=... p99_setup_ms=... p99_first_rtp_ms=...).  JSON, plot data
+# and PNGs go to BUILD_DIR/calls-out/.  Needs root.
+set -euo pipefail
+
+BUILD=$(cd "$1" && pwd)
+shift
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/lib/bench_rig.sh
+. "$TOP/tests/lib/bench_rig.sh"
+
+RAMP=${RAMP:-2000,30000,2000,3}	# calls/s from, to, step; seconds each
+FULL_EVERY=${FULL_EVERY:-500}	# calls that play to the end and are checked
+MAX_CALLS=16384			# anncd --max-calls, and the bench's slots
+RTP_PORTS=32768-65535		# anncd's source ports: 16,384 streams
+RUN_LIMIT_S=300			# the whole bench, drain included
+
+main()
+{
+	local out=$BUILD/calls-out work
+
+	[ "$(id -u)" -eq 0 ] || { echo "bench calls: needs root" >&2; exit 77; }
+	cleanup_trap
+	work=$(mktemp -d /tmp/anncd-bench.XXXXXX)
+	cleanup_add_dir "$work"
+	mkdir -p "$out"
+	ANNCD_BIN=$BUILD/anncd
+	ANNCD_LOG=$out/anncd.log
+	: >"$ANNCD_LOG"
+	ANNCD_RTP_PORTS=$RTP_PORTS
+	# One log line per call at info would be measured too: warnings only.
+	ANNCD_LOG_LEVEL=warn
+	BENCH_BIN=$BUILD/bench/anncd-bench
+	bench_rig_up "$work"
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--max-calls "$MAX_CALLS"
+
+	# The first call fetches the attachment; the ramp finds it cached.
+	bench_run --cps 1 --calls 1 --sip-port 5068 >"$out/warm.txt" 2>&1 || {
+		cat "$out/warm.txt" >&2
+		echo "bench calls: the first call failed" >&2
+		exit 1
+	}
+	rig_ua timeout "$RUN_LIMIT_S" "$BENCH_BIN" \
+		--server "$RIG_SIP_IP:$ANNCD_SIP_PORT" --local "$RIG_UA_IP" \
+		--play-url "$BENCH_URL" --content-type audio/basic --cte base64 \
+		--expect-packets "$BENCH_PACKETS" --ramp "$RAMP" --hold-ms 0 \
+		--full-every "$FULL_EVERY" --max-active "$MAX_CALLS" \
+		--call-ms-max "$((BENCH_AUDIO_MS + 10000))" \
+		--json "$out/calls.json" --plot "$out" "$@" \
+		>"$out/bench.txt" 2>"$out/progress.txt" || true
+	anncd_stop
+	cat "$out/bench.txt"
+}
+
+main "$@"
