@@ -307,7 +307,7 @@ dp_lcores(const struct dp_config *cfg, unsigned int *lc)
 {
 	unsigned int i, n = RTE_MAX(cfg->nb_workers, 1u);
 
-	if (n > DP_MAX_WORKERS || cfg->lcore_id == rte_get_main_lcore() ||
+	if (cfg->lcore_id == rte_get_main_lcore() ||
 	    cfg->lcore_id >= RTE_MAX_LCORE ||
 	    !rte_lcore_is_enabled(cfg->lcore_id))
 		return 0;
@@ -322,18 +322,24 @@ dp_lcores(const struct dp_config *cfg, unsigned int *lc)
 
 /* Every payload mbuf may point into one chunk, whose 16-bit shared
  * refcount also carries the owner's reference: the pools stay below it.
+ * Returns NULL or the field that is wrong; *v gets its value.
  */
-static int
-dp_check_config(const struct dp_config *cfg)
+static const char *
+dp_config_invalid(const struct dp_config *cfg, unsigned int *v)
 {
-	if (dp_plane.running)
-		return -EALREADY;
-	if (!rte_eth_dev_is_valid_port(cfg->port_id) ||
-	    cfg->max_streams == 0 || cfg->max_streams > 1u << 31 ||
-	    cfg->nb_mbufs == 0 ||
-	    cfg->nb_mbufs >= UINT16_MAX)
-		return -EINVAL;
-	return 0;
+	*v = cfg->port_id;
+	if (!rte_eth_dev_is_valid_port(cfg->port_id))
+		return "port_id";
+	*v = cfg->max_streams;
+	if (cfg->max_streams == 0 || cfg->max_streams > 1u << 31)
+		return "max_streams";
+	*v = cfg->nb_mbufs;
+	if (cfg->nb_mbufs == 0 || cfg->nb_mbufs >= UINT16_MAX)
+		return "nb_mbufs";
+	*v = cfg->nb_workers;
+	if (cfg->nb_workers > DP_MAX_WORKERS)
+		return "nb_workers";
+	return NULL;
 }
 
 static void
@@ -463,18 +469,23 @@ dp_launch(void)
 int
 dp_start(const struct dp_config *cfg)
 {
-	unsigned int lc[DP_MAX_WORKERS], n;
+	unsigned int lc[DP_MAX_WORKERS], n = 0, v;
+	const char *bad;
 	int rc;
 
-	rc = dp_check_config(cfg);
-	n = rc == 0 ? dp_lcores(cfg, lc) : 0;
-	if (rc == 0 && n == 0)
-		rc = -EINVAL;
-	if (rc != 0) {
-		LOG_AT(LOGL_ERR, "dp", "dp_start(port %u, lcore %u, %u workers): "
-		       "%s", cfg->port_id, cfg->lcore_id, cfg->nb_workers,
-		       rte_strerror(-rc));
-		return rc;
+	if (dp_plane.running)
+		return -EALREADY;
+	bad = dp_config_invalid(cfg, &v);
+	if (bad == NULL && (n = dp_lcores(cfg, lc)) == 0) {
+		LOG_AT(LOGL_ERR, "dp", "dp_start(port %u): lcore_id %u and "
+		       "nb_workers %u: not that many worker lcores from it",
+		       cfg->port_id, cfg->lcore_id, cfg->nb_workers);
+		return -EINVAL;
+	}
+	if (bad != NULL) {
+		LOG_AT(LOGL_ERR, "dp", "dp_start(port %u): bad %s %u",
+		       cfg->port_id, bad, v);
+		return -EINVAL;
 	}
 	rc = dp_alloc(cfg, lc, n);
 	if (rc == 0)

@@ -334,6 +334,39 @@ ring_port(void)
 				4096, &test_pool);
 }
 
+/* A port with one TX queue cannot serve two workers, and no dataplane
+ * takes more than DP_MAX_WORKERS: both refused before anything runs.
+ */
+static void
+check_refusals(void)
+{
+	static struct rte_ring *in1, *out1;
+	struct dp_config cfg;
+	int port;
+
+	in1 = rte_ring_create("t_1q_in", 64, (int)rte_socket_id(),
+			      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	out1 = rte_ring_create("t_1q_out", 64, (int)rte_socket_id(),
+			       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	CHECK(in1 != NULL && out1 != NULL);
+	if (in1 == NULL || out1 == NULL)
+		return;
+	port = rte_eth_from_rings("net_ring_1q", &in1, 1, &out1, 1,
+				  rte_socket_id());
+	CHECK(port >= 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port_id = (uint16_t)port;
+	cfg.lcore_id = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	cfg.nb_workers = NWORKERS;
+	cfg.media_ip = MEDIA_IP;
+	cfg.max_streams = 4;
+	cfg.nb_mbufs = 255;
+	CHECK_INT(dp_start(&cfg), -EINVAL);
+	cfg.nb_workers = DP_MAX_WORKERS + 1;
+	CHECK_INT(dp_start(&cfg), -EINVAL);
+	CHECK_INT(dp_stream_stop(1), -ENODEV);
+}
+
 static void
 run(int port)
 {
@@ -362,6 +395,111 @@ run(int port)
 	check_stats(lcores);
 }
 
+/* The owner table under churn: a small one (four streams a worker, so
+ * 32 slots), handles that collide in it, and stops in a scrambled order,
+ * so that deletions move entries along their runs.  Every stop must find
+ * its stream's worker: a STOPPED event each, no command for no stream.
+ */
+#define CHURN_LIVE	6
+#define CHURN_ROUNDS	300
+
+static struct rte_ring *churn_in, *churn_out[NWORKERS];
+
+static void
+churn_drain(void)
+{
+	struct rte_mbuf *m;
+	int r;
+
+	for (r = 0; r < NWORKERS; r++)
+		while (rte_ring_dequeue(churn_out[r], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+}
+
+static int
+churn_port(void)
+{
+	return dp_rig_ring_port("net_ring_c", &churn_in, churn_out, NWORKERS,
+				1024, NULL);
+}
+
+/* Stops handle and waits for its event, which must say so.  Bounded. */
+static void
+churn_stop(uint32_t handle)
+{
+	struct dp_event ev;
+	unsigned int ms;
+
+	CHECK_INT(dp_stream_stop(handle), 0);
+	for (ms = 0; ms < WAIT_MS; ms++) {
+		churn_drain();
+		if (dp_poll_events(&ev, 1) == 1) {
+			CHECK_INT(ev.handle, handle);
+			CHECK_INT(ev.type, DP_EV_STOPPED);
+			return;
+		}
+		rte_delay_us_sleep(200);
+	}
+	CHECK(!"no event for a stop");
+}
+
+static void
+churn_run(void)
+{
+	uint32_t live[CHURN_LIVE], x = 12345, it, k, n = 0, next = 0;
+	struct stream s;
+
+	stream_init(0);
+	s = st[0];
+	s.p.plan = &s.plan;
+	s.p.repeat = 1000;
+	for (it = 0; it < CHURN_ROUNDS; it++) {
+		while (n < CHURN_LIVE) {
+			s.p.handle = 1000 + next++ * 7919u;
+			CHECK_INT(dp_stream_start(&s.p), 0);
+			live[n++] = s.p.handle;
+		}
+		x = x * 1103515245u + 12345u;
+		k = (x >> 16) % n;
+		churn_stop(live[k]);
+		live[k] = live[--n];
+	}
+	while (n > 0)
+		churn_stop(live[--n]);
+}
+
+static void
+owner_churn(void)
+{
+	struct dp_config cfg;
+	struct dp_stats w;
+	unsigned int i;
+	int port = churn_port();
+
+	CHECK(port >= 0);
+	if (port < 0)
+		return;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port_id = (uint16_t)port;
+	cfg.lcore_id = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	cfg.nb_workers = NWORKERS;
+	cfg.media_ip = MEDIA_IP;
+	cfg.has_nexthop = 1;
+	cfg.nexthop_mac = caller_mac;
+	cfg.max_streams = 4;
+	cfg.nb_mbufs = 1023;
+	CHECK_INT(dp_start(&cfg), 0);
+	churn_run();
+	rte_delay_us_sleep(10000);
+	churn_drain();
+	dp_stop();
+	for (i = 0; i < NWORKERS; i++) {
+		CHECK_INT(dp_get_worker_stats(i, &w, NULL), 0);
+		CHECK_INT(w.cmd_unknown, 0);
+		CHECK_INT(w.cmd_table_full, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,8 +514,11 @@ main(int argc, char **argv)
 	content = dp_rig_content(0, CONTENT_LEN, dp_rig_pattern);
 	port = ring_port();
 	CHECK(content != NULL && port >= 0);
-	if (content != NULL && port >= 0)
+	check_refusals();
+	if (content != NULL && port >= 0) {
 		run(port);
+		owner_churn();
+	}
 	CHECK_INT(dp_rig_release(content), 0);
 
 	eal_rig_done();
