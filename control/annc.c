@@ -2090,7 +2090,7 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 	const char *reason;
 	int code;
 
-	if (sip_txn_absorb(m, src) || method_refused(m, src))
+	if (sip_txn_absorb(m, src, loop_now_ms()) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -2479,6 +2479,7 @@ annc_init(const struct anncd_config *config)
 		.max = config->sip_transactions,
 		.t1_ms = config->t1_ms,
 		.t2_ms = config->t2_ms,
+		.t4_ms = config->t4_ms,
 	};
 	struct sip_limits sl = {
 		.max_headers = config->sip_max_headers,

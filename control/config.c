@@ -34,6 +34,7 @@ enum {
 	OPT_IMAP_TIMEOUT,
 	OPT_T1,
 	OPT_T2,
+	OPT_T4,
 	OPT_SIP_TXNS,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
@@ -74,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
 	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "sip-t4-ms", required_argument, NULL, OPT_T4 },
 	{ "sip-transactions", required_argument, NULL, OPT_SIP_TXNS },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -151,6 +153,9 @@ static const char config_usage_text[] =
 	"                             rounds (default 16384, 1..1048576)\n"
 	"  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	"  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	"  --sip-t4-ms N              RFC 3261 T4: how long a refusal's ACK copies\n"
+	"                             are absorbed over UDP, timer I (default 5000,\n"
+	"                             0..60000)\n"
 	"  --sip-transactions N       answers kept for retransmitted\n"
 	"                             requests (default 16384)\n"
 	"  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
@@ -447,6 +452,7 @@ config_defaults(struct anncd_config *cfg)
 	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
+	cfg->t4_ms = 5000;
 	cfg->sip_transactions = 16384;
 	cfg->sip_max_conns = 1024;
 	cfg->sip_max_msg = 65535;
@@ -506,6 +512,31 @@ parse_cache(int opt, const char *arg, struct anncd_config *cfg)
 	return -1;
 }
 
+/* RFC 3261 timer values (section 17.1.1.1, table 4). */
+static int
+parse_sip_timer(int opt, const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_T1:
+		if (parse_u32("sip-t1-ms", arg, 1, 60000, &v) < 0)
+			return -1;
+		cfg->t1_ms = (unsigned int)v;
+		return 0;
+	case OPT_T2:
+		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
+			return -1;
+		cfg->t2_ms = (unsigned int)v;
+		return 0;
+	}
+	/* 0: a copy of the ACK that comes after it is dropped unmatched. */
+	if (parse_u32("sip-t4-ms", arg, 0, 60000, &v) < 0)
+		return -1;
+	cfg->t4_ms = (unsigned int)v;
+	return 0;
+}
+
 static int
 parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 {
@@ -543,15 +574,9 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		cfg->imap_timeout_ms = (unsigned int)v;
 		return 0;
 	case OPT_T1:
-		if (parse_u32("sip-t1-ms", arg, 1, 60000, &v) < 0)
-			return -1;
-		cfg->t1_ms = (unsigned int)v;
-		return 0;
 	case OPT_T2:
-		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
-			return -1;
-		cfg->t2_ms = (unsigned int)v;
-		return 0;
+	case OPT_T4:
+		return parse_sip_timer(opt, arg, cfg);
 	case OPT_SIP_TXNS:
 		if (parse_u32("sip-transactions", arg, 1, 1u << 20, &v) < 0)
 			return -1;

@@ -70,6 +70,7 @@ struct anncd_config {
 	char *imap_plaintext_ok;	/* --imap-plaintext-ok HOST:PORT,... */
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
+	unsigned int t4_ms;		/* --sip-t4-ms (RFC 3261 T4) */
 	unsigned int sip_transactions;	/* --sip-transactions */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
 	size_t cache_bytes;		/* --cache-bytes: READY contents */
