@@ -59,6 +59,8 @@ enum {
 	OPT_SIP_IDLE,
 	OPT_SIP_MAX_HDRS,
 	OPT_SIP_MAX_LINE,
+	OPT_SIP_CONNECT,
+	OPT_SIP_TLS_VERIFY,
 	OPT_HELP,
 };
 
@@ -100,6 +102,8 @@ static const struct option long_opts[] = {
 	{ "sip-idle-ms", required_argument, NULL, OPT_SIP_IDLE },
 	{ "sip-max-headers", required_argument, NULL, OPT_SIP_MAX_HDRS },
 	{ "sip-max-line-bytes", required_argument, NULL, OPT_SIP_MAX_LINE },
+	{ "sip-connect-timeout-ms", required_argument, NULL, OPT_SIP_CONNECT },
+	{ "sip-tls-verify", required_argument, NULL, OPT_SIP_TLS_VERIFY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -125,6 +129,14 @@ static const char config_usage_text[] =
 	"                             (default 256, 8..65535)\n"
 	"  --sip-max-line-bytes N     bytes of one SIP header field; more get 400\n"
 	"                             (default 8192, 64..65535)\n"
+	"  --sip-connect-timeout-ms N give up a TCP or TLS connection anncd opens\n"
+	"                             (handshake included) after this long, dropping\n"
+	"                             what waits on it (default 10000, 100..120000)\n"
+	"  --sip-tls-verify none|system|FILE\n"
+	"                             check the certificate of a TLS peer anncd\n"
+	"                             connects to: not at all (default: phones'\n"
+	"                             are mostly self-signed), against the system\n"
+	"                             store, or against the CAs in FILE\n"
 	"  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
 	"  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
 	"                             (default 40000-49999)\n"
@@ -272,6 +284,23 @@ parse_sip(const char *opt, const char *s, struct sockaddr_in *sa)
 	return 0;
 }
 
+/* "none", "system" or a readable CA file. */
+static int
+parse_tls_verify(const char *arg, struct anncd_config *cfg)
+{
+	if (strcmp(arg, "none") == 0) {
+		cfg->sip_tls_verify = NULL;
+		return 0;
+	}
+	if (strcmp(arg, "system") != 0 && access(arg, R_OK) != 0) {
+		CFG_ERR("--sip-tls-verify: '%s' is not none or system, and "
+			"cannot be read: %s", arg, strerror(errno));
+		return -1;
+	}
+	cfg->sip_tls_verify = arg;
+	return 0;
+}
+
 /* What an operator sets for SIP over streams, and the parser limits. */
 static int
 parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
@@ -315,6 +344,14 @@ parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->sip_max_line = v;
 		return 0;
+	case OPT_SIP_CONNECT:
+		if (parse_u32("sip-connect-timeout-ms", arg, 100, 120000,
+			      &v) < 0)
+			return -1;
+		cfg->sip_connect_ms = (unsigned int)v;
+		return 0;
+	case OPT_SIP_TLS_VERIFY:
+		return parse_tls_verify(arg, cfg);
 	}
 	if (parse_u32("sip-idle-ms", arg, 1, 3600000, &v) < 0)
 		return -1;
@@ -457,6 +494,7 @@ config_defaults(struct anncd_config *cfg)
 	cfg->sip_max_conns = 1024;
 	cfg->sip_max_msg = 65535;
 	cfg->sip_idle_ms = 120000;
+	cfg->sip_connect_ms = 10000;
 	cfg->sip_max_headers = SIP_MAX_HEADERS_DEFAULT;
 	cfg->sip_max_line = SIP_MAX_LINE_BYTES_DEFAULT;
 	cfg->arp_timeout_ms = 3000;
@@ -628,19 +666,12 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 {
 	int lvl;
 
+	/* The stream options are one run of the enum. */
+	if (opt >= OPT_SIP_TCP && opt <= OPT_SIP_TLS_VERIFY)
+		return parse_sip_stream(opt, arg, cfg);
 	switch (opt) {
 	case OPT_SIP:
 		return parse_sip("sip", arg, &cfg->sip_addr);
-	case OPT_SIP_TCP:
-	case OPT_SIP_TLS:
-	case OPT_SIP_TLS_CERT:
-	case OPT_SIP_TLS_KEY:
-	case OPT_SIP_MAX_CONNS:
-	case OPT_SIP_MAX_MSG:
-	case OPT_SIP_IDLE:
-	case OPT_SIP_MAX_HDRS:
-	case OPT_SIP_MAX_LINE:
-		return parse_sip_stream(opt, arg, cfg);
 	case OPT_MEDIA_IP:
 		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)
 			return 0;

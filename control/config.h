@@ -46,6 +46,8 @@ struct anncd_config {
 	unsigned int sip_max_conns;	/* --sip-max-connections */
 	size_t sip_max_msg;		/* --sip-max-message-bytes */
 	unsigned int sip_idle_ms;	/* --sip-idle-ms */
+	unsigned int sip_connect_ms;	/* --sip-connect-timeout-ms */
+	const char *sip_tls_verify;	/* --sip-tls-verify; NULL: none */
 	unsigned int sip_max_headers;	/* --sip-max-headers */
 	size_t sip_max_line;		/* --sip-max-line-bytes */
 	uint32_t media_ip;		/* --media-ip, network order */

@@ -1,7 +1,8 @@
 /* The stream framer (control/sip_frame.c): a message split at every byte
  * boundary, several in one buffer, keep-alives between them, a missing,
  * bad or conflicting Content-Length with the value it quotes, and the
- * message limit at its edge for the header section and for the body.  Inputs end at a guard page.
+ * message limit at its edge for the header section and for the body.
+ * Inputs end at a guard page.
  */
 #include <stdio.h>
 #include <string.h>
