@@ -36,6 +36,12 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     resends over UDP only (RFC 3261 section 17.1.2.2)
   udp_limit_exact   an OPTIONS of MAXM bytes over UDP: answered
   udp_limit_over    MAXM + 1 bytes over UDP: no answer
+  timer_i_udp       an INVITE refused over UDP and its ACK: a copy of the
+                    INVITE right after the ACK is absorbed unanswered, one
+                    after T4 answered anew (another To tag): timer I, RFC
+                    3261 section 17.2.1
+  timer_i_tcp       the same over TCP: the copy right after the ACK is
+                    answered anew, timer I being zero on a stream
   reply_refused     an INVITE over TCP whose connection we close at once,
                     its Via naming a closed port: anncd's connect for the
                     200 refused, as anncd's log says
@@ -53,7 +59,7 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
     sip_stream.py --server IP --tcp PORT --tls PORT --udp PORT --ca FILE
                   --local IP --maxc N --maxm N --idle-ms N --play-url URL
                   --log FILE --ua-cert PEM --ua-key KEY --self-cert PEM
-                  --self-key KEY
+                  --self-key KEY --t4-ms N
 """
 
 import argparse
@@ -521,6 +527,62 @@ def check_reply_tls(c, a):
     l.close()
 
 
+def to_tag(msg):
+    m = re.search(rb"(?im)^(?:to|t)\s*:.*;tag=([^;\s]+)", msg)
+    return m.group(1).decode() if m else ""
+
+
+def ack_for(inv, answer, transport, local):
+    """The ACK of a refusal (section 17.1.1.3): the INVITE's branch,
+    the To of the answer."""
+    head = inv.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+    keep = [l for l in head[1:] if re.match(r"(?i)(via|from|call-id|"
+                                            r"max-forwards)\s*:", l)]
+    to = re.search(r"(?im)^to\s*:.*?\r$", answer.decode()).group(0)[:-1]
+    return ("ACK %s SIP/2.0\r\n%s\r\n%s\r\nCSeq: 1 ACK\r\n"
+            "Content-Length: 0\r\n\r\n" %
+            (head[0].split(" ")[1], "\r\n".join(keep), to)).encode()
+
+
+def check_timer_i(c, a):
+    """Copies of a refused INVITE after its ACK, over UDP and TCP."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((a.local, 0))
+    u.settimeout(5)
+    inv = request("INVITE", c.ruri, a.local, "UDP")
+    u.sendto(inv, (a.server, a.udp))
+    first = u.recv(65536)
+    u.sendto(ack_for(inv, first, "UDP", a.local), (a.server, a.udp))
+    u.sendto(inv, (a.server, a.udp))
+    u.settimeout(a.t4_ms / 2000)
+    try:
+        within = "answered %s" % u.recv(65536).split(b" ", 2)[1].decode()
+    except socket.timeout:
+        within = "absorbed"
+    time.sleep(a.t4_ms / 1000 + 2)
+    u.settimeout(5)
+    u.sendto(inv, (a.server, a.udp))
+    try:
+        again = u.recv(65536)
+        after = "answered anew" if to_tag(again) != to_tag(first) else \
+            "answered again"
+        u.sendto(ack_for(inv, again, "UDP", a.local), (a.server, a.udp))
+    except socket.timeout:
+        after = "absorbed"
+    report("timer_i_udp", "%s, then %s" % (within, after))
+    u.close()
+    s = c.tcp()
+    st = Stream(s)
+    inv = request("INVITE", c.ruri, a.local)
+    s.sendall(inv)
+    first = (st.next(5) or "").encode()
+    s.sendall(ack_for(inv, first, "TCP", a.local) + inv)
+    again = (st.next(5) or "").encode()
+    report("timer_i_tcp", "none" if not again else "answered anew"
+           if to_tag(again) != to_tag(first) else "answered again")
+    s.close()
+
+
 def check_udp(c, a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.local, 0))
@@ -540,7 +602,8 @@ def main():
     for opt in ("--server", "--local", "--ca", "--play-url", "--log",
                 "--ua-cert", "--ua-key", "--self-cert", "--self-key"):
         p.add_argument(opt, required=True)
-    for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms"):
+    for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms",
+                "--t4-ms"):
         p.add_argument(opt, type=int, required=True)
     a = p.parse_args()
     c = Client(a)
@@ -551,6 +614,7 @@ def main():
     check_tls(c, a)
     check_tls_call(c, a)
     check_udp(c, a)
+    check_timer_i(c, a)
     check_reply_tcp(c, a)
     check_reply_tls(c, a)
 

@@ -5,7 +5,8 @@
 # wire by tshark (Via and Contact of anncd's messages); then hostile
 # streams from sip_stream.py, each limit at its edge, each Content-Length
 # fault answered 400 while a UDP call plays, with anncd alive and
-# answering afterwards and clean at exit; and the 200 of INVITEs whose
+# answering afterwards and clean at exit; timer I on the wire, T4 over
+# UDP and zero over TCP; and the 200 of INVITEs whose
 # connection was closed, delivered over TCP and TLS connections anncd
 # opens to the Via's port (RFC 3261 section 18.2.2) once a refused
 # connect, a handshake never answered and an untrusted certificate have
@@ -34,6 +35,7 @@ MAXC=8			# --sip-max-connections
 MAXM=4096		# --sip-max-message-bytes
 IDLE_MS=1500		# --sip-idle-ms
 CONNECT_MS=1000		# --sip-connect-timeout-ms
+T4_MS=1000		# --sip-t4-ms, timer I over UDP
 PTIME=20
 WORK=
 
@@ -135,7 +137,7 @@ check_hostile()
 		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
 		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
 		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
-		--self-key "$WORK/tls/self.key" \
+		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
 		--play-url "$(genurlauth)" >"$out" 2>&1 || cat "$out" >&2
 	v() { sed -n "s/^$1=//p" "$out"; }
 	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
@@ -179,6 +181,9 @@ check_hostile()
 	check "closes logged with peer and cause" \
 		"$(grep -c "closing TCP $RIG_UA_IP:[0-9]*: missing Content-Length, answered 400" \
 		"$ANNCD_LOG")" 1
+	check "timer I over UDP: T4 of copies absorbed" "$(v timer_i_udp)" \
+		"absorbed, then answered anew"
+	check "timer I over TCP: none" "$(v timer_i_tcp)" "answered anew"
 	check_reply "$out"
 	check "refusals past --sip-max-connections logged" \
 		"$(grep -c "refusing TCP .*: $MAXC connections open already" \
@@ -270,7 +275,7 @@ main()
 		--sip-tls-key "$WORK/tls/sip.key" \
 		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
 		--sip-idle-ms "$IDLE_MS" \
-		--sip-connect-timeout-ms "$CONNECT_MS" \
+		--sip-connect-timeout-ms "$CONNECT_MS" --sip-t4-ms "$T4_MS" \
 		--sip-tls-verify "$WORK/tls/ca.pem" || exit 1
 
 	check_option_limits
