@@ -65,7 +65,7 @@ struct tp_conn {
 	uint64_t cookies[TP_OUT_MSGS];	/* of the tracked messages in pend */
 	unsigned int n_cookies, n_pend;
 	char *cipher;			/* TLS: ciphertext read */
-	uint64_t last_rx_ms;
+	uint64_t last_rx_ms;		/* a byte came or a message was queued */
 	uint64_t msg_since_ms;		/* a partial message since; 0: none */
 	uint64_t since_ms;		/* connecting or ending since */
 };
@@ -342,6 +342,9 @@ conn_send(struct tp_conn *c, const char *msg, size_t len, uint64_t cookie)
 {
 	int rc;
 
+	/* Silence is counted from our last message too: a connection we
+	 * opened to deliver answers stays while they are resent. */
+	c->last_rx_ms = loop_now_ms();
 	if (c->connecting) {
 		if (c->n_cookies == TP_OUT_MSGS ||
 		    buf_reserve(&c->pend, len, TP_OUT_MSGS * conf.max_msg) < 0)

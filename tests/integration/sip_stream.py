@@ -47,6 +47,9 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     200 refused, as anncd's log says
   reply_tcp         the listener then opened on that port: the 200 comes
                     on a connection from the server (RFC 3261 18.2.2)
+  reply_reuse       unacknowledged, the 200 comes again (section
+                    13.3.1.4) on that same connection, kept by our
+                    pings, no other opened (section 18.3)
   reply_tcp_bye     our ACK and BYE on it: the BYE's answer
   reply_timeout     the same over TLS, the Via's port a listener that
                     never answers the handshake: given up after
@@ -425,16 +428,33 @@ def invite(c, a, transport, via_port):
     return header(inv.decode(), "Call-ID"), inv.decode()
 
 
-def take_answer(conn, inv, transport, via_port, local):
-    """The 200 for inv on conn, anncd's connection; then our ACK and
-    BYE on it.  Returns (the 200's status and Call-ID check, the BYE's
-    answer)."""
+def next_2xx(st, seconds):
+    m = st.next(seconds)
+    while m is not None and not m.startswith("SIP/2.0 2"):
+        m = st.next(seconds)
+    return m
+
+
+def take_answer(conn, inv, transport, via_port, local, copies=None):
+    """The 200 for inv on conn, anncd's connection (and, with copies, a
+    retransmission of it: copies[0] says whether it came); then our ACK
+    and BYE on it.  Returns (the 200's status and Call-ID check, the
+    BYE's answer)."""
     st = Stream(conn)
-    final = st.next(20)
-    while final is not None and not final.startswith("SIP/2.0 2"):
-        final = st.next(20)
+    final = next_2xx(st, 20)
     if final is None:
         return "none", "no call"
+    if copies is not None:
+        # Double-CRLF pings (RFC 5626 section 3.5.1) keep the connection
+        # from closing for silence (--sip-idle-ms is short here) while
+        # the retransmission comes, T1 doubling to T2 apart.
+        again = None
+        for _ in range(20):
+            conn.sendall(b"\r\n\r\n")
+            again = next_2xx(st, 0.5)
+            if again is not None:
+                break
+        copies.append(again == final)
     same = header(final, "Call-ID") == header(inv, "Call-ID")
     contact = header(final, "Contact").strip("<>")
     common = ("Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
@@ -476,8 +496,12 @@ def check_reply_tcp(c, a):
     if conn is None:
         report("reply_tcp", "no connection")
         return
-    status, bye = take_answer(conn, inv, "TCP", port, a.local)
+    copies = []
+    status, bye = take_answer(conn, inv, "TCP", port, a.local, copies)
     report("reply_tcp", "%s from %s" % (status, peer))
+    more, _ = accept(l, 0.2)
+    report("reply_reuse", "%s copy on 1 connection, %s other" % (
+        "a" if copies == [True] else "no", "no" if more is None else "an"))
     report("reply_tcp_bye", bye)
     conn.close()
     l.close()

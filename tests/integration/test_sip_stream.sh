@@ -202,6 +202,8 @@ check_reply()
 		"$(v reply_refused)" logged
 	check "reply: the 200 on anncd's TCP connection" "$(v reply_tcp)" \
 		"200 same call from $RIG_SIP_IP"
+	check "reply: the 200 again on the same connection" \
+		"$(v reply_reuse)" "a copy on 1 connection, no other"
 	check "reply: BYE on that connection" "$(v reply_tcp_bye)" 200
 	check "reply: TLS handshake unanswered, given up, logged" \
 		"$(v reply_timeout)" logged
