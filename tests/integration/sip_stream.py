@@ -59,10 +59,15 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
   reply_tls         then one with a certificate of the test CA: the 200
   reply_tls_bye     our ACK and BYE on it: the BYE's answer
 
+With --default-verify (anncd started without --sip-tls-verify) only:
+
+  reply_none        the TLS reply path to a listener with a self-signed
+                    certificate: the 200, then our BYE's answer
+
     sip_stream.py --server IP --tcp PORT --tls PORT --udp PORT --ca FILE
                   --local IP --maxc N --maxm N --idle-ms N --play-url URL
                   --log FILE --ua-cert PEM --ua-key KEY --self-cert PEM
-                  --self-key KEY --t4-ms N
+                  --self-key KEY --t4-ms N [--default-verify]
 """
 
 import argparse
@@ -607,6 +612,27 @@ def check_timer_i(c, a):
     s.close()
 
 
+def check_reply_none(c, a):
+    """--sip-tls-verify none, the default: a self-signed certificate is
+    taken."""
+    port = 5075
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.self_cert, a.self_key)
+    l = listen(a, port)
+    cid, inv = invite(c, a, "TLS", port)
+    conn, peer = None, "none"
+    end = time.monotonic() + 20
+    while conn is None and time.monotonic() < end:
+        conn, peer = tls_accept(l, ctx, end - time.monotonic())
+    if conn is None:
+        report("reply_none", "no connection")
+        return
+    status, bye = take_answer(conn, inv, "TLS", port, a.local)
+    report("reply_none", "%s from %s, BYE %s" % (status, peer, bye))
+    conn.close()
+    l.close()
+
+
 def check_udp(c, a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.local, 0))
@@ -629,8 +655,12 @@ def main():
     for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms",
                 "--t4-ms"):
         p.add_argument(opt, type=int, required=True)
+    p.add_argument("--default-verify", action="store_true")
     a = p.parse_args()
     c = Client(a)
+    if a.default_verify:
+        check_reply_none(c, a)
+        return
     check_faults(c, a)
     check_framing(c, a)
     check_hostile(c, a)

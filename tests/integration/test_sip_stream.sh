@@ -214,6 +214,34 @@ check_reply()
 	check "reply: BYE on that TLS connection" "$(v reply_tls_bye)" 200
 }
 
+# anncd again with --sip-tls-verify left at its default, none: the 200
+# reaches a listener whose certificate is self-signed.
+check_default_verify()
+{
+	local out=$WORK/none.txt
+
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
+		--sip-tls-cert "$WORK/tls/sip.pem" \
+		--sip-tls-key "$WORK/tls/sip.key" || exit 1
+	rig_ua timeout 120 python3 "$TOP/tests/integration/sip_stream.py" \
+		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
+		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
+		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
+		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
+		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
+		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
+		--default-verify --play-url "$(genurlauth)" >"$out" 2>&1 ||
+		cat "$out" >&2
+	check "default --sip-tls-verify: a self-signed peer taken" \
+		"$(sed -n 's/^reply_none=//p' "$out")" \
+		"200 same call from $RIG_SIP_IP, BYE 200"
+	anncd_stop
+	check "no call left open at the second exit" \
+		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 2
+}
+
 # One past each edge of the stream options stops anncd at start-up with
 # the option and the value named; so does --sip-tls without its files.
 check_option_limits()
@@ -297,6 +325,7 @@ main()
 	anncd_stop
 	check "no call left open at exit" \
 		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
+	check_default_verify
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
 	if [ "$FAILS" -ne 0 ]; then
