@@ -51,6 +51,12 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     13.3.1.4) on that same connection, kept by our
                     pings, no other opened (section 18.3)
   reply_tcp_bye     our ACK and BYE on it: the BYE's answer
+  reply_full        an INVITE's connection closed while MAXC others stay
+                    open: the connection for the 200 is not opened, as
+                    the log says, and once they close the 200 comes on
+                    one (ours count against --sip-max-connections)
+  reply_full_refused  connections of ours refused on the way, before
+                    anncd saw the INVITE's close
   reply_timeout     the same over TLS, the Via's port a listener that
                     never answers the handshake: given up after
                     --sip-connect-timeout-ms, as the log says
@@ -512,6 +518,50 @@ def check_reply_tcp(c, a):
     l.close()
 
 
+def alive(c, s):
+    try:
+        return c.options(s)[0] == [200]
+    except OSError:
+        return False
+
+
+def check_reply_full(c, a):
+    port = 5076
+    l = listen(a, port)
+    fill = [c.tcp() for _ in range(a.maxc - 1)]
+    cid, inv = invite(c, a, "TCP", port)
+    # The INVITE's slot, once anncd has seen it close; each try before
+    # that is refused, and logged.
+    refused = 0
+    for _ in range(50):
+        s = c.tcp()
+        if alive(c, s):
+            fill.append(s)
+            break
+        refused += 1
+        s.close()
+        time.sleep(0.1)
+    report("reply_full_refused", refused)
+    pattern = r"not connecting to TCP %s:%d: %d connections open already" % (
+        re.escape(a.local), port, a.maxc)
+    logged = "not logged"
+    end = time.monotonic() + 15
+    while logged != "logged" and time.monotonic() < end:
+        for s in fill:
+            s.sendall(b"\r\n\r\n")     # kept from closing for silence
+        logged = wait_log(a, pattern, 0.4)
+    for s in fill:
+        s.close()
+    conn, peer = accept(l, 15)
+    status = "no connection"
+    if conn is not None:
+        status, bye = take_answer(conn, inv, "TCP", port, a.local)
+        status += " BYE " + bye
+        conn.close()
+    report("reply_full", "%s, then %s" % (logged, status))
+    l.close()
+
+
 def tls_accept(l, ctx, seconds):
     """A TLS connection on l, or None when its handshake fails."""
     conn, peer = accept(l, seconds)
@@ -670,6 +720,7 @@ def main():
     check_udp(c, a)
     check_timer_i(c, a)
     check_reply_tcp(c, a)
+    check_reply_full(c, a)
     check_reply_tls(c, a)
 
 
