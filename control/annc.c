@@ -367,13 +367,14 @@ sip_send(const struct sip_peer *to, const char *msg, size_t len)
 	int rc;
 
 	/* RFC 3261 section 18.2.2: over a stream, back on the connection
-	 * the request came on; if it has gone the message is dropped, as
-	 * anncd opens no connection itself. */
+	 * the request came on; a response whose connection has gone goes
+	 * over a new one to the request's source and Via port. */
 	if (to->tp != SIP_TP_UDP) {
-		rc = sip_tp_send(to, msg, len);
-		if (rc == -ENOTCONN)
-			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
-				len);
+		rc = len > 8 && memcmp(msg, "SIP/2.0 ", 8) == 0 ?
+		     sip_tp_reply(to, msg, len) : sip_tp_send(to, msg, len);
+		if (rc < 0)
+			SIP_LOG(LOGL_DEBUG, "%zu bytes not sent: %s", len,
+				strerror(-rc));
 		return;
 	}
 	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
@@ -2090,7 +2091,7 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 	const char *reason;
 	int code;
 
-	if (sip_txn_absorb(m, src) || method_refused(m, src))
+	if (sip_txn_absorb(m, src, loop_now_ms()) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -2445,6 +2446,8 @@ sip_streams(void)
 		.max_conns = cfg->sip_max_conns,
 		.max_msg = cfg->sip_max_msg,
 		.idle_ms = cfg->sip_idle_ms,
+		.connect_ms = cfg->sip_connect_ms,
+		.tls_verify = cfg->sip_tls_verify,
 	};
 
 	local_names(SIP_TP_UDP, &cfg->sip_addr);
@@ -2479,6 +2482,7 @@ annc_init(const struct anncd_config *config)
 		.max = config->sip_transactions,
 		.t1_ms = config->t1_ms,
 		.t2_ms = config->t2_ms,
+		.t4_ms = config->t4_ms,
 	};
 	struct sip_limits sl = {
 		.max_headers = config->sip_max_headers,
