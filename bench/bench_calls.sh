@@ -16,6 +16,12 @@
 # p50_setup_ms=... p99_setup_ms=... p99_first_rtp_ms=...).  JSON, plot data
 # and PNGs go to BUILD_DIR/calls-out/.  BENCH_ANNCD names another anncd
 # binary to measure (a build before a change).  Needs root.
+#
+# anncd-bench also reads the CPU time of anncd's control thread (the
+# process's main thread, the main lcore) at the start and end of each step
+# and prints it per call set up: ctl_us_per_setup, and ctl_cps_core, the
+# setups per second one control core would carry were it not shared with
+# the bench and the kernel's network work as it is on a small machine.
 set -euo pipefail
 
 BUILD=$(cd "$1" && pwd)
@@ -59,7 +65,9 @@ main()
 		echo "bench calls: the first call failed" >&2
 		exit 1
 	}
+	# The main lcore is the main thread: its TID is anncd's PID.
 	rig_ua timeout "$RUN_LIMIT_S" "$BENCH_BIN" \
+		--server-cpu "/proc/$ANNCD_PID/task/$ANNCD_PID/schedstat" \
 		--server "$RIG_SIP_IP:$ANNCD_SIP_PORT" --local "$RIG_UA_IP" \
 		--play-url "$BENCH_URL" --content-type audio/basic --cte base64 \
 		--expect-packets "$BENCH_PACKETS" "${rate[@]}" --hold-ms 0 \
