@@ -13,23 +13,52 @@
 
 static struct io_uring ring;
 
-/* A datagram in flight: the buffer must stay valid until completion. */
+/* A datagram in flight: the buffer must stay valid until completion.
+ * data points into the slot's own buffer, or past the header of a heap
+ * copy (slot < 0).
+ */
 struct loop_datagram {
 	struct loop_op op;
 	struct msghdr msg;
 	struct iovec iov;
 	struct sockaddr_in to;
-	char data[];
+	int slot;
+	char *data;
 };
+
+/* The send pool: one allocation at start-up instead of a malloc and a
+ * free per datagram; a stack of free slots, so the slot taken next is the
+ * one whose buffer is most likely still in cache. */
+struct loop_send_slot {
+	struct loop_datagram d;
+	char buf[LOOP_SEND_SLOT_BYTES];
+};
+
+static struct loop_send_slot *send_slots;
+static unsigned int send_free[LOOP_SEND_SLOTS];
+static unsigned int n_send_free;
+static struct loop_send_stats send_stats;
 
 int
 loop_init(unsigned int entries)
 {
-	int rc = io_uring_queue_init(entries, &ring, 0);
+	int rc;
+	unsigned int i;
 
-	if (rc < 0)
+	send_slots = calloc(LOOP_SEND_SLOTS, sizeof(*send_slots));
+	if (send_slots == NULL)
+		return -ENOMEM;
+	for (i = 0; i < LOOP_SEND_SLOTS; i++)
+		send_free[i] = LOOP_SEND_SLOTS - 1 - i;
+	n_send_free = LOOP_SEND_SLOTS;
+	memset(&send_stats, 0, sizeof(send_stats));
+	rc = io_uring_queue_init(entries, &ring, 0);
+	if (rc < 0) {
 		LOG_AT(LOGL_ERR, "loop", "io_uring_queue_init(%u) failed: %s",
 		       entries, strerror(-rc));
+		free(send_slots);
+		send_slots = NULL;
+	}
 	return rc;
 }
 
@@ -37,6 +66,8 @@ void
 loop_fini(void)
 {
 	io_uring_queue_exit(&ring);
+	free(send_slots);
+	send_slots = NULL;
 }
 
 uint64_t
@@ -97,14 +128,51 @@ datagram_done(struct loop_op *op, int res)
 	if (res < 0)
 		LOG_AT(LOGL_WARN, "loop", "sendmsg(%zu bytes) failed: %s",
 		       d->iov.iov_len, strerror(-res));
-	free(d);
+	if (d->slot >= 0) {
+		send_free[n_send_free++] = (unsigned int)d->slot;
+		send_stats.in_flight--;
+	} else {
+		free(d);
+	}
+}
+
+/* A datagram of len bytes: a pool slot when one is free and large
+ * enough, else the heap. */
+static struct loop_datagram *
+datagram_get(size_t len)
+{
+	struct loop_datagram *d;
+	unsigned int s;
+
+	if (len <= LOOP_SEND_SLOT_BYTES && n_send_free > 0) {
+		s = send_free[--n_send_free];
+		d = &send_slots[s].d;
+		d->slot = (int)s;
+		d->data = send_slots[s].buf;
+		send_stats.pooled++;
+		send_stats.in_flight++;
+		return d;
+	}
+	d = malloc(sizeof(*d) + len);
+	if (d == NULL)
+		return NULL;
+	d->slot = -1;
+	d->data = (char *)(d + 1);
+	send_stats.heap++;
+	return d;
+}
+
+void
+loop_send_stats(struct loop_send_stats *st)
+{
+	*st = send_stats;
 }
 
 int
 loop_sendto(int fd, const struct sockaddr_in *to, const void *buf,
 	    size_t len)
 {
-	struct loop_datagram *d = malloc(sizeof(*d) + len);
+	struct loop_datagram *d = datagram_get(len);
 	struct io_uring_sqe *sqe;
 
 	if (d == NULL)

@@ -39,11 +39,29 @@ loop_run(unsigned int timeout_ms);
 uint64_t
 loop_now_ms(void);
 
+/* Datagrams in flight at once from the fixed pool of send buffers, and
+ * the size of one: a 200 OK with its SDP answer fits.  A larger datagram,
+ * or one more while all are in flight (a burst of retransmissions, a
+ * shutdown's BYEs), is copied to the heap instead.
+ */
+#define LOOP_SEND_SLOTS		1024
+#define LOOP_SEND_SLOT_BYTES	2048
+
 /* Sends a copy of buf as one datagram to *to; the copy lives until the
  * kernel is done with it.  Returns 0 or -ENOMEM.
  */
 int
 loop_sendto(int fd, const struct sockaddr_in *to, const void *buf,
 	    size_t len);
+
+/* Where loop_sendto's copies went, since loop_init. */
+struct loop_send_stats {
+	uint64_t pooled;	/* into a send slot */
+	uint64_t heap;		/* too large, or every slot in flight */
+	unsigned int in_flight;	/* slots taken now */
+};
+
+void
+loop_send_stats(struct loop_send_stats *st);
 
 #endif
