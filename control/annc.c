@@ -140,12 +140,8 @@ struct call {
 
 static const struct anncd_config *cfg;
 static int sip_fd = -1;
-static struct loop_op sip_recv_op;
-static char sip_rbuf[SIP_MAX_DATAGRAM + 1];
-static struct sockaddr_in sip_src;
+static struct loop_dgram_rx sip_rx;
 static struct sip_peer udp_peer;
-static struct iovec sip_iov;
-static struct msghdr sip_rmsg;
 /* Our sent-by and Contact host:port, and the Contact of a 200, per
  * transport (enum sip_tp): the caller's next requests come the same way
  * (RFC 3261 section 8.1.1.8, RFC 5630 section 3 for sips). */
@@ -2158,21 +2154,6 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 /* ---- SIP input ---- */
 
 static void
-sip_recv_arm(void)
-{
-	struct io_uring_sqe *sqe = loop_sqe(&sip_recv_op);
-
-	sip_iov.iov_base = sip_rbuf;
-	sip_iov.iov_len = SIP_MAX_DATAGRAM;
-	memset(&sip_rmsg, 0, sizeof(sip_rmsg));
-	sip_rmsg.msg_name = &sip_src;
-	sip_rmsg.msg_namelen = sizeof(sip_src);
-	sip_rmsg.msg_iov = &sip_iov;
-	sip_rmsg.msg_iovlen = 1;
-	io_uring_prep_recvmsg(sqe, sip_fd, &sip_rmsg, 0);
-}
-
-static void
 sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 {
 	struct sip_msg m;
@@ -2198,22 +2179,22 @@ sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 		on_response(&m);
 }
 
+/* Every datagram waiting is taken in one loop round (loop.h); one over
+ * --sip-max-message-bytes comes truncated and is dropped. */
 static void
-sip_on_recv(struct loop_op *op, int res)
+sip_on_recv(struct loop_dgram_rx *rx, char *buf, long len,
+	    const struct sockaddr_in *src)
 {
-	(void)op;
-	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0 &&
-	    (size_t)res <= cfg->sip_max_msg) {
-		sip_rbuf[res] = '\0';
-		udp_peer.addr = sip_src;
-		sip_on_datagram(sip_rbuf, (size_t)res, &udp_peer);
-	} else if (res < 0) {
-		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror(-res));
-	} else if (res > 0) {
+	(void)rx;
+	if (len > 0) {
+		udp_peer.addr = *src;
+		sip_on_datagram(buf, (size_t)len, &udp_peer);
+	} else if (len == -EMSGSIZE) {
 		SIP_LOG(LOGL_INFO, "datagram over %zu bytes dropped",
 			cfg->sip_max_msg);
+	} else if (len < 0) {
+		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror((int)-len));
 	}
-	sip_recv_arm();
 }
 
 /* ---- timers and dataplane events ---- */
@@ -2538,9 +2519,10 @@ annc_init(const struct anncd_config *config)
 	sip_fd = sip_socket();
 	if (sip_fd < 0)
 		return sip_fd;
-	sip_recv_op.cb = sip_on_recv;
-	sip_recv_arm();
-	rc = sip_streams();
+	rc = loop_dgram_rx_start(&sip_rx, sip_fd, cfg->sip_max_msg,
+				 sip_on_recv);
+	if (rc == 0)
+		rc = sip_streams();
 	/* Last: the tests take this line as "ready". */
 	if (rc == 0)
 		LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s",

@@ -1,6 +1,8 @@
-/* The control loop's datagram sending (control/loop.c): copies into the
+/* The control loop's datagrams (control/loop.c): sends copied into the
  * fixed send pool up to its slot size and its slot count, to the heap
- * beyond either, every byte delivered, and the slots back once sent.
+ * beyond either, every byte delivered, the slots back once sent; the
+ * multishot receive taking more datagrams than it has buffers, each
+ * whole and NUL-terminated, and one byte over its limit refused.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,6 +131,91 @@ test_slots_return(void)
 	CHECK_INT(receive_all(NULL, NULL, 0), LOOP_SEND_SLOTS);
 }
 
+#define RX_MAX		300	/* the receiver's max_len */
+#define RX_COUNT	(3 * LOOP_RX_BUFS + 5)
+
+struct rx_seen {
+	unsigned int n, bad, too_big, errors;
+	long last_len;
+};
+
+static struct rx_seen seen;
+
+/* Each datagram i carries i in its first two bytes and is 20 + i % 200
+ * bytes long, filled with (i & 0xff). */
+static void
+on_dgram(struct loop_dgram_rx *rx, char *buf, long len,
+	 const struct sockaddr_in *src)
+{
+	unsigned int i;
+
+	(void)rx;
+	if (len == -EMSGSIZE) {
+		seen.too_big++;
+		return;
+	}
+	if (len < 0) {
+		seen.errors++;
+		return;
+	}
+	seen.last_len = len;
+	if (len == RX_MAX) {	/* the edge datagram, all 'e' */
+		seen.n++;
+		seen.bad += buf[0] != 'e' || buf[RX_MAX - 1] != 'e' ||
+			    buf[RX_MAX] != '\0';
+		return;
+	}
+	i = (unsigned char)buf[0] | (unsigned char)buf[1] << 8;
+	seen.bad += len != (long)(20 + i % 200) ||
+		    (unsigned char)buf[len - 1] != (i & 0xff) ||
+		    buf[len] != '\0' || src->sin_family != AF_INET ||
+		    src->sin_addr.s_addr != htonl(INADDR_LOOPBACK) || i != seen.n;
+	seen.n++;
+}
+
+static void
+send_plain(const char *buf, size_t len)
+{
+	CHECK_INT(sendto(tx_fd, buf, len, 0, (struct sockaddr *)&rx_sa,
+			 sizeof(rx_sa)), (long)len);
+}
+
+static void
+test_multishot(void)
+{
+	static struct loop_dgram_rx rx;
+	char buf[RX_MAX + 2];
+	unsigned int i, rounds;
+	size_t len;
+
+	CHECK_INT(loop_dgram_rx_start(&rx, rx_fd, RX_MAX, on_dgram), 0);
+	/* all queued before the loop runs: more than the ring holds */
+	for (i = 0; i < RX_COUNT; i++) {
+		len = 20 + i % 200;
+		memset(buf, (int)(i & 0xff), len);
+		buf[0] = (char)(i & 0xff);
+		buf[1] = (char)(i >> 8);
+		send_plain(buf, len);
+	}
+	for (rounds = 0; seen.n < RX_COUNT && rounds < 1000; rounds++)
+		loop_run(100);
+	CHECK_INT(seen.n, RX_COUNT);
+	CHECK_INT(seen.bad, 0);
+	/* many a round, not one each */
+	CHECK(rounds < RX_COUNT / 4);
+	memset(buf, 'e', sizeof(buf));
+	send_plain(buf, RX_MAX);
+	send_plain(buf, RX_MAX + 1);
+	for (rounds = 0; seen.n + seen.too_big < RX_COUNT + 2 &&
+	     rounds < 100; rounds++)
+		loop_run(100);
+	CHECK_INT(seen.n, RX_COUNT + 1);
+	CHECK_INT(seen.last_len, RX_MAX);
+	CHECK_INT(seen.too_big, 1);
+	CHECK_INT(seen.bad, 0);
+	CHECK_INT(seen.errors, 0);
+}
+
 int
 main(void)
 {
@@ -143,6 +230,7 @@ main(void)
 		return 1;
 	test_pool_edges();
 	test_slots_return();
+	test_multishot();
 	loop_fini();
 	close(rx_fd);
 	close(tx_fd);
