@@ -1,7 +1,8 @@
 /* The announcement service: SIP requests in, calls out.  An INVITE to
- * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: 100
- * Trying at once, a URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4),
- * the 200 OK with the SDP answer once the content is here, the stream
+ * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: a
+ * URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4) and 100 Trying
+ * unless the content is cached, the 200 OK with the SDP answer once the
+ * content is here, the stream
  * after the ACK, and our BYE when the dataplane reports the end.
  */
 #include <arpa/inet.h>
@@ -55,7 +56,7 @@
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_FETCHING,		/* 100 sent, waiting on the cache entry */
+	CALL_FETCHING,		/* waiting on the cache entry, 100 sent */
 	CALL_ANSWERED,		/* 200 sent, waiting for the ACK */
 	CALL_REJECTED,		/* final error sent, waiting for the ACK */
 	CALL_STREAMING,		/* ACK came, the dataplane plays */
@@ -1471,8 +1472,11 @@ on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	c->play = r.opts;
 	c->stimer = r.stimer;
 	call_play_log(c, &r.ap);
-	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
+	/* RFC 3261 section 17.2.1: no 100 when the final response has
+	 * gone already (a cache hit, a refusal); one while the fetch runs. */
+	if (c->state == CALL_FETCHING && c->resp.msg == NULL)
+		sip_respond(m, src, 100, "Trying", NULL);
 }
 
 /* ---- requests within a call ---- */
