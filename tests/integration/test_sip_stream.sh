@@ -18,16 +18,8 @@ set -euo pipefail
 ANNCD=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060		# UDP and TCP
 TLS_PORT=5061
@@ -37,12 +29,6 @@ IDLE_MS=1500		# --sip-idle-ms
 CONNECT_MS=1000		# --sip-connect-timeout-ms
 T4_MS=1000		# --sip-t4-ms, timer I over UDP
 PTIME=20
-WORK=
-
-note()
-{
-	printf 'test_sip_stream: %s\n' "$*"
-}
 
 # call NAME TRANSPORT PORT [ARGS...]: anncd-call from the server namespace
 # (IMAP on its loopback), SIP and RTP in the caller's.
@@ -74,22 +60,6 @@ check_call()
 	note "$name: $(kv_field "$RESULT" packets) packets, $packets expected"
 }
 
-capture_start()
-{
-	local i
-
-	rig_ua tshark -q -i "$RIG_UAVETH" -f "tcp port $SIP_PORT" \
-		-w "$WORK/tcp.pcapng" >"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	exit 1
-}
-
 # What anncd sent over TCP, per tshark: the Contact of its 200 to the
 # INVITE and the Via of its BYE.
 check_wire()
@@ -105,7 +75,7 @@ check_wire()
 
 check_calls()
 {
-	capture_start
+	stage_capture "$WORK/tcp.pcapng" "tcp port $SIP_PORT"
 	call tcp tcp "$SIP_PORT" --out "$WORK/tcp.au"
 	check_call tcp
 	sleep 1
@@ -113,17 +83,6 @@ check_calls()
 	check_wire
 	call tls tls "$TLS_PORT"
 	check_call tls
-}
-
-# A pawn-ticket URL for the attachment, made by alice over IMAP.
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
 # key=value lines of sip_stream.py against what each must be.
@@ -138,7 +97,7 @@ check_hostile()
 		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
 		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
 		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
-		--play-url "$(genurlauth)" >"$out" 2>&1 || cat "$out" >&2
+		--play-url "$(stage_url)" >"$out" 2>&1 || cat "$out" >&2
 	v() { sed -n "s/^$1=//p" "$out"; }
 	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
 		"[200] SIP/2.0/TCP"
@@ -222,11 +181,10 @@ check_default_verify()
 {
 	local out=$WORK/none.txt ended i
 
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+	stage_anncd --sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
 		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
 		--sip-tls-cert "$WORK/tls/sip.pem" \
-		--sip-tls-key "$WORK/tls/sip.key" || exit 1
+		--sip-tls-key "$WORK/tls/sip.key"
 	ended=$(grep -c ' result=' "$ANNCD_LOG")
 	rig_ua timeout 120 python3 "$TOP/tests/integration/sip_stream.py" \
 		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
@@ -235,7 +193,7 @@ check_default_verify()
 		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
 		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
 		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
-		--default-verify --play-url "$(genurlauth)" >"$out" 2>&1 ||
+		--default-verify --play-url "$(stage_url)" >"$out" 2>&1 ||
 		cat "$out" >&2
 	check "default --sip-tls-verify: a self-signed peer taken" \
 		"$(sed -n 's/^reply_none=//p' "$out")" \
@@ -285,14 +243,9 @@ EOF
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
-	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
@@ -302,19 +255,15 @@ main()
 		note "openssl could not make the certificates"
 		exit 1
 	fi
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+	stage_up
+	stage_anncd --sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
 		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
 		--sip-tls-cert "$WORK/tls/sip.pem" \
 		--sip-tls-key "$WORK/tls/sip.key" \
 		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
 		--sip-idle-ms "$IDLE_MS" \
 		--sip-connect-timeout-ms "$CONNECT_MS" --sip-t4-ms "$T4_MS" \
-		--sip-tls-verify "$WORK/tls/ca.pem" || exit 1
+		--sip-tls-verify "$WORK/tls/ca.pem"
 
 	check_option_limits
 	check_calls
