@@ -376,20 +376,28 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 			return -1;
 		}
 		c->handshaken = rc;
+		if (rc == 1)
+			c->msg_since_ms = 0;
 	}
 	while (c->handshaken && (room = conn_room(c)) > 0) {
 		got = tls_read(c->tls, c->in.p + c->in.len, room);
-		if (got <= 0) {
+		if (got < 0) {
 			/* A close_notify between messages is a clean end. */
-			if (got < 0)
-				conn_close(c, c->in.len > 0 ?
-					   "TLS session ended mid-message" : NULL);
-			return got < 0 ? -1 : 0;
+			conn_close(c, c->in.len > 0 ?
+				   "TLS session ended mid-message" : NULL);
+			return -1;
 		}
+		if (got == 0)
+			break;
 		c->in.len += (size_t)got;
 		if (conn_frame(c) < 0)
 			return -1;
 	}
+	/* A handshake, or a record not yet whole, is a message under way
+	 * too: it must end within idle_ms of its first byte. */
+	if (c->msg_since_ms == 0 &&
+	    (!c->handshaken || tls_record_pending(c->tls)))
+		c->msg_since_ms = loop_now_ms();
 	return 0;
 }
 

@@ -203,6 +203,14 @@ tls_read(struct tls_conn *t, void *buf, size_t cap)
 }
 
 int
+tls_record_pending(struct tls_conn *t)
+{
+	/* SSL_has_pending counts a partial record OpenSSL has taken from
+	 * the read BIO into its own buffer, as well as decrypted bytes. */
+	return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+}
+
+int
 tls_write(struct tls_conn *t, const void *buf, size_t n)
 {
 	/* Memory BIOs grow: a write is whole or fails. */

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# A hostile caller against one anncd (real Cyrus, net_af_packet, SIP over
+# UDP, TCP and TLS): the inputs of sip_hostile.py that once harmed anncd,
+# each checked for the answer RFC 3261, 3264 or 4028 asks and for anncd
+# alive, answering and clean at exit.
+#
+#   test_hostile.sh ANNCD
+#
+# HOSTILE_HOLD=FILE keeps the rig up after the checks, its names written
+# to FILE, until FILE is removed (an hour at most): for probing by hand.
+set -euo pipefail
+
+ANNCD=$1
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$TOP/tests/integration
+# shellcheck source=tests/lib/rig.sh
+. "$TOP/tests/lib/rig.sh"
+# shellcheck source=tests/lib/check.sh
+. "$TOP/tests/lib/check.sh"
+# shellcheck source=tests/lib/cyrus.sh
+. "$TOP/tests/lib/cyrus.sh"
+# shellcheck source=tests/lib/mail.sh
+. "$TOP/tests/lib/mail.sh"
+# shellcheck source=tests/lib/anncd.sh
+. "$TOP/tests/lib/anncd.sh"
+
+SIP_PORT=5060		# UDP and TCP
+TLS_PORT=5061
+MAXC=16			# --sip-max-connections
+IDLE_MS=1500		# --sip-idle-ms
+HOLD_S=3600		# HOSTILE_HOLD: the longest the rig stays up
+WORK=
+OUT=
+
+note()
+{
+	printf 'test_hostile: %s\n' "$*"
+}
+
+field()
+{
+	kv_field "$OUT" "$1"
+}
+
+genurlauth()
+{
+	local rump
+
+	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
+	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
+	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
+		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
+}
+
+hostile_args()
+{
+	HOSTILE_ARGS=(--server "$RIG_SIP_IP" --local "$RIG_UA_IP"
+		--udp "$SIP_PORT" --tcp "$SIP_PORT" --tls "$TLS_PORT"
+		--ca "$WORK/tls/ca.pem" --idle-ms "$IDLE_MS" --maxc "$MAXC"
+		--url "$(genurlauth)")
+}
+
+check_results()
+{
+	check "TLS handshake trickled: closed" "$(field tls_trickle)" yes
+	check "TLS record trickled: closed" "$(field tls_record_trickle)" yes
+	check "a call after the hostile inputs" "$(field after.status)" 200
+}
+
+hold()
+{
+	local i
+
+	[ -n "${HOSTILE_HOLD:-}" ] || return 0
+	{
+		printf 'RIG_UA=%s\nRIG_MS=%s\n' "$RIG_UA" "$RIG_MS"
+		printf 'ANNCD_LOG=%s\nANNCD_PID=%s\n' "$ANNCD_LOG" "$ANNCD_PID"
+		printf 'ARGS=(%s)\n' "${HOSTILE_ARGS[*]@Q}"
+	} >"$HOSTILE_HOLD"
+	note "rig up; remove $HOSTILE_HOLD to end"
+	for ((i = 0; i < HOLD_S; i++)); do
+		[ -e "$HOSTILE_HOLD" ] || break
+		sleep 1
+	done
+	rm -f "$HOSTILE_HOLD"
+}
+
+main()
+{
+	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	cleanup_trap
+	WORK=$(mktemp -d /tmp/anncd-hostile.XXXXXX)
+	cleanup_add_dir "$WORK"
+	ANNCD_BIN=$ANNCD
+	ANNCD_LOG=$WORK/anncd.log
+	ANNCD_SIP_PORT=$SIP_PORT
+	: >"$ANNCD_LOG"
+
+	mkdir "$WORK/tls"
+	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
+		! cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP"; then
+		note "openssl could not make the certificates"
+		exit 1
+	fi
+	rig_up
+	CYRUS_EXEC=$RIG_MS_EXEC
+	cyrus_start
+	mail_voicemail "$WORK"
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
+		--sip-tls-cert "$WORK/tls/sip.pem" \
+		--sip-tls-key "$WORK/tls/sip.key" \
+		--sip-max-connections "$MAXC" --sip-idle-ms "$IDLE_MS" \
+		--log-level debug || exit 1
+	hostile_args
+	hold
+	OUT=$(rig_ua timeout 300 python3 "$HERE/sip_hostile.py" \
+		"${HOSTILE_ARGS[@]}") || true
+	printf '%s\n' "$OUT"
+	check_results
+	anncd_stop
+	check "no call left open at exit" \
+		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
+	check "no sanitizer report" \
+		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	if [ "$FAILS" -ne 0 ]; then
+		note "anncd log:"
+		tail -n 200 "$ANNCD_LOG"
+		note "$FAILS checks failed"
+		exit 1
+	fi
+	note "all checks passed"
+}
+
+main "$@"
