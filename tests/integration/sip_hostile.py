@@ -24,7 +24,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sip_dialog import Dialog, header, sdp, sdp_dir, status  # noqa: E402
+from sip_dialog import (Dialog, Rtp, body, header, sdp,  # noqa: E402
+                        sdp_dir, status)
 
 
 def report(name, value):
@@ -134,6 +135,139 @@ class Probe:
                                              self.wait))
         s.close()
 
+    def answers(self, s, want, seconds=5):
+        """Status codes of what s brings within seconds, and whether the
+        peer closed."""
+        end, data = time.monotonic() + seconds, b""
+        closed = False
+        while data.count(b"SIP/2.0 ") < want and time.monotonic() < end:
+            s.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            data += chunk
+        codes = [int(m) for m in re.findall(rb"SIP/2\.0 (\d{3}) ", data)]
+        return codes, closed
+
+    def tcp_send(self, name, data, want=1):
+        s = self.tcp()
+        s.sendall(data)
+        codes, closed = self.answers(s, want)
+        if not closed:
+            closed = closed_within(s, 1) == "yes"
+        report(name, "%s%s" % (codes, " closed" if closed else ""))
+        s.close()
+
+    def tcp_clen(self):
+        opt = request("OPTIONS", self.ruri, self.a.local)
+        for name, v in (("huge", b"9" * 40), ("negative", b"-1"),
+                        ("plus", b"+0"), ("hex", b"0x0"),
+                        ("two", b"0, 0"), ("space_in", b"1 0")):
+            self.tcp_send("clen_" + name,
+                          opt.replace(b"Content-Length: 0",
+                                      b"Content-Length: " + v))
+
+    def tcp_pipeline(self):
+        inv = request("INVITE", self.ruri, self.a.local)
+        opt = request("OPTIONS", self.ruri, self.a.local)
+        bye = request("BYE", self.ruri, self.a.local)
+        self.tcp_send("pipelined", inv + opt + bye, 3)
+        self.tcp_send("garbage_after", opt + b"\x00\x01\x02garbage", 1)
+        self.tcp_send("body_longer", opt.replace(
+            b"Content-Length: 0", b"Content-Length: 4") + b"abcdefgh", 2)
+
+    def call(self, n, direction="sendrecv", params=None, extra=""):
+        """A call set up over UDP on SIP port 5300 + n, RTP 31000 + 2n."""
+        d = Dialog(self.a.dlg, 5300 + n,
+                   self.a.params if params is None else params, extra)
+        d.rtp_port = 31000 + 2 * n
+        c, r = d.invite(sdp(self.a.local, d.rtp_port, direction))
+        if status(r) == 200:
+            d.ack(c)
+        return d, r
+
+    def count(self, d, what, seconds):
+        """Messages to d within seconds that start with what."""
+        end, n = time.monotonic() + seconds, 0
+        while time.monotonic() < end:
+            d.s.settimeout(max(end - time.monotonic(), 0.01))
+            try:
+                n += d.s.recv(65535).startswith(what)
+            except socket.timeout:
+                break
+        return n
+
+    def reinvite_mlines(self):
+        """RFC 3264 section 8: more m= lines, then port 0 on all."""
+        d, r = self.call(1)
+        loc = self.a.local
+        two = sdp(loc, d.rtp_port, version=2) + \
+            "m=video 31500 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+        c, r = d.invite(two)
+        report("more_mlines", "%d %d" % (status(r),
+                                         body(r).count("m=")))
+        d.ack(c, refused=status(r) >= 300)
+        zero = sdp(loc, d.rtp_port, version=3).replace(
+            "m=audio %d " % d.rtp_port, "m=audio 0 ")
+        c, r = d.invite(zero)
+        m = re.search(r"m=audio (\d+) ", body(r))
+        report("port0", "%d %s %s" % (status(r), m.group(1) if m else "-",
+                                      sdp_dir(r)))
+        d.ack(c, refused=status(r) >= 300)
+        report("port0.bye", d.bye())
+
+    def reinvite_storm(self):
+        """Hold and resume 40 times, each ACKed: the stream sends at the
+        end, the o= version 41 up."""
+        d, r = self.call(2)
+        rtp = Rtp(self.a.local, d.rtp_port, 12)
+        rtp.start()
+        codes = set()
+        for i in range(40):
+            c, r = d.invite(sdp(self.a.local, d.rtp_port,
+                                "sendonly" if i % 2 == 0 else "sendrecv",
+                                2 + i))
+            codes.add(status(r))
+            d.ack(c, refused=status(r) >= 300)
+        v = re.search(r"o=\S+ \d+ (\d+) ", body(r))
+        t = time.monotonic() + 0.3
+        time.sleep(1.0)
+        report("storm", "%s %s %s" % (sorted(codes), v.group(1) if v else
+                                      "-", "rtp" if rtp.between(t, t + 0.7)
+                                      else "silent"))
+        report("storm.bye", d.bye())
+
+    def reinvite_cancel(self):
+        """CANCEL of a re-INVITE already answered 200 (RFC 3261 section
+        9.2: the CANCEL has no effect); then BYE with the 200 to a
+        re-INVITE unacknowledged, which stops its resending."""
+        d, r = self.call(3)
+        c = d.request("INVITE", sdp(self.a.local, d.rtp_port, "sendonly",
+                                    2))
+        r = d.wait(c, "INVITE")
+        d.request("CANCEL", cseq=c, br=d.branches[c])
+        report("cancel_reinvite", "%d %d" % (status(r),
+                                             status(d.wait(c, "CANCEL"))))
+        report("bye_pending", d.bye())
+        report("after_bye_200s", self.count(d, b"SIP/2.0 200", 3))
+
+    def reinvite_before_ack(self):
+        d = Dialog(self.a.dlg, 5304, self.a.params)
+        c, r = d.invite(sdp(self.a.local, 31008))
+        c2, r2 = d.invite(sdp(self.a.local, 31008, "sendonly", 2))
+        report("before_ack", "%d %d %s" % (status(r), status(r2),
+                                           header(r2, "Retry-After")))
+        d.ack(c2, refused=True)
+        d.ack(c)
+        report("before_ack.bye", d.bye())
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -159,7 +293,9 @@ def main():
                 "content-transfer-encoding=base64" %
                 urllib.parse.quote(a.url, safe=safe))
     pr = Probe(a)
-    probes = ["tls_trickle", "tls_record_trickle", "after"]
+    probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
+              "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
+              "reinvite_cancel", "reinvite_before_ack", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

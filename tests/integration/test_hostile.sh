@@ -64,6 +64,10 @@ check_results()
 {
 	check "TLS handshake trickled: closed" "$(field tls_trickle)" yes
 	check "TLS record trickled: closed" "$(field tls_record_trickle)" yes
+	check "re-INVITE with a second m= line: two in the answer" \
+		"$(field more_mlines)" "200 2"
+	check "re-INVITE with port 0: answered port 0" "$(field port0)" \
+		"200 0 none"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
