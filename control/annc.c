@@ -539,19 +539,35 @@ struct invite_req {
 	const struct config_cred *cred;
 };
 
+/* Where s[0..n) has a control character (RFC 2045 section 5.1 allows
+ * none in a content-type), or -1: one unescaped from %0D%0A would
+ * otherwise reach the reason phrase and the log. */
+static int
+ctl_at(const char *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return i;
+	}
+	return -1;
+}
+
 static int
 check_content_type(struct invite_req *r, char *reason, size_t cap)
 {
-	struct sip_str cte = r->ap.cte;
+	struct sip_str cte = r->ap.cte, ct = r->ap.content_type;
 	int n;
 
-	if (r->ap.content_type.n == 0) {
+	if (ct.n == 0) {
 		snprintf(reason, cap, "Missing content-type parameter");
 		return 400;
 	}
-	n = sip_unescape(r->ap.content_type, r->ctype, sizeof(r->ctype));
-	if (n < 0) {
-		snprintf(reason, cap, "Bad content-type parameter");
+	n = sip_unescape(ct, r->ctype, sizeof(r->ctype));
+	if (n < 0 || ctl_at(r->ctype, n) >= 0) {
+		snprintf(reason, cap, "Bad content-type parameter: %s: %.*s",
+			 n < 0 ? "too long or an escaped NUL" :
+			 "control character", (int)(ct.n > 32 ? 32 : ct.n),
+			 ct.p);
 		return 400;
 	}
 	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);

@@ -945,7 +945,13 @@ sip_build_response(char *out, size_t cap, const struct sip_msg *req,
 	strbuf_init(&o, out, cap);
 	if (code < 100 || code > 699)
 		return -1;
-	strbuf_putf(&o, "SIP/2.0 %d %s\r\n", code, reason ? reason : "");
+	strbuf_putf(&o, "SIP/2.0 %d ", code);
+	/* A reason may quote the caller's words: no line break in it (RFC
+	 * 3261 section 25.1, Reason-Phrase), or it would add header lines. */
+	if (reason != NULL)
+		sip_put_value(&o, (struct sip_str){ .p = reason,
+						    .n = strlen(reason) });
+	strbuf_puts(&o, "\r\n");
 	for (unsigned int i = 0; i < req->n_via; i++)
 		sip_put_header(&o, "Via: ", req->via[i]);
 	sip_put_header(&o, "From: ", req->from);
