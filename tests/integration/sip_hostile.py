@@ -268,6 +268,61 @@ class Probe:
         d.ack(c)
         report("before_ack.bye", d.bye())
 
+    def rfc4240(self):
+        """Hostile RFC 4240 values: each INVITE's status and reason."""
+        base = self.a.params
+        cases = [
+            ("repeat0", base + ";repeat=0"),
+            ("repeat_neg", base + ";repeat=-1"),
+            ("repeat_huge", base + ";repeat=" + "9" * 30),
+            ("repeat_empty", base + ";repeat="),
+            ("repeat_bare", base + ";repeat"),
+            ("repeat_twice", base + ";repeat=2;repeat=3"),
+            ("delay_over", base + ";delay=3600001"),
+            ("duration0", base + ";duration=0"),
+            ("duration_hex", base + ";duration=0x10"),
+            ("play_twice", base + ";play=imap://evil@198.18.0.99/x"),
+            ("play_empty", ";play=" + base[base.index(";content"):]),
+            ("play_nul", base.replace(";play=", ";play=%00", 1)),
+            ("ctype_twice", base + ";content-type=video/mpeg"),
+            ("ctype_long", base.replace("content-type=audio/basic",
+                                        "content-type=audio/" + "x" * 3000)),
+            ("ctype_nul", base.replace("content-type=audio/basic",
+                                       "content-type=audio/basic%00")),
+            ("ctype_l16_rate", base.replace(
+                "content-type=audio/basic",
+                "content-type=audio/L16%3Brate%3D99999999999")),
+            ("cte_bad", base.replace("content-transfer-encoding=base64",
+                                     "content-transfer-encoding=base65")),
+            ("locale_long", base + ";locale=" + "l" * 6000),
+            ("param_nul", base + ";param1=%00;param9=%ff%fe"),
+            ("ctype_crlf", base.replace(
+                "content-type=audio/basic",
+                "content-type=audio/x%0D%0AX-Injected:%20yes")),
+            ("cte_crlf", base.replace("content-transfer-encoding=base64",
+                                      "content-transfer-encoding=b%0D%0AX")),
+            ("mech_crlf", base.replace(":internal:",
+                                       ":int%0D%0AX-Injected:%20yes:")),
+            ("host_crlf", base.replace("%40127.0.0.1",
+                                       "%40h%0D%0AX-Injected:%20yes")),
+            ("uri_long", base + ";x=" + "y" * 60000),
+        ]
+        for i, (name, params) in enumerate(cases):
+            d = Dialog(self.a.dlg, 5320 + i, params)
+            c = d.request("INVITE", sdp(self.a.local, 31100 + 2 * i))
+            r = d.wait(c, "INVITE", 5)
+            line = r.split(b"\r\n", 1)[0].decode(errors="replace")
+            report("uri." + name, line[8:] if line else "none")
+            if header(r, "X-Injected"):
+                report("uri." + name + ".injected", header(r, "X-Injected"))
+            if status(r) == 200:
+                m = re.search(r"tag=([^;>\s]+)", header(r, "To"))
+                d.to_tag = m.group(1)
+                d.ack(c)
+                d.bye()
+            elif status(r) >= 300:
+                d.ack(c, refused=True)
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -295,7 +350,8 @@ def main():
     pr = Probe(a)
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
-              "reinvite_cancel", "reinvite_before_ack", "after"]
+              "reinvite_cancel", "reinvite_before_ack", "rfc4240",
+              "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

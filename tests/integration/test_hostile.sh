@@ -62,12 +62,23 @@ hostile_args()
 
 check_results()
 {
+	local crlf=audio/x%0D%0AX-Injected:%20yes
+
 	check "TLS handshake trickled: closed" "$(field tls_trickle)" yes
 	check "TLS record trickled: closed" "$(field tls_record_trickle)" yes
 	check "re-INVITE with a second m= line: two in the answer" \
 		"$(field more_mlines)" "200 2"
 	check "re-INVITE with port 0: answered port 0" "$(field port0)" \
 		"200 0 none"
+	check "escaped CRLF in content-type: 400 naming it" \
+		"$(field uri.ctype_crlf)" \
+		"400 Bad content-type parameter: control character: $crlf"
+	check "escaped CRLF in content-type: no header added" \
+		"$(field uri.ctype_crlf.injected)" ""
+	check "play given twice: 400" "$(field uri.play_twice)" \
+		"400 Bad play parameter: given twice"
+	check "content-type given twice: 400" "$(field uri.ctype_twice)" \
+		"400 Bad content-type parameter: given twice"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
