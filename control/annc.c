@@ -1712,6 +1712,14 @@ reoffer_stream(const struct call *c, unsigned int k,
 		return -1;
 	}
 	md = &s->media[st->media_index];
+	/* Not to a group or everyone either, as in the first offer;
+	 * 0.0.0.0 is a hold. */
+	if (md->addr != 0 && offer_line_fault(md) == 301) {
+		why->warn_code = 301;
+		snprintf(why->text, sizeof(why->text), "%s",
+			 offer_fault_text[1]);
+		return -1;
+	}
 	pt = sdp_match(md, &st->fmt, &oa);
 	if (pt != st->pt) {
 		why->warn_code = 305;

@@ -323,6 +323,96 @@ class Probe:
             elif status(r) >= 300:
                 d.ack(c, refused=True)
 
+    def tcp_invite(self, s, local_port, rtp_port, extra=""):
+        """An INVITE with the play URL over stream s: (request, final)."""
+        ruri = "sip:annc@%s:%d%s" % (self.a.server, self.a.tcp,
+                                     self.a.params)
+        body_ = sdp(self.a.local, rtp_port)
+        inv = request("INVITE", ruri, self.a.local, body=body_,
+                      extra="Content-Type: application/sdp\r\n" + extra)
+        s.sendall(inv)
+        st = Stream(s)
+        while True:
+            m = st.next(10)
+            if m is None or status(m) >= 200:
+                return inv, m or b"", st
+
+    def tcp_ack(self, s, inv, final):
+        ack = ("ACK sip:annc@%s:%d SIP/2.0\r\nVia: SIP/2.0/TCP %s:5070;"
+               "branch=z9hG4bK%s\r\nMax-Forwards: 70\r\nFrom: %s\r\n"
+               "To: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\n"
+               "Content-Length: 0\r\n\r\n" %
+               (self.a.server, self.a.tcp, self.a.local,
+                os.urandom(6).hex(), header(inv, "From"),
+                header(final, "To"), header(inv, "Call-ID")))
+        s.sendall(ack.encode())
+
+    def tcp_mid_call(self):
+        """A call over TCP whose connection the caller closes once it is
+        set up; then the connection limit, held by pinging connections,
+        with a call over UDP going on."""
+        s = self.tcp()
+        inv, final, _ = self.tcp_invite(s, 5070, 31200)
+        report("tcp_call", status(final))
+        if status(final) == 200:
+            self.tcp_ack(s, inv, final)
+        time.sleep(0.5)
+        s.close()
+        socks = [self.tcp() for _ in range(self.a.maxc)]
+        d, r = self.call(20)
+        extra = self.tcp()
+        refused = closed_within(extra, 2)
+        for s in socks:
+            s.sendall(b"\r\n\r\n")
+        report("at_limit", "%d %s" % (status(r), refused))
+        for s in socks:
+            s.close()
+        time.sleep(0.3)
+        s = self.tcp()
+        report("after_limit", self.answers_to(s, request(
+            "OPTIONS", self.ruri, self.a.local)))
+        s.close()
+        report("at_limit.bye", d.bye())
+
+    def answers_to(self, s, msg):
+        s.sendall(msg)
+        return self.answers(s, 1)[0]
+
+    def reinvite_bodies(self):
+        """Offers within a call that are not what anncd can take: each
+        status with its Warning or reason."""
+        d, r = self.call(4)
+        loc, port = self.a.local, d.rtp_port
+        many = sdp(loc, port, version=2) + "".join(
+            "m=audio %d RTP/AVP 0\r\n" % (32000 + 2 * i) for i in range(40))
+        cases = [
+            ("text", "hello\r\n", "text/plain"),
+            ("garbage", "v=0\r\nxyz\r\n", "application/sdp"),
+            ("many_m", many, "application/sdp"),
+            ("ipv6", sdp(loc, port, version=2).replace(
+                "IN IP4 %s\r\nt=" % loc, "IN IP6 ::1\r\nt="),
+             "application/sdp"),
+            ("port_over", sdp(loc, port, version=2).replace(
+                "m=audio %d" % port, "m=audio 70000"), "application/sdp"),
+            ("mcast", sdp(loc, port, version=2).replace(
+                "c=IN IP4 %s" % loc, "c=IN IP4 224.0.0.1"),
+             "application/sdp"),
+            ("bcast", sdp(loc, port, version=2).replace(
+                "c=IN IP4 %s" % loc, "c=IN IP4 255.255.255.255"),
+             "application/sdp"),
+            ("hold0", sdp(loc, port, version=2).replace(
+                "c=IN IP4 %s" % loc, "c=IN IP4 0.0.0.0"),
+             "application/sdp"),
+        ]
+        for name, b, ctype in cases:
+            c = with_type(d, "INVITE", b, ctype)
+            r = d.wait(c, "INVITE", 5)
+            d.ack(c, refused=status(r) >= 300)
+            report("rebody." + name, "%d %s" % (
+                status(r), header(r, "Warning")[:60] or
+                r.split(b"\r\n", 1)[0][12:].decode()))
+        report("rebody.bye", d.bye())
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -330,6 +420,56 @@ class Probe:
         if status(r) == 200:
             d.ack(c)
             d.bye()
+
+
+def with_type(d, method, body_, ctype):
+    """d.request with a body of type ctype: the same request line and
+    header fields as Dialog.request writes."""
+    d.cseq += 1
+    br = "z9hG4bK" + os.urandom(6).hex()
+    d.branches[d.cseq] = br
+    msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:dialog@%s>;tag=%s\r\n"
+           "To: %s;tag=%s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
+           "Contact: <sip:dialog@%s:%d>\r\nContent-Type: %s\r\n"
+           "Content-Length: %d\r\n\r\n%s" %
+           (method, d.ruri, d.a.local, d.port, br, d.a.local, d.tag, d.to,
+            d.to_tag, d.call_id, d.cseq, method, d.a.local, d.port, ctype,
+            len(body_), body_))
+    d.s.sendto(msg.encode(), d.a.server)
+    return d.cseq
+
+
+class Stream:
+    """Whole messages off a stream, framed by Content-Length."""
+
+    def __init__(self, s):
+        self.s = s
+        self.buf = b""
+
+    def next(self, seconds):
+        end = time.monotonic() + seconds
+        while True:
+            self.buf = self.buf.lstrip(b"\r\n")
+            eoh = self.buf.find(b"\r\n\r\n")
+            if eoh >= 0:
+                m = re.search(rb"(?im)^(content-length|l)\s*:\s*(\d+)",
+                              self.buf[:eoh])
+                total = eoh + 4 + (int(m.group(2)) if m else 0)
+                if len(self.buf) >= total:
+                    msg, self.buf = self.buf[:total], self.buf[total:]
+                    return msg
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except (socket.timeout, OSError):
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
 
 
 def main():
@@ -351,7 +491,7 @@ def main():
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "reinvite_cancel", "reinvite_before_ack", "rfc4240",
-              "after"]
+              "tcp_mid_call", "reinvite_bodies", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

@@ -79,6 +79,12 @@ check_results()
 		"400 Bad play parameter: given twice"
 	check "content-type given twice: 400" "$(field uri.ctype_twice)" \
 		"400 Bad content-type parameter: given twice"
+	check "re-INVITE to a multicast address: 488, Warning 301" \
+		"$(field rebody.mcast | cut -d' ' -f1,2)" "488 301"
+	check "re-INVITE to the broadcast address: 488, Warning 301" \
+		"$(field rebody.bcast | cut -d' ' -f1,2)" "488 301"
+	check "re-INVITE with c=0.0.0.0 still holds" "$(field rebody.hold0)" \
+		"200 OK"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
