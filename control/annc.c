@@ -1299,18 +1299,23 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 
 /* The content for the play URL: from the cache, from the fetch another
  * call has started, or from a fetch of its own; exactly one URLFETCH per
- * URL in flight, keyed by the URL exactly as received.
+ * URL and form in flight, keyed by the URL exactly as received and by
+ * the content-type and encoding the call names: a caller who names them
+ * wrong gets its own entry, and cannot have the URL held as what it
+ * said for every caller after it.
  */
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
+	static char key[sizeof(r->play) + 16];
 	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
-	int rc;
+	int rc, n;
 
-	rc = cache_get(r->ap.play, r->ap.play_len,
-		       r->url.has_expire ? r->url.expire : 0, loop_now_ms(),
-		       time(NULL), &e);
+	n = snprintf(key, sizeof(key), "%08" PRIx32 " %s", form, r->ap.play);
+	rc = n < 0 || (size_t)n >= sizeof(key) ? -ENOSPC :
+	     cache_get(key, (size_t)n, r->url.has_expire ? r->url.expire : 0,
+		       loop_now_ms(), time(NULL), &e);
 	if (rc < 0) {
 		call_reject(c, rc == -ETIME ? 404 : 503, rc == -ETIME ?
 			    "URL expired" : "Content cache full");

@@ -189,8 +189,8 @@ class Probe:
                    self.a.params if params is None else params, extra)
         d.rtp_port = 31000 + 2 * n
         c, r = d.invite(sdp(self.a.local, d.rtp_port, direction))
-        if status(r) == 200:
-            d.ack(c)
+        if status(r) >= 200:
+            d.ack(c, refused=status(r) >= 300)
         return d, r
 
     def count(self, d, what, seconds):
@@ -413,6 +413,75 @@ class Probe:
                 r.split(b"\r\n", 1)[0][12:].decode()))
         report("rebody.bye", d.bye())
 
+    def udp_clen(self):
+        """RFC 3261 section 18.3: over UDP a Content-Length past the
+        datagram's end is an error (400), bytes after the body are
+        dropped; the answer names the field."""
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((self.a.local, 5395))
+        u.settimeout(2)
+        for name, v, tail in (("over", b"10", b"abc"),
+                              ("huge", b"9" * 30, b""),
+                              ("under", b"2", b"abcdef"),
+                              ("neg", b"-5", b"")):
+            opt = request("OPTIONS", self.ruri, self.a.local, "UDP")
+            u.sendto(opt.replace(b"Content-Length: 0",
+                                 b"Content-Length: " + v) + tail,
+                     (self.a.server, self.a.udp))
+            try:
+                r = u.recv(65535)
+                line = r.split(b"\r\n", 1)[0][8:].decode()
+            except socket.timeout:
+                line = "none"
+            report("udp_clen." + name, line)
+
+    def refresher_uas(self):
+        """RFC 4028 section 9: a request that makes anncd the refresher;
+        then whether any refresh comes within half the interval."""
+        d, r = self.call(5, extra="Supported: timer\r\n"
+                         "Session-Expires: 90;refresher=uas\r\n")
+        report("uas.answer", "%d %s" % (status(r),
+                                        header(r, "Session-Expires")))
+        report("uas.bye", d.bye())
+
+    def poison(self):
+        """A caller that names the right URL with the wrong content-type
+        or encoding, then a caller that names them right: the second is
+        not harmed by what the first made anncd fetch or remember."""
+        good = self.a.params
+        for i, (name, bad) in enumerate((
+                ("ctype", good.replace("audio/basic", "audio/wav")),
+                ("cte", good.replace("encoding=base64", "encoding=binary")),
+                ("pcma", good.replace("audio/basic", "audio/PCMA")))):
+            d1, r1 = self.call(30 + 2 * i, params=bad)
+            d2, r2 = self.call(31 + 2 * i)
+            rtp = Rtp(self.a.local, d2.rtp_port, 1.5)
+            rtp.start()
+            rtp.join()
+            report("poison." + name, "%d %d %d" % (status(r1), status(r2),
+                                                   len(rtp.pkts)))
+            if status(r1) == 200:
+                d1.bye()
+            if status(r2) == 200:
+                d2.bye()
+
+    def poison_fresh(self):
+        """The same, on a URL no call has named yet: the first caller's
+        wrong content-type decides what the URL's content is held as."""
+        safe = "[]/:&+$-_.!~*'()"
+        good = self.a.params.replace(
+            urllib.parse.quote(self.a.url, safe=safe),
+            urllib.parse.quote(self.a.fresh_url, safe=safe))
+        d1, r1 = self.call(40, params=good.replace("audio/basic",
+                                                   "audio/PCMA"))
+        d2, r2 = self.call(41, params=good)
+        report("poison.fresh", "%d %d %s" % (
+            status(r1), status(r2),
+            r2.split(b"\r\n", 1)[0][12:].decode()))
+        for d, r in ((d1, r1), (d2, r2)):
+            if status(r) == 200:
+                d.bye()
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -474,7 +543,7 @@ class Stream:
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("--server", "--local", "--ca", "--url"):
+    for opt in ("--server", "--local", "--ca", "--url", "--fresh-url"):
         p.add_argument(opt, required=True)
     for opt in ("--tcp", "--tls", "--udp", "--maxc", "--idle-ms"):
         p.add_argument(opt, type=int, required=True)
@@ -491,7 +560,7 @@ def main():
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "reinvite_cancel", "reinvite_before_ack", "rfc4240",
-              "tcp_mid_call", "reinvite_bodies", "after"]
+              "tcp_mid_call", "reinvite_bodies", "udp_clen", "refresher_uas", "poison", "poison_fresh", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

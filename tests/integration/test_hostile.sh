@@ -42,12 +42,20 @@ field()
 	kv_field "$OUT" "$1"
 }
 
+# A pawn-ticket URL for the attachment; with an argument, a distinct one,
+# its rump carrying ;EXPIRE= that many seconds from now (RFC 4467: the
+# token covers the rump).
 genurlauth()
 {
-	local rump
+	local rump exp
 
 	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
+	rump+=";SECTION=$MAIL_SECTION"
+	if [ -n "${1:-}" ]; then
+		exp=$(date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ)
+		rump+=";EXPIRE=$exp"
+	fi
+	rump+=";URLAUTH=anonymous"
 	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
 		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
@@ -57,7 +65,7 @@ hostile_args()
 	HOSTILE_ARGS=(--server "$RIG_SIP_IP" --local "$RIG_UA_IP"
 		--udp "$SIP_PORT" --tcp "$SIP_PORT" --tls "$TLS_PORT"
 		--ca "$WORK/tls/ca.pem" --idle-ms "$IDLE_MS" --maxc "$MAXC"
-		--url "$(genurlauth)")
+		--url "$(genurlauth)" --fresh-url "$(genurlauth 3600)")
 }
 
 check_results()
@@ -85,6 +93,8 @@ check_results()
 		"$(field rebody.bcast | cut -d' ' -f1,2)" "488 301"
 	check "re-INVITE with c=0.0.0.0 still holds" "$(field rebody.hold0)" \
 		"200 OK"
+	check "a URL first named with a wrong content-type: next caller served" \
+		"$(field poison.fresh)" "200 200 OK"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
