@@ -393,6 +393,12 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 		if (conn_frame(c) < 0)
 			return -1;
 	}
+	/* What reading made OpenSSL write (an alert, a key update) goes out
+	 * now, not only with our next message. */
+	if (c->handshaken && conn_take_tls(c) < 0) {
+		conn_close(c, "peer reads too little of what is sent");
+		return -1;
+	}
 	/* A handshake, or a record not yet whole, is a message under way
 	 * too: it must end within idle_ms of its first byte. */
 	if (c->msg_since_ms == 0 &&

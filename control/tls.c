@@ -84,6 +84,10 @@ tls_server_init(const char *cert_file, const char *key_file)
 	if (ctx == NULL)
 		return -ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A TLS 1.2 peer could make the control lcore sign a handshake
+	 * again and again on one connection: renegotiation is refused with
+	 * an alert (RFC 5746 does not oblige a server to take it). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 		bad = cert_file;
 	else if (SSL_CTX_use_PrivateKey_file(ctx, key_file,

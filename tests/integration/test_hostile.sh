@@ -98,6 +98,20 @@ check_results()
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
+# A TLS 1.2 renegotiation asked for by the peer (openssl s_client's R
+# command): the alert that refuses it, at once.
+check_renegotiation()
+{
+	local out
+
+	out=$( (sleep 0.5; printf 'R\n'; sleep 1) |
+		rig_ua timeout 10 openssl s_client -tls1_2 \
+		-connect "$RIG_SIP_IP:$TLS_PORT" -CAfile "$WORK/tls/ca.pem" \
+		2>&1 || true)
+	check "TLS renegotiation asked: refused by an alert" \
+		"$(grep -c 'no renegotiation' <<<"$out")" 1
+}
+
 hold()
 {
 	local i
@@ -150,6 +164,7 @@ main()
 		"${HOSTILE_ARGS[@]}") || true
 	printf '%s\n' "$OUT"
 	check_results
+	check_renegotiation
 	anncd_stop
 	check "no call left open at exit" \
 		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
