@@ -29,7 +29,10 @@ from sip_dialog import (Dialog, Rtp, body, header, sdp,  # noqa: E402
 
 
 def report(name, value):
-    print("%s=%s" % (name, value), flush=True)
+    """name=value, or name="value" when it has a space (for kv_field)."""
+    value = str(value)
+    print(("%s=\"%s\"" if " " in value else "%s=%s") % (name, value),
+          flush=True)
 
 
 def request(method, ruri, local, transport="TCP", body="", extra=""):
@@ -189,8 +192,10 @@ class Probe:
                    self.a.params if params is None else params, extra)
         d.rtp_port = 31000 + 2 * n
         c, r = d.invite(sdp(self.a.local, d.rtp_port, direction))
-        if status(r) >= 200:
-            d.ack(c, refused=status(r) >= 300)
+        if status(r) >= 300:
+            refuse_ack(d, c, r)
+        elif status(r) >= 200:
+            d.ack(c)
         return d, r
 
     def count(self, d, what, seconds):
@@ -321,7 +326,7 @@ class Probe:
                 d.ack(c)
                 d.bye()
             elif status(r) >= 300:
-                d.ack(c, refused=True)
+                refuse_ack(d, c, r)
 
     def tcp_invite(self, s, local_port, rtp_port, extra=""):
         """An INVITE with the play URL over stream s: (request, final)."""
@@ -357,6 +362,17 @@ class Probe:
         if status(final) == 200:
             self.tcp_ack(s, inv, final)
         time.sleep(0.5)
+        s.close()
+        # The dialog outlives its connection: a BYE on a new one ends it.
+        s = self.tcp()
+        bye = request("BYE", "sip:annc@%s:%d" % (self.a.server, self.a.tcp),
+                      self.a.local).decode()
+        for name in ("From", "Call-ID"):
+            bye = re.sub(r"(?m)^%s: .*$" % name,
+                         "%s: %s" % (name, header(inv, name)), bye)
+        bye = re.sub(r"(?m)^To: .*$", "To: " + header(final, "To"), bye)
+        bye = bye.replace("CSeq: 1 BYE", "CSeq: 2 BYE")
+        report("tcp_bye_new_conn", self.answers_to(s, bye.encode()))
         s.close()
         socks = [self.tcp() for _ in range(self.a.maxc)]
         d, r = self.call(20)
@@ -489,6 +505,15 @@ class Probe:
         if status(r) == 200:
             d.ack(c)
             d.bye()
+
+
+def refuse_ack(d, cseq, resp):
+    """The ACK of a refusal: on the INVITE's branch, its To that of the
+    response (RFC 3261 section 17.1.1.3)."""
+    m = re.search(r"tag=([^;>\s]+)", header(resp, "To"))
+    d.to_tag = m.group(1) if m else ""
+    d.ack(cseq, refused=True)
+    d.to_tag = ""
 
 
 def with_type(d, method, body_, ctype):

@@ -95,6 +95,18 @@ check_results()
 		"200 OK"
 	check "a URL first named with a wrong content-type: next caller served" \
 		"$(field poison.fresh)" "200 200 OK"
+	check "INVITE, OPTIONS and BYE in one write: answered in order" \
+		"$(field pipelined)" "[400, 200, 481]"
+	check "40 holds and resumes, each ACKed: sending, version 41" \
+		"$(field storm)" "[200] 41 rtp"
+	check "BYE with a re-INVITE's 200 unACKed: that 200 not resent" \
+		"$(field bye_pending) $(field after_bye_200s)" "200 0"
+	check "a TCP call's BYE on a new connection" \
+		"$(field tcp_bye_new_conn)" "[200]"
+	check "connections at the limit: a UDP call answered, one more shut" \
+		"$(field at_limit)" "200 yes"
+	check "UDP: bytes past Content-Length ignored" \
+		"$(field udp_clen.under)" "200 OK"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
