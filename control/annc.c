@@ -2019,6 +2019,14 @@ on_reinvite(struct call *c, const struct sip_msg *m,
 		sip_send(src, c->reresp.msg, c->reresp.len);
 		return;
 	}
+	/* No dialog after a refusal or once a BYE went either way: 481, as
+	 * for UPDATE, not a 500 inviting a retry. */
+	if (c->state == CALL_REJECTED || c->state == CALL_BYE_SENT ||
+	    c->state == CALL_CLOSING) {
+		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
+			    NULL);
+		return;
+	}
 	if (!call_cseq_ok(c, m, src))
 		return;
 	if (c->reresp.msg != NULL ||

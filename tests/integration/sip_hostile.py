@@ -498,6 +498,21 @@ class Probe:
             if status(r) == 200:
                 d.bye()
 
+    def reinvite_after_bye(self):
+        """A re-INVITE and an UPDATE after anncd's BYE, which is left
+        unanswered: the dialog is over for anncd (481 both)."""
+        d, r = self.call(6, params=self.a.params + ";duration=500")
+        bye = d.wait_request("BYE", 10)
+        c = d.request("INVITE", sdp(self.a.local, d.rtp_port, version=2))
+        r = d.wait(c, "INVITE", 5)
+        d.ack(c, refused=status(r) >= 300)
+        u = d.request("UPDATE")
+        report("after_our_bye", "%s %d %d" % ("bye" if bye else "none",
+                                              status(r),
+                                              status(d.wait(u, "UPDATE"))))
+        if bye:
+            d.s.sendto(answer_to(bye), d.a.server)
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -505,6 +520,15 @@ class Probe:
         if status(r) == 200:
             d.ack(c)
             d.bye()
+
+
+def answer_to(req):
+    """200 to a request of anncd's, its Via, From, To, Call-ID and CSeq
+    copied."""
+    keep = [ln for ln in req.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+            if re.match(rb"(?i)(via|from|to|call-id|cseq)\s*:", ln)]
+    return b"SIP/2.0 200 OK\r\n" + b"\r\n".join(keep) + \
+        b"\r\nContent-Length: 0\r\n\r\n"
 
 
 def refuse_ack(d, cseq, resp):
@@ -585,7 +609,8 @@ def main():
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "reinvite_cancel", "reinvite_before_ack", "rfc4240",
-              "tcp_mid_call", "reinvite_bodies", "udp_clen", "refresher_uas", "poison", "poison_fresh", "after"]
+              "tcp_mid_call", "reinvite_bodies", "udp_clen", "refresher_uas", "poison", "poison_fresh", "reinvite_after_bye",
+              "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

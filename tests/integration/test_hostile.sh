@@ -107,6 +107,8 @@ check_results()
 		"$(field at_limit)" "200 yes"
 	check "UDP: bytes past Content-Length ignored" \
 		"$(field udp_clen.under)" "200 OK"
+	check "re-INVITE and UPDATE after anncd's BYE: 481 both" \
+		"$(field after_our_bye)" "bye 481 481"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
