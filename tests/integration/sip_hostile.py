@@ -513,6 +513,32 @@ class Probe:
         if bye:
             d.s.sendto(answer_to(bye), d.a.server)
 
+    def during_fetch(self):
+        """Requests while the INVITE waits on a fetch that never ends:
+        UPDATE with an offer and a re-INVITE (no dialog yet: 481), BYE
+        (481), then CANCEL (200, and 487 to the INVITE)."""
+        safe = "[]/:&+$-_.!~*'()"
+        slow = self.a.params.replace(
+            urllib.parse.quote(self.a.url, safe=safe),
+            urllib.parse.quote(self.a.slow_url, safe=safe))
+        d = Dialog(self.a.dlg, 5307, slow)
+        c = d.request("INVITE", sdp(self.a.local, 31014))
+        got = [status(d.wait(c, "INVITE", 5, final=False))]
+        d.to_tag = "0123456789abcdef"
+        u = d.request("UPDATE", sdp(self.a.local, 31014, "sendonly", 2))
+        got.append(status(d.wait(u, "UPDATE", 3)))
+        d.to_tag = ""
+        r = d.request("INVITE", sdp(self.a.local, 31014, "sendonly", 2))
+        got.append(status(d.wait(r, "INVITE", 3)))
+        b = d.request("BYE")
+        got.append(status(d.wait(b, "BYE", 3)))
+        d.request("CANCEL", cseq=c, br=d.branches[c])
+        got.append(status(d.wait(c, "CANCEL", 3)))
+        final = d.wait(c, "INVITE", 5)
+        got.append(status(final))
+        refuse_ack(d, c, final)
+        report("during_fetch", " ".join(str(g) for g in got))
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -592,7 +618,8 @@ class Stream:
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("--server", "--local", "--ca", "--url", "--fresh-url"):
+    for opt in ("--server", "--local", "--ca", "--url", "--fresh-url",
+                "--slow-url"):
         p.add_argument(opt, required=True)
     for opt in ("--tcp", "--tls", "--udp", "--maxc", "--idle-ms"):
         p.add_argument(opt, type=int, required=True)
@@ -610,7 +637,7 @@ def main():
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "reinvite_cancel", "reinvite_before_ack", "rfc4240",
               "tcp_mid_call", "reinvite_bodies", "udp_clen", "refresher_uas", "poison", "poison_fresh", "reinvite_after_bye",
-              "after"]
+              "during_fetch", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

@@ -29,6 +29,8 @@ TLS_PORT=5061
 MAXC=16			# --sip-max-connections
 IDLE_MS=1500		# --sip-idle-ms
 HOLD_S=3600		# HOSTILE_HOLD: the longest the rig stays up
+SLOW_PORT=1143		# imap_script_server.py, which never answers URLFETCH
+SLOW_PID=
 WORK=
 OUT=
 
@@ -60,12 +62,35 @@ genurlauth()
 		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
+# An IMAP server in the server namespace that greets and logs in but
+# never answers URLFETCH: a call for its URL stays in its fetch.
+slow_start()
+{
+	local i log=$WORK/slow.log
+
+	rig_ms python3 "$HERE/imap_script_server.py" "$SLOW_PORT" silent \
+		</dev/null >"$log" 2>&1 &
+	SLOW_PID=$!
+	cleanup_add_pid "$SLOW_PID"
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^listening' "$log" && return 0
+		sleep 0.1
+	done
+	cat "$log" >&2
+	note "scripted IMAP server did not start"
+	exit 1
+}
+
 hostile_args()
 {
+	local url
+
+	url=$(genurlauth)
 	HOSTILE_ARGS=(--server "$RIG_SIP_IP" --local "$RIG_UA_IP"
 		--udp "$SIP_PORT" --tcp "$SIP_PORT" --tls "$TLS_PORT"
 		--ca "$WORK/tls/ca.pem" --idle-ms "$IDLE_MS" --maxc "$MAXC"
-		--url "$(genurlauth)" --fresh-url "$(genurlauth 3600)")
+		--url "$url" --fresh-url "$(genurlauth 3600)"
+		--slow-url "${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$SLOW_PORT}")
 }
 
 check_results()
@@ -109,6 +134,8 @@ check_results()
 		"$(field udp_clen.under)" "200 OK"
 	check "re-INVITE and UPDATE after anncd's BYE: 481 both" \
 		"$(field after_our_bye)" "bye 481 481"
+	check "during a fetch: UPDATE, INVITE, BYE 481; CANCEL 200 then 487" \
+		"$(field during_fetch)" "100 481 481 481 200 487"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
@@ -165,7 +192,8 @@ main()
 	CYRUS_EXEC=$RIG_MS_EXEC
 	cyrus_start
 	mail_voicemail "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
+	slow_start
+	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SLOW_PORT" \
 		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
 		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
 		--sip-tls-cert "$WORK/tls/sip.pem" \
