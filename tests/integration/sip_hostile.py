@@ -1,17 +1,37 @@
 #!/usr/bin/env python3
 """A hostile caller against a running anncd with --sip-tcp, --sip-tls,
---sip-idle-ms IDLE and --sip-max-connections MAXC.  Each probe prints
-"name=value"; test_hostile.sh compares the values.
+--sip-idle-ms IDLE and --sip-max-connections MAXC, and an IMAP server
+that never answers URLFETCH at SLOW_URL's address.  Each probe prints
+name=value (quoted when it has a space); test_hostile.sh compares them.
 
-  tls_trickle         a ClientHello sent a byte per IDLE/3: "yes" when
-                      anncd closes before the handshake can end
-  tls_record_trickle  after the handshake, one TLS record a byte per
-                      IDLE/3: closed the same way
-  after.status        a whole call over UDP once the probes are done
+  tls_trickle, tls_record_trickle
+                  a ClientHello, or a record after the handshake, sent a
+                  byte per IDLE/3: "yes" when closed before it ends
+  tcp_clen        Content-Length huge, negative, +0, hex, "0, 0", "1 0"
+  tcp_pipeline    INVITE, OPTIONS and BYE in one write; garbage after a
+                  message; bytes past the body
+  reinvite_mlines a second m= line, then port 0 (RFC 3264 section 8)
+  reinvite_storm  40 holds and resumes, each ACKed
+  update_storm    100 UPDATEs with offers, sent at once
+  reinvite_cancel CANCEL of an answered re-INVITE; BYE while its 200
+                  waits for the ACK, and that 200 resent after or not
+  reinvite_before_ack, reinvite_after_bye, reinvite_bodies
+                  re-INVITEs before the ACK, after anncd's BYE, and with
+                  offers anncd cannot take (multicast, IPv6, ...)
+  rfc4240         hostile play, content-type, repeat, delay, duration,
+                  locale and param values: each status and reason
+  tcp_mid_call    a TCP call whose connection closes, its BYE on a new
+                  one; the connection limit held with a UDP call going on
+  udp_clen        Content-Length past or short of a datagram's end
+  refresher_uas   Session-Expires with refresher=uas
+  poison, poison_fresh
+                  a URL named with a wrong content-type, then rightly
+  during_fetch    UPDATE, INVITE, BYE, CANCEL while the fetch hangs
+  after           a whole call over UDP once the probes are done
 
     sip_hostile.py --server IP --local IP --udp PORT --tcp PORT
                    --tls PORT --ca FILE --idle-ms N --maxc N --url URL
-                   [--only NAME,...]
+                   --fresh-url URL --slow-url URL [--only NAME,...]
 """
 
 import argparse
@@ -248,6 +268,24 @@ class Probe:
                                       "-", "rtp" if rtp.between(t, t + 0.7)
                                       else "silent"))
         report("storm.bye", d.bye())
+
+    def update_storm(self):
+        """100 UPDATEs with offers, hold and resume in turn, sent at
+        once: each answered, the last resumes."""
+        d, r = self.call(7)
+        rtp = Rtp(self.a.local, d.rtp_port, 8)
+        rtp.start()
+        cseqs = [d.request("UPDATE", sdp(self.a.local, d.rtp_port,
+                                         "sendonly" if i % 2 == 0
+                                         else "sendrecv", 2 + i))
+                 for i in range(100)]
+        codes = [status(d.wait(c, "UPDATE", 5)) for c in cseqs]
+        t = time.monotonic() + 0.3
+        time.sleep(1.0)
+        report("update_storm", "%s %s" % (
+            sorted(set(codes)), "rtp" if rtp.between(t, t + 0.7)
+            else "silent"))
+        report("update_storm.bye", d.bye())
 
     def reinvite_cancel(self):
         """CANCEL of a re-INVITE already answered 200 (RFC 3261 section
@@ -635,9 +673,10 @@ def main():
     pr = Probe(a)
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
-              "reinvite_cancel", "reinvite_before_ack", "rfc4240",
-              "tcp_mid_call", "reinvite_bodies", "udp_clen", "refresher_uas", "poison", "poison_fresh", "reinvite_after_bye",
-              "during_fetch", "after"]
+              "update_storm", "reinvite_cancel", "reinvite_before_ack",
+              "rfc4240", "tcp_mid_call", "reinvite_bodies", "udp_clen",
+              "refresher_uas", "poison", "poison_fresh",
+              "reinvite_after_bye", "during_fetch", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()

@@ -124,6 +124,8 @@ check_results()
 		"$(field pipelined)" "[400, 200, 481]"
 	check "40 holds and resumes, each ACKed: sending, version 41" \
 		"$(field storm)" "[200] 41 rtp"
+	check "100 UPDATEs with offers at once: all 200, sending at the end" \
+		"$(field update_storm)" "[200] rtp"
 	check "BYE with a re-INVITE's 200 unACKed: that 200 not resent" \
 		"$(field bye_pending) $(field after_bye_200s)" "200 0"
 	check "a TCP call's BYE on a new connection" \
