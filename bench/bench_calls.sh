@@ -50,8 +50,7 @@ main()
 	ANNCD_LOG_LEVEL=warn
 	BENCH_BIN=$BUILD/bench/anncd-bench
 	bench_rig_up "$work"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--max-calls "$MAX_CALLS"
+	stage_anncd --max-calls "$MAX_CALLS"
 
 	# The first call fetches the attachment; the ramp finds it cached.
 	bench_run --cps 1 --calls 1 --sip-port 5068 >"$out/warm.txt" 2>&1 || {

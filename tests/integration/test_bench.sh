@@ -13,17 +13,9 @@ BENCH=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lib/bench_rig.sh
 . "$TOP/tests/lib/bench_rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
 
 WHOLE_CALLS=40		# played to the end, each stream checked
 HANGUP_CALLS=20		# our BYE 300 ms after the 200
-WORK=
-
-note()
-{
-	printf 'test_bench: %s\n' "$*"
-}
 
 # log_count PATTERN WANT: the lines of anncd's log with PATTERN, once
 # there are WANT of them or 5 s have passed (the bench may exit before
@@ -103,28 +95,17 @@ check_hangup()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	BENCH_BIN=$BENCH
 
 	bench_rig_up "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
+	stage_anncd
 	check_whole
 	check_hangup
 	anncd_stop
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		tail -n 50 "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_sanitizer
+	stage_verdict 50
 }
 
 main "$@"

@@ -12,16 +12,8 @@ set -euo pipefail
 ANNCD=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060		# UDP and TCP
 TLS_PORT=5061
@@ -29,12 +21,6 @@ MAXC=8			# --sip-max-connections
 MAXM=4096		# --sip-max-message-bytes
 IDLE_MS=1500		# --sip-idle-ms
 PTIME=20
-WORK=
-
-note()
-{
-	printf 'test_sip_stream: %s\n' "$*"
-}
 
 # call NAME TRANSPORT PORT [ARGS...]: anncd-call from the server namespace
 # (IMAP on its loopback), SIP and RTP in the caller's.
@@ -66,22 +52,6 @@ check_call()
 	note "$name: $(kv_field "$RESULT" packets) packets, $packets expected"
 }
 
-capture_start()
-{
-	local i
-
-	rig_ua tshark -q -i "$RIG_UAVETH" -f "tcp port $SIP_PORT" \
-		-w "$WORK/tcp.pcapng" >"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	exit 1
-}
-
 # What anncd sent over TCP, per tshark: the Contact of its 200 to the
 # INVITE and the Via of its BYE.
 check_wire()
@@ -97,7 +67,7 @@ check_wire()
 
 check_calls()
 {
-	capture_start
+	stage_capture "$WORK/tcp.pcapng" "tcp port $SIP_PORT"
 	call tcp tcp "$SIP_PORT" --out "$WORK/tcp.au"
 	check_call tcp
 	sleep 1
@@ -105,17 +75,6 @@ check_calls()
 	check_wire
 	call tls tls "$TLS_PORT"
 	check_call tls
-}
-
-# A pawn-ticket URL for the attachment, made by alice over IMAP.
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
 # key=value lines of sip_stream.py against what each must be.
@@ -127,7 +86,7 @@ check_hostile()
 		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
 		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
 		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
-		--play-url "$(genurlauth)" >"$out" 2>&1 || cat "$out" >&2
+		--play-url "$(stage_url)" >"$out" 2>&1 || cat "$out" >&2
 	v() { sed -n "s/^$1=//p" "$out"; }
 	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
 		"[200] SIP/2.0/TCP"
@@ -194,14 +153,9 @@ EOF
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
-	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
@@ -209,17 +163,13 @@ main()
 		note "openssl could not make the certificates"
 		exit 1
 	fi
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+	stage_up
+	stage_anncd --sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
 		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
 		--sip-tls-cert "$WORK/tls/sip.pem" \
 		--sip-tls-key "$WORK/tls/sip.key" \
 		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
-		--sip-idle-ms "$IDLE_MS" || exit 1
+		--sip-idle-ms "$IDLE_MS"
 
 	check_option_limits
 	check_calls

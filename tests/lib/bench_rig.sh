@@ -10,17 +10,11 @@
 #   bench_run ARGS...      anncd-bench (BENCH_BIN) in the caller namespace
 #                          against anncd, with the URL and the addresses
 #
-# Uses rig.sh, cyrus.sh, mail.sh and anncd.sh (ANNCD_BIN, ANNCD_LOG).
+# Uses stage.sh (ANNCD_BIN, ANNCD_LOG).
 
 BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$BENCH_LIB_DIR/rig.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$BENCH_LIB_DIR/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$BENCH_LIB_DIR/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$BENCH_LIB_DIR/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$BENCH_LIB_DIR/stage.sh"
 
 BENCH_BIN=${BENCH_BIN:-}
 BENCH_PTIME=${BENCH_PTIME:-20}
@@ -28,37 +22,14 @@ BENCH_URL=
 BENCH_PACKETS=
 BENCH_AUDIO_MS=
 
-# An anonymous URLAUTH URL of the attachment (RFC 4467), made by alice.
-bench_genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
-# The audio bytes of the .au file: the file less its header.
-bench_audio_bytes()
-{
-	local off
-
-	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
-	echo $(($(stat -c %s "$1") - off))
-}
-
 bench_rig_up()
 {
 	local dir=$1 bytes per
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$dir" >/dev/null
-	BENCH_URL=$(bench_genurlauth)
+	stage_up mail "$dir" >/dev/null
+	BENCH_URL=$(stage_url)
 	[ -n "$BENCH_URL" ] || { echo "bench: GENURLAUTH failed" >&2; return 1; }
-	bytes=$(bench_audio_bytes "$MAIL_AU")
+	bytes=$(mail_au_bytes "$MAIL_AU")
 	per=$((8 * BENCH_PTIME))
 	BENCH_PACKETS=$(((bytes + per - 1) / per))
 	BENCH_AUDIO_MS=$((bytes / 8))
