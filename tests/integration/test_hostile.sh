@@ -6,23 +6,15 @@
 #
 #   test_hostile.sh ANNCD
 #
-# HOSTILE_HOLD=FILE keeps the rig up after the checks, its names written
+# HOSTILE_HOLD=FILE keeps the rig up before the probes, its names written
 # to FILE, until FILE is removed (an hour at most): for probing by hand.
 set -euo pipefail
 
 ANNCD=$1
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060		# UDP and TCP
 TLS_PORT=5061
@@ -31,33 +23,23 @@ IDLE_MS=1500		# --sip-idle-ms
 HOLD_S=3600		# HOSTILE_HOLD: the longest the rig stays up
 SLOW_PORT=1143		# imap_script_server.py, which never answers URLFETCH
 SLOW_PID=
-WORK=
 OUT=
-
-note()
-{
-	printf 'test_hostile: %s\n' "$*"
-}
 
 field()
 {
 	kv_field "$OUT" "$1"
 }
 
-# A pawn-ticket URL for the attachment; with an argument, a distinct one,
-# its rump carrying ;EXPIRE= that many seconds from now (RFC 4467: the
-# token covers the rump).
-genurlauth()
+# A pawn-ticket URL for the attachment distinct from stage_url's: its
+# rump carries ;EXPIRE= an hour from now (RFC 4467: the token covers the
+# rump).
+fresh_url()
 {
 	local rump exp
 
+	exp=$(date -u -d "@$(($(date +%s) + 3600))" +%Y-%m-%dT%H:%M:%SZ)
 	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION"
-	if [ -n "${1:-}" ]; then
-		exp=$(date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ)
-		rump+=";EXPIRE=$exp"
-	fi
-	rump+=";URLAUTH=anonymous"
+	rump+=";SECTION=$MAIL_SECTION;EXPIRE=$exp;URLAUTH=anonymous"
 	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
 		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
@@ -85,11 +67,11 @@ hostile_args()
 {
 	local url
 
-	url=$(genurlauth)
+	url=$(stage_url)
 	HOSTILE_ARGS=(--server "$RIG_SIP_IP" --local "$RIG_UA_IP"
 		--udp "$SIP_PORT" --tcp "$SIP_PORT" --tls "$TLS_PORT"
 		--ca "$WORK/tls/ca.pem" --idle-ms "$IDLE_MS" --maxc "$MAXC"
-		--url "$url" --fresh-url "$(genurlauth 3600)"
+		--url "$url" --fresh-url "$(fresh_url)"
 		--slow-url "${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$SLOW_PORT}")
 }
 
@@ -175,14 +157,9 @@ hold()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-hostile.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
-	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
@@ -190,10 +167,7 @@ main()
 		note "openssl could not make the certificates"
 		exit 1
 	fi
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
+	stage_up
 	slow_start
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$SLOW_PORT" \
 		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
@@ -212,15 +186,8 @@ main()
 	anncd_stop
 	check "no call left open at exit" \
 		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
-	check "no sanitizer report" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		tail -n 200 "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_sanitizer
+	stage_verdict 200
 }
 
 main "$@"
