@@ -36,7 +36,10 @@
 #include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
-#define SIP_OUT_MAX		8192	/* largest message anncd builds */
+/* Largest message anncd builds: a response copies the request's Via,
+ * From, To and Call-ID, and the BYE the INVITE's route set, each as long
+ * as a whole message may be, plus our own lines and SDP. */
+#define SIP_OUT_MAX		(SIP_MAX_DATAGRAM + 8192)
 #define SIP_RCVBUF_PER_CALL	4096	/* an INVITE as the socket counts it */
 #define SIP_RCVBUF_CALLS	4096	/* burst the SIP socket is sized for */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
@@ -405,9 +408,11 @@ static void
 rtx_arm(struct call_rtx *r, char *msg, size_t len, uint64_t give_up_after)
 {
 	uint64_t now = loop_now_ms();
+	/* Kept until the ACK: as long as the message, not SIP_OUT_MAX. */
+	char *fit = realloc(msg, len);
 
 	free(r->msg);
-	r->msg = msg;
+	r->msg = fit != NULL ? fit : msg;
 	r->len = len;
 	r->interval_ms = cfg->t1_ms;
 	r->next_ms = now + cfg->t1_ms;
@@ -470,11 +475,12 @@ static int
 bye_build(struct call *c, char *out, size_t cap)
 {
 	const struct sip_msg *iv = &c->invite;
-	char route[2048] = "";
+	static char route[SIP_OUT_MAX];
 	size_t rl = 0;
 	unsigned int i;
 	int n;
 
+	route[0] = '\0';
 	for (i = 0; i < iv->n_rr && rl < sizeof(route); i++)
 		rl += (size_t)snprintf(route + rl, sizeof(route) - rl,
 				       "Route: %.*s\r\n",

@@ -22,6 +22,8 @@ name=value (quoted when it has a space); test_hostile.sh compares them.
                   locale and param values: each status and reason
   tcp_mid_call    a TCP call whose connection closes, its BYE on a new
                   one; the connection limit held with a UDP call going on
+  big_headers     10 kB of Via in an OPTIONS, 3 kB of Record-Route in
+                  an INVITE: the answer, and anncd's BYE with every Route
   udp_clen        Content-Length past or short of a datagram's end
   refresher_uas   Session-Expires with refresher=uas
   poison, poison_fresh
@@ -467,6 +469,29 @@ class Probe:
                 r.split(b"\r\n", 1)[0][12:].decode()))
         report("rebody.bye", d.bye())
 
+    def big_headers(self):
+        """Requests whose Via and Record-Route lists are long but well
+        within the message limits: a response must copy every Via (RFC
+        3261 section 8.2.6.2) and anncd's BYE carry every route."""
+        s = self.tcp()
+        opt = request("OPTIONS", self.ruri, self.a.local).decode()
+        vias = "".join("Via: SIP/2.0/TCP proxy%d.example.com:5060;branch="
+                       "z9hG4bK%s\r\n" % (i, "v" * 700) for i in range(14))
+        opt = opt.replace("Max-Forwards", vias + "Max-Forwards", 1)
+        report("big_via", self.answers_to(s, opt.encode()))
+        s.close()
+        rr = "".join("Record-Route: <sip:proxy%d.example.com;lr;x=%s>\r\n"
+                     % (i, "r" * 150) for i in range(16))
+        d = Dialog(self.a.dlg, 5308, self.a.params + ";duration=500", rr)
+        c, r = d.invite(sdp(self.a.local, 31016))
+        if status(r) == 200:
+            d.ack(c)
+        bye = d.wait_request("BYE", 10)
+        report("big_rr", "%d %s %d" % (status(r), "bye" if bye else "none",
+                                       bye.count(b"\r\nRoute:")))
+        if bye:
+            d.s.sendto(answer_to(bye), d.a.server)
+
     def udp_clen(self):
         """RFC 3261 section 18.3: over UDP a Content-Length past the
         datagram's end is an error (400), bytes after the body are
@@ -674,7 +699,7 @@ def main():
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
-              "rfc4240", "tcp_mid_call", "reinvite_bodies", "udp_clen",
+              "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies", "udp_clen",
               "refresher_uas", "poison", "poison_fresh",
               "reinvite_after_bye", "during_fetch", "after"]
     for name in probes:
