@@ -25,6 +25,7 @@ name=value (quoted when it has a space); test_hostile.sh compares them.
   big_headers     10 kB of Via in an OPTIONS, 3 kB of Record-Route in
                   an INVITE: the answer, and anncd's BYE with every Route
   udp_clen        Content-Length past or short of a datagram's end
+  session_expires Session-Expires and Min-SE at and past their edges
   refresher_uas   Session-Expires with refresher=uas
   poison, poison_fresh
                   a URL named with a wrong content-type, then rightly
@@ -514,6 +515,32 @@ class Probe:
                 line = "none"
             report("udp_clen." + name, line)
 
+    def session_expires(self):
+        """Session-Expires and Min-SE values at and past their edges
+        (RFC 4028 section 4: delta-seconds, at least 90)."""
+        for i, (name, hdrs) in enumerate((
+                ("se0", "Session-Expires: 0\r\n"),
+                ("se89", "Session-Expires: 89\r\n"),
+                ("se_max", "Session-Expires: 4294967295\r\n"),
+                ("se_over", "Session-Expires: 4294967296\r\n"),
+                ("se_word", "Session-Expires: soon\r\n"),
+                ("se_twice",
+                 "Session-Expires: 90\r\nSession-Expires: 900\r\n"),
+                ("minse_high",
+                 "Session-Expires: 100\r\nMin-SE: 4294967295\r\n"),
+                ("refresher_x", "Session-Expires: 90;refresher=xyz\r\n"))):
+            d = Dialog(self.a.dlg, 5350 + i, self.a.params,
+                       "Supported: timer\r\n" + hdrs)
+            c, r = d.invite(sdp(self.a.local, 31200 + 2 * i))
+            if status(r) >= 300:
+                refuse_ack(d, c, r)
+            elif status(r) == 200:
+                d.ack(c)
+                d.bye()
+            report("se." + name, "%d %s|%s" % (
+                status(r), r.split(b"\r\n", 1)[0][12:].decode(),
+                header(r, "Session-Expires") or header(r, "Min-SE")))
+
     def refresher_uas(self):
         """RFC 4028 section 9: a request that makes anncd the refresher;
         then whether any refresh comes within half the interval."""
@@ -700,7 +727,7 @@ def main():
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
               "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies", "udp_clen",
-              "refresher_uas", "poison", "poison_fresh",
+              "session_expires", "refresher_uas", "poison", "poison_fresh",
               "reinvite_after_bye", "during_fetch", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):

@@ -123,6 +123,11 @@ check_results()
 	check "OPTIONS with 10 kB of Via: answered" "$(field big_via)" "[200]"
 	check "INVITE with 3 kB of Record-Route: BYE with every Route" \
 		"$(field big_rr)" "200 bye 16"
+	check "Session-Expires 89: 422 with Min-SE 90" "$(field se.se89)" \
+		"422 Session Interval Too Small|90"
+	check "Session-Expires past 32 bits, or twice: 400" \
+		"$(field se.se_over) $(field se.se_twice)" \
+		"400 bad Session-Expires| 400 duplicate Session-Expires|"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
