@@ -726,9 +726,9 @@ def main():
     probes = ["tls_trickle", "tls_record_trickle", "tcp_clen",
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
-              "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies", "udp_clen",
-              "session_expires", "refresher_uas", "poison", "poison_fresh",
-              "reinvite_after_bye", "during_fetch", "after"]
+              "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies",
+              "udp_clen", "session_expires", "refresher_uas", "poison",
+              "poison_fresh", "reinvite_after_bye", "during_fetch", "after"]
     for name in probes:
         if not a.only or name in a.only.split(","):
             getattr(pr, name)()
