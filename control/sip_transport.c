@@ -566,7 +566,9 @@ sip_tp_tick(uint64_t now_ms)
 		 * however slowly the rest trickles in. */
 		if (c->msg_since_ms != 0 &&
 		    now_ms - c->msg_since_ms >= conf.idle_ms)
-			conn_close(c, "message incomplete within --sip-idle-ms");
+			conn_close(c, c->handshaken || c->tls == NULL ?
+				   "message incomplete within --sip-idle-ms" :
+				   "TLS handshake incomplete within --sip-idle-ms");
 		else if (c->holds == 0 &&
 			 now_ms - c->last_rx_ms >= conf.idle_ms)
 			conn_close(c, "idle for --sip-idle-ms");

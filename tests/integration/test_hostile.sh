@@ -81,6 +81,9 @@ check_results()
 
 	check "TLS handshake trickled: closed" "$(field tls_trickle)" yes
 	check "TLS record trickled: closed" "$(field tls_record_trickle)" yes
+	check "the trickled handshake's close logged with its cause" \
+		"$(grep -c "closing TLS $RIG_UA_IP:[0-9]*: TLS handshake incomplete" \
+		"$ANNCD_LOG")" 1
 	check "re-INVITE with a second m= line: two in the answer" \
 		"$(field more_mlines)" "200 2"
 	check "re-INVITE with port 0: answered port 0" "$(field port0)" \
