@@ -22,6 +22,9 @@ name=value (quoted when it has a space); test_hostile.sh compares them.
                   locale and param values: each status and reason
   tcp_mid_call    a TCP call whose connection closes, its BYE on a new
                   one; the connection limit held with a UDP call going on
+  tcp_gone        an INVITE whose connection closes before the answer,
+                  then a call on a new connection (by --only alone: the
+                  first call stays open 64*T1 and more)
   big_headers     10 kB of Via in an OPTIONS, 3 kB of Record-Route in
                   an INVITE: the answer, and anncd's BYE with every Route
   udp_clen        Content-Length past or short of a datagram's end
@@ -431,6 +434,24 @@ class Probe:
         s.close()
         report("at_limit.bye", d.bye())
 
+    def tcp_gone(self):
+        """An INVITE over TCP whose connection closes before the answer:
+        the 200 has nowhere to go; then a call on a new connection."""
+        s = self.tcp()
+        ruri = "sip:annc@%s:%d%s" % (self.a.server, self.a.tcp,
+                                     self.a.params)
+        s.sendall(request("INVITE", ruri, self.a.local,
+                          body=sdp(self.a.local, 31300),
+                          extra="Content-Type: application/sdp\r\n"))
+        s.close()
+        s = self.tcp()
+        inv, final, _ = self.tcp_invite(s, 5070, 31302)
+        report("tcp_gone.next", status(final))
+        if status(final) == 200:
+            self.tcp_ack(s, inv, final)
+        time.sleep(0.5)
+        s.close()
+
     def answers_to(self, s, msg):
         s.sendall(msg)
         return self.answers(s, 1)[0]
@@ -729,9 +750,8 @@ def main():
               "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies",
               "udp_clen", "session_expires", "refresher_uas", "poison",
               "poison_fresh", "reinvite_after_bye", "during_fetch", "after"]
-    for name in probes:
-        if not a.only or name in a.only.split(","):
-            getattr(pr, name)()
+    for name in a.only.split(",") if a.only else probes:
+        getattr(pr, name)()
 
 
 if __name__ == "__main__":
