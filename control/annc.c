@@ -1892,8 +1892,17 @@ call_take_offer(struct call *c, const struct sip_msg *m,
 	struct sdp_refusal why = { 305, "no format fits" };
 	static struct sdp_session s;	/* over 10 kB: off the stack */
 	char sdp[2048], warn[SDP_WARN_MAX + 32];
+	const char *reason;
 	int n;
 
+	/* RFC 3261 section 8.2.3: a body anncd cannot read, or an answer
+	 * the caller would not take, as for the first INVITE. */
+	n = sip_uas_check_body(m, &reason, warn, sizeof(warn));
+	if (n != 0) {
+		CALL_LOG(LOGL_INFO, c, "new offer refused: %d %s", n, reason);
+		call_respond(c, m, src, n, reason, warn, NULL, 0, NULL);
+		return;
+	}
 	n = call_reanswer(c, m, &s, sts, sdp, sizeof(sdp), &why);
 	if (n < 0) {
 		if (sdp_warning_header(warn, sizeof(warn), "anncd", &why) < 0)

@@ -489,6 +489,8 @@ class Probe:
             report("rebody." + name, "%d %s" % (
                 status(r), header(r, "Warning")[:60] or
                 r.split(b"\r\n", 1)[0][12:].decode()))
+            if status(r) == 415:
+                report("rebody.%s.accept" % name, header(r, "Accept"))
         report("rebody.bye", d.bye())
 
     def big_headers(self):

@@ -97,6 +97,9 @@ check_results()
 		"400 Bad play parameter: given twice"
 	check "content-type given twice: 400" "$(field uri.ctype_twice)" \
 		"400 Bad content-type parameter: given twice"
+	check "re-INVITE with a text/plain body: 415 with Accept" \
+		"$(field rebody.text) $(field rebody.text.accept)" \
+		"415 Unsupported Media Type application/sdp"
 	check "re-INVITE to a multicast address: 488, Warning 301" \
 		"$(field rebody.mcast | cut -d' ' -f1,2)" "488 301"
 	check "re-INVITE to the broadcast address: 488, Warning 301" \
