@@ -395,7 +395,8 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 	}
 	/* What reading made OpenSSL write (an alert, a key update) goes out
 	 * now, not only with our next message. */
-	if (c->handshaken && conn_take_tls(c) < 0) {
+	if (c->handshaken && tls_output_pending(c->tls) &&
+	    conn_take_tls(c) < 0) {
 		conn_close(c, "peer reads too little of what is sent");
 		return -1;
 	}

@@ -215,6 +215,12 @@ tls_record_pending(struct tls_conn *t)
 }
 
 int
+tls_output_pending(struct tls_conn *t)
+{
+	return BIO_ctrl_pending(t->wbio) > 0;
+}
+
+int
 tls_write(struct tls_conn *t, const void *buf, size_t n)
 {
 	/* Memory BIOs grow: a write is whole or fails. */

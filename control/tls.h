@@ -65,6 +65,11 @@ tls_read(struct tls_conn *t, void *buf, size_t cap);
 int
 tls_record_pending(struct tls_conn *t);
 
+/* Whether OpenSSL has written ciphertext for the peer not yet taken:
+ * 1 or 0. */
+int
+tls_output_pending(struct tls_conn *t);
+
 /* Encrypts plaintext for the peer.  Returns 0 or -1. */
 int
 tls_write(struct tls_conn *t, const void *buf, size_t n);
