@@ -1,7 +1,8 @@
 /* The announcement service: SIP requests in, calls out.  An INVITE to
- * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: 100
- * Trying at once, a URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4),
- * the 200 OK with the SDP answer once the content is here, the stream
+ * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: a
+ * URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4) and 100 Trying
+ * unless the content is cached, the 200 OK with the SDP answer once the
+ * content is here, the stream
  * after the ACK, and our BYE when the dataplane reports the end.
  */
 #include <arpa/inet.h>
@@ -47,6 +48,7 @@
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
+#define RANDOM_POOL_BYTES	4096	/* getrandom() read at once */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\r\n"
 #define CALL_SUPPORTED	"Supported: " SIP_UAS_SUPPORTED "\r\n"
@@ -57,7 +59,7 @@
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_FETCHING,		/* 100 sent, waiting on the cache entry */
+	CALL_FETCHING,		/* waiting on the cache entry, 100 sent */
 	CALL_ANSWERED,		/* 200 sent, waiting for the ACK */
 	CALL_REJECTED,		/* final error sent, waiting for the ACK */
 	CALL_STREAMING,		/* ACK came, the dataplane plays */
@@ -142,12 +144,8 @@ struct call {
 
 static const struct anncd_config *cfg;
 static int sip_fd = -1;
-static struct loop_op sip_recv_op;
-static char sip_rbuf[SIP_MAX_DATAGRAM + 1];
-static struct sockaddr_in sip_src;
+static struct loop_dgram_rx sip_rx;
 static struct sip_peer udp_peer;
-static struct iovec sip_iov;
-static struct msghdr sip_rmsg;
 /* Our sent-by and Contact host:port, and the Contact of a 200, per
  * transport (enum sip_tp): the caller's next requests come the same way
  * (RFC 3261 section 8.1.1.8, RFC 5630 section 3 for sips). */
@@ -225,25 +223,65 @@ annc_active_calls(void)
 	return cfg->max_calls - n_free;
 }
 
+/* Tags, branches, SSRCs and RTP bases come from the kernel's CSPRNG, read
+ * RANDOM_POOL_BYTES at a time rather than with a system call each.  Every
+ * byte is handed out once and wiped as it is, so a tag is as unguessable
+ * as a getrandom() call of its own would make it (RFC 3261 section 19.3
+ * wants tags cryptographically random, section 8.1.1.7 branches unique);
+ * what stays in the pool is never sent. */
+static uint8_t random_pool[RANDOM_POOL_BYTES];
+static size_t random_left;
+
+static int
+random_refill(void)
+{
+	ssize_t got = getrandom(random_pool, sizeof(random_pool), 0);
+
+	if (got != (ssize_t)sizeof(random_pool)) {
+		LOG_AT(LOGL_ERR, "call", "getrandom(%zu) failed: %s",
+		       sizeof(random_pool), got < 0 ? strerror(errno)
+						    : "short read");
+		return -EIO;
+	}
+	random_left = sizeof(random_pool);
+	return 0;
+}
+
 static void
 random_bytes(void *p, size_t n)
 {
-	if (getrandom(p, n, 0) != (ssize_t)n)
-		LOG_AT(LOGL_ERR, "call", "getrandom(%zu) failed: %s", n,
-		       strerror(errno));
+	uint8_t *out = p, *from;
+	size_t k;
+
+	while (n > 0) {
+		if (random_left == 0 && random_refill() < 0)
+			return;
+		k = n < random_left ? n : random_left;
+		from = random_pool + sizeof(random_pool) - random_left;
+		memcpy(out, from, k);
+		explicit_bzero(from, k);
+		random_left -= k;
+		out += k;
+		n -= k;
+	}
 }
 
+/* cap - 1 hex digits of fresh randomness (16 in a 17-byte tag: 64 bits,
+ * twice the 32 that RFC 3261 section 19.3 asks for). */
 static void
 random_token(char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t r[16];
-	size_t i;
+	size_t i, digits = cap > 0 ? cap - 1 : 0;
 
-	random_bytes(r, sizeof(r));
-	for (i = 0; i + 1 < cap && i < 2 * sizeof(r); i++)
+	if (digits > 2 * sizeof(r))
+		digits = 2 * sizeof(r);
+	random_bytes(r, (digits + 1) / 2);
+	for (i = 0; i < digits; i++)
 		out[i] = hex[(r[i / 2] >> (4 * (i & 1))) & 15];
-	out[i] = '\0';
+	if (cap > 0)
+		out[i] = '\0';
 }
 
 static struct call *
@@ -370,13 +408,14 @@ sip_send(const struct sip_peer *to, const char *msg, size_t len)
 	int rc;
 
 	/* RFC 3261 section 18.2.2: over a stream, back on the connection
-	 * the request came on; if it has gone the message is dropped, as
-	 * anncd opens no connection itself. */
+	 * the request came on; a response whose connection has gone goes
+	 * over a new one to the request's source and Via port. */
 	if (to->tp != SIP_TP_UDP) {
-		rc = sip_tp_send(to, msg, len);
-		if (rc == -ENOTCONN)
-			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
-				len);
+		rc = len > 8 && memcmp(msg, "SIP/2.0 ", 8) == 0 ?
+		     sip_tp_reply(to, msg, len) : sip_tp_send(to, msg, len);
+		if (rc < 0)
+			SIP_LOG(LOGL_DEBUG, "%zu bytes not sent: %s", len,
+				strerror(-rc));
 		return;
 	}
 	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
@@ -1461,8 +1500,11 @@ on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	c->play = r.opts;
 	c->stimer = r.stimer;
 	call_play_log(c, &r.ap);
-	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
+	/* RFC 3261 section 17.2.1: no 100 when the final response has
+	 * gone already (a cache hit, a refusal); one while the fetch runs. */
+	if (c->state == CALL_FETCHING && c->resp.msg == NULL)
+		sip_respond(m, src, 100, "Trying", NULL);
 }
 
 /* ---- requests within a call ---- */
@@ -2142,7 +2184,7 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 	const char *reason;
 	int code;
 
-	if (sip_txn_absorb(m, src) || method_refused(m, src))
+	if (sip_txn_absorb(m, src, loop_now_ms()) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -2167,21 +2209,6 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 }
 
 /* ---- SIP input ---- */
-
-static void
-sip_recv_arm(void)
-{
-	struct io_uring_sqe *sqe = loop_sqe(&sip_recv_op);
-
-	sip_iov.iov_base = sip_rbuf;
-	sip_iov.iov_len = SIP_MAX_DATAGRAM;
-	memset(&sip_rmsg, 0, sizeof(sip_rmsg));
-	sip_rmsg.msg_name = &sip_src;
-	sip_rmsg.msg_namelen = sizeof(sip_src);
-	sip_rmsg.msg_iov = &sip_iov;
-	sip_rmsg.msg_iovlen = 1;
-	io_uring_prep_recvmsg(sqe, sip_fd, &sip_rmsg, 0);
-}
 
 static void
 sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
@@ -2209,22 +2236,22 @@ sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 		on_response(&m);
 }
 
+/* Every datagram waiting is taken in one loop round (loop.h); one over
+ * --sip-max-message-bytes comes truncated and is dropped. */
 static void
-sip_on_recv(struct loop_op *op, int res)
+sip_on_recv(struct loop_dgram_rx *rx, char *buf, long len,
+	    const struct sockaddr_in *src)
 {
-	(void)op;
-	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0 &&
-	    (size_t)res <= cfg->sip_max_msg) {
-		sip_rbuf[res] = '\0';
-		udp_peer.addr = sip_src;
-		sip_on_datagram(sip_rbuf, (size_t)res, &udp_peer);
-	} else if (res < 0) {
-		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror(-res));
-	} else if (res > 0) {
+	(void)rx;
+	if (len > 0) {
+		udp_peer.addr = *src;
+		sip_on_datagram(buf, (size_t)len, &udp_peer);
+	} else if (len == -EMSGSIZE) {
 		SIP_LOG(LOGL_INFO, "datagram over %zu bytes dropped",
 			cfg->sip_max_msg);
+	} else if (len < 0) {
+		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror((int)-len));
 	}
-	sip_recv_arm();
 }
 
 /* ---- timers and dataplane events ---- */
@@ -2497,6 +2524,8 @@ sip_streams(void)
 		.max_conns = cfg->sip_max_conns,
 		.max_msg = cfg->sip_max_msg,
 		.idle_ms = cfg->sip_idle_ms,
+		.connect_ms = cfg->sip_connect_ms,
+		.tls_verify = cfg->sip_tls_verify,
 	};
 
 	local_names(SIP_TP_UDP, &cfg->sip_addr);
@@ -2531,6 +2560,7 @@ annc_init(const struct anncd_config *config)
 		.max = config->sip_transactions,
 		.t1_ms = config->t1_ms,
 		.t2_ms = config->t2_ms,
+		.t4_ms = config->t4_ms,
 	};
 	struct sip_limits sl = {
 		.max_headers = config->sip_max_headers,
@@ -2549,9 +2579,10 @@ annc_init(const struct anncd_config *config)
 	sip_fd = sip_socket();
 	if (sip_fd < 0)
 		return sip_fd;
-	sip_recv_op.cb = sip_on_recv;
-	sip_recv_arm();
-	rc = sip_streams();
+	rc = loop_dgram_rx_start(&sip_rx, sip_fd, cfg->sip_max_msg,
+				 sip_on_recv);
+	if (rc == 0)
+		rc = sip_streams();
 	/* Last: the tests take this line as "ready". */
 	if (rc == 0)
 		LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s",

@@ -1,5 +1,5 @@
-/* TLS over memory BIOs: client sessions for the IMAP client, server
- * sessions for SIP over TLS.  OpenSSL never touches
+/* TLS over memory BIOs: client sessions for the IMAP client and for SIP
+ * connections anncd opens, server sessions for SIP over TLS.  OpenSSL never touches
  * a socket: received ciphertext is written into the read BIO, and what
  * OpenSSL writes into the write BIO is taken out and sent by the loop.
  */
@@ -25,6 +25,7 @@ struct tls_conn {
 
 static SSL_CTX *tls_ctx;
 static SSL_CTX *tls_srv_ctx;
+static SSL_CTX *tls_sip_ctx;
 
 int
 tls_init(const char *ca_file)
@@ -147,6 +148,46 @@ struct tls_conn *
 tls_conn_new(const char *host)
 {
 	return tls_conn_make(tls_ctx, host);
+}
+
+int
+tls_sip_client_init(const char *verify)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok = 1;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+			   NULL);
+	if (verify != NULL)
+		ok = strcmp(verify, "system") == 0 ?
+		     SSL_CTX_set_default_verify_paths(ctx) :
+		     SSL_CTX_load_verify_locations(ctx, verify, NULL);
+	if (!ok) {
+		LOG_AT(LOGL_ERR, "tls", "loading CA certificates from %s "
+		       "failed: %s", verify,
+		       ERR_reason_error_string(ERR_peek_last_error()));
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	tls_sip_ctx = ctx;
+	return 0;
+}
+
+void
+tls_sip_client_fini(void)
+{
+	SSL_CTX_free(tls_sip_ctx);
+	tls_sip_ctx = NULL;
+}
+
+struct tls_conn *
+tls_conn_new_sip(const char *ip)
+{
+	return tls_conn_make(tls_sip_ctx, ip);
 }
 
 struct tls_conn *

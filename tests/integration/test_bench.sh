@@ -81,13 +81,23 @@ print(json.load(open(sys.argv[1]))["interarrival"]["over"])' \
 
 check_hangup()
 {
+	local cpu=/proc/$ANNCD_PID/task/$ANNCD_PID/schedstat us
+
 	bench hangup --cps 20 --calls "$HANGUP_CALLS" --full-every 0 \
-		--hold-ms 300 --sip-port 5072 --rtp-port 31000
+		--hold-ms 300 --sip-port 5072 --rtp-port 31000 \
+		--server-cpu "$cpu"
 	check "hang-ups: answered" "$(kv_field "$RESULT" answered)" \
 		"$HANGUP_CALLS"
 	check "hang-ups: failed" "$(kv_field "$RESULT" failed)" 0
 	check "hang-ups: RTP came before our BYE" \
 		"$(($(kv_field "$RESULT" rtp_packets) >= HANGUP_CALLS))" 1
+	# the control thread ran for each call set up, and not a second
+	us=$(kv_field "$RESULT" ctl_us_per_setup)
+	check "hang-ups: control CPU per setup measured" \
+		"$(awk -v u="$us" 'BEGIN { print (u > 0 && u < 1e6) }')" 1
+	check "hang-ups: a schedstat that is not there is refused" \
+		"$(bench_run --cps 1 --calls 1 --server-cpu /proc/0/schedstat \
+			>/dev/null 2>&1; echo $?)" 2
 	check "hang-ups: logged by anncd" \
 		"$(log_count 'result=caller hung up' "$HANGUP_CALLS")" \
 		"$HANGUP_CALLS"
