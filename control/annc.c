@@ -37,7 +37,10 @@
 #include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
-#define SIP_OUT_MAX		8192	/* largest message anncd builds */
+/* Largest message anncd builds: a response copies the request's Via,
+ * From, To and Call-ID, and the BYE the INVITE's route set, each as long
+ * as a whole message may be, plus our own lines and SDP. */
+#define SIP_OUT_MAX		(SIP_MAX_DATAGRAM + 8192)
 #define SIP_RCVBUF_PER_CALL	4096	/* an INVITE as the socket counts it */
 #define SIP_RCVBUF_CALLS	4096	/* burst the SIP socket is sized for */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
@@ -444,9 +447,11 @@ static void
 rtx_arm(struct call_rtx *r, char *msg, size_t len, uint64_t give_up_after)
 {
 	uint64_t now = loop_now_ms();
+	/* Kept until the ACK: as long as the message, not SIP_OUT_MAX. */
+	char *fit = realloc(msg, len);
 
 	free(r->msg);
-	r->msg = msg;
+	r->msg = fit != NULL ? fit : msg;
 	r->len = len;
 	r->interval_ms = cfg->t1_ms;
 	r->next_ms = now + cfg->t1_ms;
@@ -509,11 +514,12 @@ static int
 bye_build(struct call *c, char *out, size_t cap)
 {
 	const struct sip_msg *iv = &c->invite;
-	char route[2048] = "";
+	static char route[SIP_OUT_MAX];
 	size_t rl = 0;
 	unsigned int i;
 	int n;
 
+	route[0] = '\0';
 	for (i = 0; i < iv->n_rr && rl < sizeof(route); i++)
 		rl += (size_t)snprintf(route + rl, sizeof(route) - rl,
 				       "Route: %.*s\r\n",
@@ -578,19 +584,35 @@ struct invite_req {
 	const struct config_cred *cred;
 };
 
+/* Where s[0..n) has a control character (RFC 2045 section 5.1 allows
+ * none in a content-type), or -1: one unescaped from %0D%0A would
+ * otherwise reach the reason phrase and the log. */
+static int
+ctl_at(const char *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return i;
+	}
+	return -1;
+}
+
 static int
 check_content_type(struct invite_req *r, char *reason, size_t cap)
 {
-	struct sip_str cte = r->ap.cte;
+	struct sip_str cte = r->ap.cte, ct = r->ap.content_type;
 	int n;
 
-	if (r->ap.content_type.n == 0) {
+	if (ct.n == 0) {
 		snprintf(reason, cap, "Missing content-type parameter");
 		return 400;
 	}
-	n = sip_unescape(r->ap.content_type, r->ctype, sizeof(r->ctype));
-	if (n < 0) {
-		snprintf(reason, cap, "Bad content-type parameter");
+	n = sip_unescape(ct, r->ctype, sizeof(r->ctype));
+	if (n < 0 || ctl_at(r->ctype, n) >= 0) {
+		snprintf(reason, cap, "Bad content-type parameter: %s: %.*s",
+			 n < 0 ? "too long or an escaped NUL" :
+			 "control character", (int)(ct.n > 32 ? 32 : ct.n),
+			 ct.p);
 		return 400;
 	}
 	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
@@ -1322,18 +1344,23 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 
 /* The content for the play URL: from the cache, from the fetch another
  * call has started, or from a fetch of its own; exactly one URLFETCH per
- * URL in flight, keyed by the URL exactly as received.
+ * URL and form in flight, keyed by the URL exactly as received and by
+ * the content-type and encoding the call names: a caller who names them
+ * wrong gets its own entry, and cannot have the URL held as what it
+ * said for every caller after it.
  */
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
+	static char key[sizeof(r->play) + 16];
 	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
-	int rc;
+	int rc, n;
 
-	rc = cache_get(r->ap.play, r->ap.play_len,
-		       r->url.has_expire ? r->url.expire : 0, loop_now_ms(),
-		       time(NULL), &e);
+	n = snprintf(key, sizeof(key), "%08" PRIx32 " %s", form, r->ap.play);
+	rc = n < 0 || (size_t)n >= sizeof(key) ? -ENOSPC :
+	     cache_get(key, (size_t)n, r->url.has_expire ? r->url.expire : 0,
+		       loop_now_ms(), time(NULL), &e);
 	if (rc < 0) {
 		call_reject(c, rc == -ETIME ? 404 : 503, rc == -ETIME ?
 			    "URL expired" : "Content cache full");
@@ -1738,6 +1765,14 @@ reoffer_stream(const struct call *c, unsigned int k,
 		return -1;
 	}
 	md = &s->media[st->media_index];
+	/* Not to a group or everyone either, as in the first offer;
+	 * 0.0.0.0 is a hold. */
+	if (md->addr != 0 && offer_line_fault(md) == 301) {
+		why->warn_code = 301;
+		snprintf(why->text, sizeof(why->text), "%s",
+			 offer_fault_text[1]);
+		return -1;
+	}
 	pt = sdp_match(md, &st->fmt, &oa);
 	if (pt != st->pt) {
 		why->warn_code = 305;
@@ -1899,8 +1934,17 @@ call_take_offer(struct call *c, const struct sip_msg *m,
 	struct sdp_refusal why = { 305, "no format fits" };
 	static struct sdp_session s;	/* over 10 kB: off the stack */
 	char sdp[2048], warn[SDP_WARN_MAX + 32];
+	const char *reason;
 	int n;
 
+	/* RFC 3261 section 8.2.3: a body anncd cannot read, or an answer
+	 * the caller would not take, as for the first INVITE. */
+	n = sip_uas_check_body(m, &reason, warn, sizeof(warn));
+	if (n != 0) {
+		CALL_LOG(LOGL_INFO, c, "new offer refused: %d %s", n, reason);
+		call_respond(c, m, src, n, reason, warn, NULL, 0, NULL);
+		return;
+	}
 	n = call_reanswer(c, m, &s, sts, sdp, sizeof(sdp), &why);
 	if (n < 0) {
 		if (sdp_warning_header(warn, sizeof(warn), "anncd", &why) < 0)
@@ -2030,6 +2074,14 @@ on_reinvite(struct call *c, const struct sip_msg *m,
 
 	if (m->cseq == c->reinvite_cseq && c->reresp.msg != NULL) {
 		sip_send(src, c->reresp.msg, c->reresp.len);
+		return;
+	}
+	/* No dialog after a refusal or once a BYE went either way: 481, as
+	 * for UPDATE, not a 500 inviting a retry. */
+	if (c->state == CALL_REJECTED || c->state == CALL_BYE_SENT ||
+	    c->state == CALL_CLOSING) {
+		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
+			    NULL);
 		return;
 	}
 	if (!call_cseq_ok(c, m, src))

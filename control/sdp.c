@@ -794,7 +794,9 @@ sdp_build_answer(char *out, size_t cap, const struct sdp_answer *a)
 	sdp_put_head(&o, a->sess_id, a->sess_version, a->addr);
 	for (unsigned int i = 0; i < s->n_media; i++) {
 		st = sdp_stream_at(a, i);
-		if (st != NULL)
+		/* RFC 3264 section 8.2: a stream a new offer gives port 0 is
+		 * removed, and the answer says so with port 0 too. */
+		if (st != NULL && s->media[i].port != 0)
 			sdp_put_stream(&o, &s->media[i], st);
 		else
 			sdp_put_declined(&o, &s->media[i]);

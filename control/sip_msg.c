@@ -949,8 +949,11 @@ sip_build_response(char *out, size_t cap, const struct sip_msg *req,
 	strbuf_putl(&o, "SIP/2.0 ");
 	strbuf_putu(&o, (unsigned int)code);
 	strbuf_putl(&o, " ");
+	/* A reason may quote the caller's words: no line break in it (RFC
+	 * 3261 section 25.1, Reason-Phrase), or it would add header lines. */
 	if (reason != NULL)
-		strbuf_puts(&o, reason);
+		sip_put_value(&o, (struct sip_str){ .p = reason,
+						    .n = strlen(reason) });
 	strbuf_putl(&o, "\r\n");
 	for (unsigned int i = 0; i < req->n_via; i++)
 		sip_put_header(&o, "Via: ", req->via[i]);

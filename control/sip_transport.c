@@ -594,22 +594,37 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 			return -1;
 		}
 		c->handshaken = rc;
+		if (rc == 1)
+			c->msg_since_ms = 0;
 		if (rc == 1 && c->connecting && conn_established(c) < 0)
 			return -1;
 	}
 	while (c->handshaken && !c->ending && (room = conn_room(c)) > 0) {
 		got = tls_read(c->tls, c->in.p + c->in.len, room);
-		if (got <= 0) {
+		if (got < 0) {
 			/* A close_notify between messages is a clean end. */
-			if (got < 0)
-				conn_close(c, c->in.len > 0 ?
-					   "TLS session ended mid-message" : NULL);
-			return got < 0 ? -1 : 0;
+			conn_close(c, c->in.len > 0 ?
+				   "TLS session ended mid-message" : NULL);
+			return -1;
 		}
+		if (got == 0)
+			break;
 		c->in.len += (size_t)got;
 		if (conn_frame(c) < 0)
 			return -1;
 	}
+	/* What reading made OpenSSL write (an alert, a key update) goes out
+	 * now, not only with our next message. */
+	if (c->handshaken && tls_output_pending(c->tls) &&
+	    conn_take_tls(c) < 0) {
+		conn_close(c, "peer reads too little of what is sent");
+		return -1;
+	}
+	/* A handshake, or a record not yet whole, is a message under way
+	 * too: it must end within idle_ms of its first byte. */
+	if (c->msg_since_ms == 0 &&
+	    (!c->handshaken || tls_record_pending(c->tls)))
+		c->msg_since_ms = loop_now_ms();
 	return 0;
 }
 
@@ -881,7 +896,9 @@ conn_sweep(struct tp_conn *c, uint64_t now_ms)
 		   now_ms - c->msg_since_ms >= conf.idle_ms) {
 		/* A message must be whole within idle_ms of its first
 		 * byte, however slowly the rest trickles in. */
-		conn_close(c, "message incomplete within --sip-idle-ms");
+		conn_close(c, c->handshaken || c->tls == NULL ?
+			   "message incomplete within --sip-idle-ms" :
+			   "TLS handshake incomplete within --sip-idle-ms");
 	} else if (c->holds == 0 && now_ms - c->last_rx_ms >= conf.idle_ms) {
 		conn_close(c, "idle for --sip-idle-ms");
 	}

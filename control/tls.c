@@ -85,6 +85,10 @@ tls_server_init(const char *cert_file, const char *key_file)
 	if (ctx == NULL)
 		return -ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A TLS 1.2 peer could make the control lcore sign a handshake
+	 * again and again on one connection: renegotiation is refused with
+	 * an alert (RFC 5746 does not oblige a server to take it). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 		bad = cert_file;
 	else if (SSL_CTX_use_PrivateKey_file(ctx, key_file,
@@ -241,6 +245,20 @@ tls_read(struct tls_conn *t, void *buf, size_t cap)
 	rc = SSL_get_error(t->ssl, rc);
 	ERR_clear_error();
 	return rc == SSL_ERROR_WANT_READ ? 0 : -1;
+}
+
+int
+tls_record_pending(struct tls_conn *t)
+{
+	/* SSL_has_pending counts a partial record OpenSSL has taken from
+	 * the read BIO into its own buffer, as well as decrypted bytes. */
+	return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+}
+
+int
+tls_output_pending(struct tls_conn *t)
+{
+	return BIO_ctrl_pending(t->wbio) > 0;
 }
 
 int

@@ -77,6 +77,16 @@ tls_handshake(struct tls_conn *t, char *why, size_t cap);
 ssize_t
 tls_read(struct tls_conn *t, void *buf, size_t cap);
 
+/* Whether ciphertext from the peer is held that is not yet a whole
+ * record (or not yet read): a record under way.  Returns 1 or 0. */
+int
+tls_record_pending(struct tls_conn *t);
+
+/* Whether OpenSSL has written ciphertext for the peer not yet taken:
+ * 1 or 0. */
+int
+tls_output_pending(struct tls_conn *t);
+
 /* Encrypts plaintext for the peer.  Returns 0 or -1. */
 int
 tls_write(struct tls_conn *t, const void *buf, size_t n);
