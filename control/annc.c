@@ -2525,6 +2525,8 @@ sip_streams(void)
 		.max_msg = cfg->sip_max_msg,
 		.idle_ms = cfg->sip_idle_ms,
 		.connect_ms = cfg->sip_connect_ms,
+		.max_queue = cfg->sip_max_queue,
+		.max_per_ip = cfg->sip_max_per_ip,
 		.tls_verify = cfg->sip_tls_verify,
 	};
 

@@ -60,6 +60,8 @@ enum {
 	OPT_SIP_MAX_HDRS,
 	OPT_SIP_MAX_LINE,
 	OPT_SIP_CONNECT,
+	OPT_SIP_MAX_QUEUE,
+	OPT_SIP_MAX_PER_IP,
 	OPT_SIP_TLS_VERIFY,
 	OPT_HELP,
 };
@@ -103,6 +105,10 @@ static const struct option long_opts[] = {
 	{ "sip-max-headers", required_argument, NULL, OPT_SIP_MAX_HDRS },
 	{ "sip-max-line-bytes", required_argument, NULL, OPT_SIP_MAX_LINE },
 	{ "sip-connect-timeout-ms", required_argument, NULL, OPT_SIP_CONNECT },
+	{ "sip-max-send-queue-bytes", required_argument, NULL,
+	  OPT_SIP_MAX_QUEUE },
+	{ "sip-max-connections-per-ip", required_argument, NULL,
+	  OPT_SIP_MAX_PER_IP },
 	{ "sip-tls-verify", required_argument, NULL, OPT_SIP_TLS_VERIFY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -132,6 +138,14 @@ static const char config_usage_text[] =
 	"  --sip-connect-timeout-ms N give up a TCP or TLS connection anncd opens\n"
 	"                             (handshake included) after this long, dropping\n"
 	"                             what waits on it (default 10000, 100..120000)\n"
+	"  --sip-max-send-queue-bytes N\n"
+	"                             bytes one connection may have queued for\n"
+	"                             sending; a peer that leaves more unread is\n"
+	"                             closed (default 131072, at least\n"
+	"                             --sip-max-message-bytes)\n"
+	"  --sip-max-connections-per-ip N\n"
+	"                             connections accepted from one address at\n"
+	"                             once; more are closed on accept (default 32)\n"
 	"  --sip-tls-verify none|system|FILE\n"
 	"                             check the certificate of a TLS peer anncd\n"
 	"                             connects to: not at all (default: phones'\n"
@@ -350,6 +364,18 @@ parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->sip_connect_ms = (unsigned int)v;
 		return 0;
+	case OPT_SIP_MAX_QUEUE:
+		if (parse_u32("sip-max-send-queue-bytes", arg, 1024, 1u << 30,
+			      &v) < 0)
+			return -1;
+		cfg->sip_max_queue = v;
+		return 0;
+	case OPT_SIP_MAX_PER_IP:
+		if (parse_u32("sip-max-connections-per-ip", arg, 1, 1u << 20,
+			      &v) < 0)
+			return -1;
+		cfg->sip_max_per_ip = (unsigned int)v;
+		return 0;
 	case OPT_SIP_TLS_VERIFY:
 		return parse_tls_verify(arg, cfg);
 	}
@@ -495,6 +521,9 @@ config_defaults(struct anncd_config *cfg)
 	cfg->sip_max_msg = 65535;
 	cfg->sip_idle_ms = 120000;
 	cfg->sip_connect_ms = 10000;
+	/* Two answers of the largest size: 128 MiB across 1024 peers. */
+	cfg->sip_max_queue = 131072;
+	cfg->sip_max_per_ip = 32;
 	cfg->sip_max_headers = SIP_MAX_HEADERS_DEFAULT;
 	cfg->sip_max_line = SIP_MAX_LINE_BYTES_DEFAULT;
 	cfg->arp_timeout_ms = 3000;
@@ -772,6 +801,13 @@ config_parse(int argc, char **argv, struct anncd_config *cfg)
 	if (cfg->sip_tls_addr.sin_port != 0 &&
 	    (cfg->sip_tls_cert == NULL || cfg->sip_tls_key == NULL)) {
 		CFG_ERR("--sip-tls needs --sip-tls-cert and --sip-tls-key");
+		return -1;
+	}
+	/* One answer of the largest size must fit in the send queue. */
+	if (cfg->sip_max_queue < cfg->sip_max_msg) {
+		CFG_ERR("--sip-max-send-queue-bytes %zu is below "
+			"--sip-max-message-bytes %zu", cfg->sip_max_queue,
+			cfg->sip_max_msg);
 		return -1;
 	}
 	if (ntohs(cfg->sip_addr.sin_port) >= cfg->rtp_port_min &&

@@ -47,6 +47,8 @@ struct anncd_config {
 	size_t sip_max_msg;		/* --sip-max-message-bytes */
 	unsigned int sip_idle_ms;	/* --sip-idle-ms */
 	unsigned int sip_connect_ms;	/* --sip-connect-timeout-ms */
+	size_t sip_max_queue;		/* --sip-max-send-queue-bytes */
+	unsigned int sip_max_per_ip;	/* --sip-max-connections-per-ip */
 	const char *sip_tls_verify;	/* --sip-tls-verify; NULL: none */
 	unsigned int sip_max_headers;	/* --sip-max-headers */
 	size_t sip_max_line;		/* --sip-max-line-bytes */

@@ -25,8 +25,7 @@
 
 #define TP_RBUF_START	4096	/* grown by doubling up to the limit */
 #define TP_CHUNK	16384	/* ciphertext read at once; a TLS record */
-#define TP_OUT_MSGS	16	/* a peer that leaves this many messages'
-				 * worth unread is closed */
+#define TP_OUT_MSGS	16	/* tracked messages waiting on a connect */
 #define TP_LOG_PER_SEC	20	/* peer-caused closes logged per second */
 #define TP_SWEEP_MS	50	/* how often idle connections are looked for */
 #define TP_BACKLOG	128
@@ -52,6 +51,7 @@ struct tp_conn {
 					 * FIN sent; nothing more is read */
 	int connecting;			/* ours, not yet connected (TLS: not
 					 * yet handshaken) */
+	int ours;			/* opened by anncd, not accepted */
 	int err;			/* -errno of a failed connect */
 	unsigned int holds;		/* dialogs on it: no idle close */
 	int rd_busy;			/* 1 in flight, 2 in its completion */
@@ -200,6 +200,26 @@ conn_close(struct tp_conn *c, const char *why)
 		conn_free(c);
 }
 
+/* Bytes handed to c that the kernel has not taken yet. */
+static size_t
+conn_queued(const struct tp_conn *c)
+{
+	return c->out.len + c->wire.len - c->woff;
+}
+
+/* The peer leaves our answers unread: the bytes waiting and the one
+ * message that did not fit name why. */
+static void
+conn_close_unread(struct tp_conn *c, size_t more)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "peer reads too little: %zu bytes queued, "
+		 "%zu more over --sip-max-send-queue-bytes %zu",
+		 conn_queued(c), more, conf.max_queue);
+	conn_close(c, why);
+}
+
 static int
 buf_reserve(struct tp_buf *b, size_t more, size_t limit)
 {
@@ -222,12 +242,17 @@ buf_reserve(struct tp_buf *b, size_t more, size_t limit)
 	return 0;
 }
 
-/* Queues bytes for the peer, as they go on the wire. */
+/* Queues bytes for the peer, as they go on the wire; at most max_queue
+ * of them wait, so that a peer that sends and never reads holds no more
+ * of our memory than that. */
 static int
 conn_queue_raw(struct tp_conn *c, const void *data, size_t n)
 {
-	int rc = buf_reserve(&c->out, n, TP_OUT_MSGS * conf.max_msg);
+	int rc;
 
+	if (conn_queued(c) + n > conf.max_queue)
+		return -ENOBUFS;
+	rc = buf_reserve(&c->out, n, conf.max_queue);
 	if (rc < 0)
 		return rc;
 	memcpy(c->out.p + c->out.len, data, n);
@@ -243,7 +268,7 @@ conn_take_tls(struct tp_conn *c)
 
 	do {
 		if (buf_reserve(&c->out, TP_CHUNK,
-				TP_OUT_MSGS * conf.max_msg + TP_CHUNK) < 0)
+				conf.max_queue + TP_CHUNK) < 0)
 			return -ENOBUFS;
 		n = tls_take(c->tls, c->out.p + c->out.len, TP_CHUNK);
 		c->out.len += n;
@@ -256,7 +281,7 @@ conn_queue(struct tp_conn *c, const void *data, size_t n)
 {
 	if (c->tls == NULL)
 		return conn_queue_raw(c, data, n);
-	if (c->out.len + n > TP_OUT_MSGS * conf.max_msg)
+	if (conn_queued(c) + n > conf.max_queue)
 		return -ENOBUFS;
 	if (tls_write(c->tls, data, n) < 0)
 		return -ENOMEM;
@@ -347,7 +372,7 @@ conn_send(struct tp_conn *c, const char *msg, size_t len, uint64_t cookie)
 	c->last_rx_ms = loop_now_ms();
 	if (c->connecting) {
 		if (c->n_cookies == TP_OUT_MSGS ||
-		    buf_reserve(&c->pend, len, TP_OUT_MSGS * conf.max_msg) < 0)
+		    buf_reserve(&c->pend, len, conf.max_queue) < 0)
 			return -ENOBUFS;
 		memcpy(c->pend.p + c->pend.len, msg, len);
 		c->pend.len += len;
@@ -358,7 +383,7 @@ conn_send(struct tp_conn *c, const char *msg, size_t len, uint64_t cookie)
 	}
 	rc = conn_queue(c, msg, len);
 	if (rc < 0) {
-		conn_close(c, "peer reads too little of what is sent");
+		conn_close_unread(c, len);
 		return rc;
 	}
 	conn_flush(c);
@@ -493,15 +518,16 @@ conn_refuse(struct tp_conn *c, const char *hdr, const struct sip_frame *f,
 	return 0;
 }
 
-/* Ends c once its refusal has gone; what the peer sends after it is
- * read and dropped until it closes, so that no reset overtakes the
- * answer. */
+/* Ends c once what is queued has gone (a refusal, or the answers to the
+ * messages before a framing fault); what the peer sends after it is read
+ * and dropped until it closes, so that no reset overtakes the answer. */
 static void
-conn_end(struct tp_conn *c, const char *why)
+conn_end(struct tp_conn *c, const char *why, int refused)
 {
 	char line[128];
 
-	snprintf(line, sizeof(line), "%s, answered 400", why);
+	snprintf(line, sizeof(line), "%s%s", why,
+		 refused ? ", answered 400" : ", after the answers queued");
 	tp_log_peer(&c->peer, "closing", line);
 	c->ending = 1;
 	c->since_ms = loop_now_ms();
@@ -543,7 +569,13 @@ conn_frame(struct tp_conn *c)
 	}
 	if (rc < 0) {
 		if (f.hlen > 0 && conn_refuse(c, c->in.p + off, &f, why) == 0) {
-			conn_end(c, why);
+			conn_end(c, why, 1);
+			return 0;
+		}
+		/* Answers to the good messages before the fault go out
+		 * first: a shutdown now would discard them. */
+		if (c->wr_busy || c->out.len > 0) {
+			conn_end(c, why, 0);
 			return 0;
 		}
 		conn_close(c, why);
@@ -617,7 +649,7 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 	 * now, not only with our next message. */
 	if (c->handshaken && tls_output_pending(c->tls) &&
 	    conn_take_tls(c) < 0) {
-		conn_close(c, "peer reads too little of what is sent");
+		conn_close_unread(c, 0);
 		return -1;
 	}
 	/* A handshake, or a record not yet whole, is a message under way
@@ -805,6 +837,7 @@ conn_connect(enum sip_tp tp, const struct sockaddr_in *a,
 	c = conn_setup(fd, tp, a, 1);
 	if (c == NULL)
 		return -ENOMEM;
+	c->ours = 1;
 	c->connecting = 1;
 	c->since_ms = loop_now_ms();
 	c->wr_busy = 1;
@@ -826,12 +859,26 @@ listener_arm(struct tp_listener *l)
 			     &l->from_len, SOCK_CLOEXEC);
 }
 
+/* Connections accepted from addr and still open: one host must not
+ * hold every slot (the scan is per accept, not per message). */
+static unsigned int
+tp_conns_from(const struct in_addr *addr)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < conf.max_conns; i++)
+		if (conns[i].live && !conns[i].closing && !conns[i].ours &&
+		    conns[i].peer.addr.sin_addr.s_addr == addr->s_addr)
+			n++;
+	return n;
+}
+
 static void
 listener_on_accept(struct loop_op *op, int res)
 {
 	struct tp_listener *l = (struct tp_listener *)op;
 	struct sip_peer p = { .tp = l->tp, .addr = l->from };
-	char why[64];
+	char why[96];
 
 	if (res < 0) {
 		TP_LOG(LOGL_WARN, "accept on %s failed: %s", sip_tp_name(l->tp),
@@ -839,6 +886,13 @@ listener_on_accept(struct loop_op *op, int res)
 	} else if (n_free == 0) {
 		snprintf(why, sizeof(why), "%u connections open already",
 			 conf.max_conns);
+		tp_log_peer(&p, "refusing", why);
+		close(res);
+	} else if (conf.max_per_ip != 0 &&
+		   tp_conns_from(&l->from.sin_addr) >= conf.max_per_ip) {
+		snprintf(why, sizeof(why), "%u connections from this address "
+			 "open already (--sip-max-connections-per-ip)",
+			 conf.max_per_ip);
 		tp_log_peer(&p, "refusing", why);
 		close(res);
 	} else {
@@ -929,6 +983,8 @@ sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver)
 	int rc;
 
 	conf = *c;
+	if (conf.max_queue == 0)
+		conf.max_queue = 2 * conf.max_msg;
 	deliver_fn = deliver;
 	listeners[0].fd = listeners[1].fd = -1;
 	/* Even without listeners: a dialog's next hop may be a stream. */

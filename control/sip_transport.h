@@ -34,6 +34,10 @@ struct sip_tp_config {
 	size_t max_msg;			/* header section and body */
 	unsigned int idle_ms;		/* silence, or one message's arrival */
 	unsigned int connect_ms;	/* our connect and TLS handshake */
+	size_t max_queue;		/* bytes queued for sending on one
+					 * connection; 0: 2 * max_msg */
+	unsigned int max_per_ip;	/* accepted from one address; 0: no
+					 * limit but max_conns */
 	const char *tls_verify;		/* ours: NULL no check, "system" or
 					 * a CA file (tls_sip_client_init) */
 };

@@ -4,7 +4,10 @@
  * connection, a response whose request's connection has gone goes to the
  * port of its Via (RFC 3261 section 18.2.2), a refused connect and a TLS
  * handshake never answered report each tracked message lost with its
- * cause, and --sip-max-connections holds for them too.
+ * cause, and --sip-max-connections holds for them too.  A second process
+ * listens: the answer to a message followed by garbage goes out before
+ * the close, --sip-max-send-queue-bytes holds to the byte, and
+ * --sip-max-connections-per-ip refuses one address and serves another.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "control/loop.h"
@@ -21,6 +25,9 @@
 #define MAX_CONNS	2
 #define CONNECT_MS	300
 #define WAIT_MS		5000	/* what the loop is given at most */
+#define L_MAX_CONNS	4	/* the listening process's limits */
+#define L_MAX_QUEUE	2048
+#define L_PER_IP	2
 
 static const char opts[] =
 	"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
@@ -32,6 +39,9 @@ static uint64_t lost_cookie;
 static int lost_err;
 static unsigned int n_delivered;
 static struct sip_peer delivered_from;
+static int answering;		/* on_deliver answers with ans */
+
+static const char ans[] = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
 
 static void
 on_lost(uint64_t cookie, const struct sip_peer *to, int err)
@@ -49,6 +59,8 @@ on_deliver(const char *buf, size_t len, const struct sip_peer *from)
 	(void)len;
 	n_delivered++;
 	delivered_from = *from;
+	if (answering)
+		CHECK_INT(sip_tp_send(from, ans, strlen(ans)), 0);
 }
 
 /* A non-blocking listener on 127.0.0.1 and an ephemeral port. */
@@ -231,6 +243,143 @@ test_timeout_and_limit(void)
 	close(fd3);
 }
 
+/* A client of the listening process on addr, from the source src
+ * (network order), non-blocking. */
+static int
+client(const struct sockaddr_in *addr, uint32_t src)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	from.sin_addr.s_addr = src;
+	CHECK(fd >= 0 &&
+	      bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0 &&
+	      connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0);
+	CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+	return fd;
+}
+
+struct drain {
+	int fd, eof;
+	char buf[512];
+	size_t len;
+};
+
+/* Reads what the server sends until it closes. */
+static int
+drain_done(void *arg)
+{
+	struct drain *d = arg;
+	ssize_t n;
+
+	while (!d->eof && d->len < sizeof(d->buf) &&
+	       (n = read(d->fd, d->buf + d->len, sizeof(d->buf) - d->len)) >= 0) {
+		if (n == 0)
+			d->eof = 1;
+		d->len += (size_t)n;
+	}
+	return d->eof;
+}
+
+/* An OPTIONS and garbage in one write: the framing fault closes the
+ * connection, but only after the OPTIONS's answer has gone. */
+static void
+test_answer_before_close(const struct sockaddr_in *srv)
+{
+	static const char in[] =
+		"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKu3\r\n"
+		"Content-Length: 0\r\n\r\n\x00\x01\x02garbage";
+	struct drain d = { .fd = client(srv, htonl(INADDR_LOOPBACK)) };
+
+	answering = 1;
+	CHECK_INT(write(d.fd, in, sizeof(in) - 1), (long long)sizeof(in) - 1);
+	run_until(drain_done, &d);
+	CHECK_INT(d.eof, 1);
+	CHECK_STRN(d.buf, d.len, ans);
+	answering = 0;
+	close(d.fd);
+}
+
+/* Nothing is sent while the loop does not run: exactly L_MAX_QUEUE bytes
+ * are taken, one more is refused and closes the connection. */
+static void
+test_send_queue_edge(const struct sockaddr_in *srv)
+{
+	unsigned int want = n_delivered + 1, zero = 0;
+	int fd = client(srv, htonl(INADDR_LOOPBACK));
+	char big[L_MAX_QUEUE];
+	struct sip_peer to;
+
+	CHECK_INT(write(fd, opts, strlen(opts)), (long long)strlen(opts));
+	run_until(delivered_done, &want);
+	to = delivered_from;
+	memset(big, 'x', sizeof(big));
+	CHECK_INT(sip_tp_send(&to, big, sizeof(big) - 100), 0);
+	CHECK_INT(sip_tp_send(&to, big, 100), 0);
+	CHECK_INT(sip_tp_send(&to, big, 1), -ENOBUFS);
+	CHECK_INT(sip_tp_send(&to, big, 1), -ENOTCONN);
+	close(fd);
+	run_until(conns_done, &zero);
+	CHECK_INT(sip_tp_open_conns(), 0);
+}
+
+/* L_PER_IP connections from 127.0.0.1 are held; the next from there is
+ * closed on accept, while 127.0.0.2 is still served. */
+static void
+test_per_ip(const struct sockaddr_in *srv)
+{
+	unsigned int held = L_PER_IP, want;
+	struct drain d = { 0 };
+	int fds[L_PER_IP], i, other;
+
+	for (i = 0; i < L_PER_IP; i++)
+		fds[i] = client(srv, htonl(INADDR_LOOPBACK));
+	run_until(conns_done, &held);
+	CHECK_INT(sip_tp_open_conns(), L_PER_IP);
+	d.fd = client(srv, htonl(INADDR_LOOPBACK));
+	run_until(drain_done, &d);
+	CHECK_INT(d.eof, 1);
+	CHECK_INT(d.len, 0);
+	other = client(srv, htonl(INADDR_LOOPBACK + 1));
+	want = n_delivered + 1;
+	CHECK_INT(write(other, opts, strlen(opts)), (long long)strlen(opts));
+	run_until(delivered_done, &want);
+	CHECK_INT(n_delivered, want);
+	CHECK_INT(ntohl(delivered_from.addr.sin_addr.s_addr),
+		  INADDR_LOOPBACK + 1);
+	CHECK_INT(sip_tp_open_conns(), L_PER_IP + 1);
+	for (i = 0; i < L_PER_IP; i++)
+		close(fds[i]);
+	close(d.fd);
+	close(other);
+}
+
+/* The listening side, in a process of its own: the transport is set up
+ * once per process. */
+static int
+listening_tests(void)
+{
+	struct sip_tp_config c = {
+		.max_conns = L_MAX_CONNS, .max_msg = 1024, .idle_ms = 60000,
+		.connect_ms = CONNECT_MS, .max_queue = L_MAX_QUEUE,
+		.max_per_ip = L_PER_IP,
+	};
+	int fd = listener(&c.tcp_addr);
+
+	/* A free port, released for the transport to bind. */
+	close(fd);
+	if (loop_init(64) < 0)
+		return 77;
+	CHECK_INT(sip_tp_init(&c, on_deliver), 0);
+	test_answer_before_close(&c.tcp_addr);
+	test_send_queue_edge(&c.tcp_addr);
+	test_per_ip(&c.tcp_addr);
+	sip_tp_fini();
+	loop_fini();
+	return CHECK_DONE();
+}
+
 int
 main(void)
 {
@@ -240,7 +389,18 @@ main(void)
 	};
 	struct reader r = { 0 };
 	struct sip_peer kept;
+	int status;
+	pid_t pid;
 
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		_exit(listening_tests());
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		return 77;
+	CHECK_INT(WEXITSTATUS(status), 0);
 	if (loop_init(64) < 0) {
 		fprintf(stderr, "io_uring not available: skipped\n");
 		return 77;
