@@ -28,6 +28,9 @@
 #define TP_OUT_MSGS	16	/* tracked messages waiting on a connect */
 #define TP_LOG_PER_SEC	20	/* peer-caused closes logged per second */
 #define TP_SWEEP_MS	50	/* how often idle connections are looked for */
+#define TP_LOST_LOG_MS	10000	/* a failed connect logged once per address
+				 * and transport this often */
+#define TP_LOST_SLOTS	64	/* addresses remembered for that */
 #define TP_BACKLOG	128
 #define TP_LINGER_MS	2000	/* after a refusal, the peer's close is
 				 * waited for this long */
@@ -88,6 +91,22 @@ static struct tp_listener listeners[2];
 static uint64_t next_sweep_ms;
 static uint64_t log_second;
 static unsigned int log_count, log_dropped;
+static uint64_t lost_msgs;		/* dropped on connects that failed */
+
+/* When a failed connect to an address was last logged, for which
+ * cause, and how many since were not: a response retransmitted over a
+ * connection that cannot be made fails once per retransmission (RFC 3261
+ * section 17.2.1), which is one cause, not eleven.  A new cause is
+ * logged at once. */
+struct tp_lost_log {
+	struct sockaddr_in addr;
+	enum sip_tp tp;
+	uint64_t at_ms;
+	unsigned int quiet;
+	char why[48];
+};
+
+static struct tp_lost_log lost_log[TP_LOST_SLOTS];
 
 static void conn_arm_recv(struct tp_conn *c);
 static void conn_flush(struct tp_conn *c);
@@ -105,6 +124,12 @@ unsigned int
 sip_tp_open_conns(void)
 {
 	return conf.max_conns - n_free;
+}
+
+uint64_t
+sip_tp_lost_msgs(void)
+{
+	return lost_msgs;
 }
 
 /* A peer can cause as many closes as it opens connections: at most
@@ -158,18 +183,52 @@ conn_free(struct tp_conn *c)
 	free_slots[n_free++] = c->peer.conn & 0xfffff;
 }
 
+/* The slot that remembers p, or NULL when one was logged for it within
+ * TP_LOST_LOG_MS (its quiet count then grows). */
+static struct tp_lost_log *
+tp_lost_slot(const struct sip_peer *p, const char *why, uint64_t now_ms)
+{
+	uint32_t h = (p->addr.sin_addr.s_addr * 2654435761u) ^
+		     p->addr.sin_port ^ p->tp;
+	struct tp_lost_log *l = &lost_log[h % TP_LOST_SLOTS];
+	int same = l->tp == p->tp &&
+		   l->addr.sin_addr.s_addr == p->addr.sin_addr.s_addr &&
+		   l->addr.sin_port == p->addr.sin_port;
+
+	if (same && l->at_ms != 0 && now_ms - l->at_ms < TP_LOST_LOG_MS &&
+	    strncmp(l->why, why, sizeof(l->why) - 1) == 0) {
+		l->quiet++;
+		return NULL;
+	}
+	if (!same)
+		l->quiet = 0;
+	l->addr = p->addr;
+	l->tp = p->tp;
+	l->at_ms = now_ms;
+	snprintf(l->why, sizeof(l->why), "%s", why);
+	return l;
+}
+
 /* A connection anncd opened that never carried what was queued on it:
  * the messages are dropped, and those sent tracked are reported. */
 static void
 conn_lost(struct tp_conn *c, const char *why)
 {
-	char line[160];
+	const char *cause = why != NULL ? why : "closed by the peer";
+	struct tp_lost_log *l = tp_lost_slot(&c->peer, cause, loop_now_ms());
+	char line[192];
 	unsigned int i;
 
-	snprintf(line, sizeof(line), "%s; %u message%s dropped",
-		 why != NULL ? why : "closed by the peer", c->n_pend,
-		 c->n_pend == 1 ? "" : "s");
-	tp_log_peer(&c->peer, "cannot connect to", line);
+	lost_msgs += c->n_pend;
+	if (l != NULL) {
+		snprintf(line, sizeof(line), "%s; %u message%s dropped "
+			 "(%u failures since not logged, %llu messages "
+			 "dropped in all)", cause, c->n_pend,
+			 c->n_pend == 1 ? "" : "s", l->quiet,
+			 (unsigned long long)lost_msgs);
+		l->quiet = 0;
+		tp_log_peer(&c->peer, "cannot connect to", line);
+	}
 	for (i = 0; i < c->n_cookies && lost_fn != NULL; i++)
 		lost_fn(c->cookies[i], &c->peer, c->err ? c->err : -ECONNRESET);
 	c->n_cookies = 0;

@@ -111,6 +111,11 @@ sip_tp_name(enum sip_tp tp);
 unsigned int
 sip_tp_open_conns(void);
 
+/* Messages dropped because the connection anncd opened for them failed;
+ * the failures are logged once per address every ten seconds. */
+uint64_t
+sip_tp_lost_msgs(void);
+
 /* Closes every connection and listener at once. */
 void
 sip_tp_fini(void);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -205,6 +206,49 @@ test_reply(void)
 	CHECK_INT(sip_tp_open_conns(), 1);
 }
 
+/* Lines in the log file fd that contain what. */
+static unsigned int
+count_lines(int fd, const char *what)
+{
+	char buf[8192], *p;
+	unsigned int n = 0;
+	ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	buf[got > 0 ? got : 0] = '\0';
+	for (p = buf; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
+/* A retransmitted answer whose connect fails each time: every message
+ * is counted and reported, the failure logged once. */
+static void
+test_refused_logged_once(const struct sip_peer *to)
+{
+	char path[] = "/tmp/test_sip_transport.XXXXXX", what[64];
+	int log = mkstemp(path), saved = dup(STDERR_FILENO), i;
+	uint64_t lost = sip_tp_lost_msgs();
+	unsigned int want;
+
+	CHECK(log >= 0 && saved >= 0);
+	unlink(path);
+	dup2(log, STDERR_FILENO);
+	for (i = 0; i < 3; i++) {
+		want = n_lost + 1;
+		CHECK_INT(sip_tp_send_tracked(to, opts, strlen(opts), 44), 0);
+		run_until(lost_done, &want);
+		CHECK_INT(n_lost, want);
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	CHECK_INT(sip_tp_lost_msgs(), lost + 3);
+	snprintf(what, sizeof(what), "cannot connect to TCP 127.0.0.1:%u",
+		 ntohs(to->addr.sin_port));
+	/* The first failure, just before, was the one line. */
+	CHECK_INT(count_lines(log, what), 0);
+	close(log);
+}
+
 /* A port nobody listens on: the tracked message is reported lost. */
 static void
 test_refused(void)
@@ -220,6 +264,7 @@ test_refused(void)
 	CHECK_INT(lost_cookie, 42);
 	CHECK_INT(lost_err, -ECONNREFUSED);
 	CHECK_INT(sip_tp_open_conns(), before);
+	test_refused_logged_once(&to);
 }
 
 /* TLS to a listener that takes the connection and never answers the
