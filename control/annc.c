@@ -1515,6 +1515,23 @@ to_tag_is_ours(const struct call *c, const struct sip_msg *m)
 	return sip_str_eq(m->to_tag, c->to_tag);
 }
 
+/* RFC 3261 section 17.2.3: the ACK's top Via has the INVITE's branch
+ * and sent-by, and its CSeq the INVITE's number; a branch without the
+ * magic cookie (RFC 2543) matches by the To tag instead. */
+static int
+ack_of_invite(const struct call *c, const struct sip_msg *m)
+{
+	static const char cookie[] = "z9hG4bK";
+
+	if (m->branch.n < sizeof(cookie) - 1 ||
+	    memcmp(m->branch.p, cookie, sizeof(cookie) - 1) != 0)
+		return to_tag_is_ours(c, m);
+	return str_same(m->branch, c->invite.branch) &&
+	       str_same(m->via_host, c->invite.via_host) &&
+	       m->via_port == c->invite.via_port &&
+	       m->cseq == c->invite.cseq;
+}
+
 /* Stops every stream the dataplane holds; their events end the call. */
 static void
 call_stop_streams(struct call *c)
@@ -1668,8 +1685,18 @@ on_ack(const struct sip_msg *m)
 {
 	struct call *c = call_find(m);
 
-	if (c == NULL || !to_tag_is_ours(c, m))
+	if (c == NULL)
 		return;		/* RFC 3261 17.2.3: nothing to match, drop */
+	/* RFC 3261 section 17.2.3: the ACK of a non-2xx answer is part of
+	 * the INVITE's transaction, matched by its top Via, not by the To
+	 * tag, which a caller that never read the answer's lacks. */
+	if (c->state == CALL_REJECTED && ack_of_invite(c, m)) {
+		rtx_stop(&c->resp);
+		call_close(c);
+		return;
+	}
+	if (!to_tag_is_ours(c, m))
+		return;
 	if (c->state == CALL_ANSWERED) {
 		rtx_stop(&c->resp);
 		if (c->offer == NULL || call_take_answer(c, m) == 0)

@@ -652,6 +652,29 @@ class Probe:
         refuse_ack(d, c, final)
         report("during_fetch", " ".join(str(g) for g in got))
 
+    def ack_no_tag(self):
+        """RFC 3261 section 17.2.3: the ACK of the 487 on the INVITE's
+        branch but without the response's To tag still ends the 487's
+        retransmission (timer G, T1 then 2*T1): none comes from 1 s to
+        3 s after it."""
+        safe = "[]/:&+$-_.!~*'()"
+        slow = self.a.params.replace(
+            urllib.parse.quote(self.a.url, safe=safe),
+            urllib.parse.quote(self.a.slow_url, safe=safe))
+        d = Dialog(self.a.dlg, 5308, slow)
+        c = d.request("INVITE", sdp(self.a.local, 31016))
+        d.wait(c, "INVITE", 5, final=False)
+        d.request("CANCEL", cseq=c, br=d.branches[c])
+        d.wait(c, "CANCEL", 3)
+        final = d.wait(c, "INVITE", 5)
+        d.to_tag = ""
+        d.ack(c, refused=True)
+        time.sleep(1)
+        d.inbox = []
+        again = d.wait(c, "INVITE", 2)
+        report("ack_no_tag", "%d %s" % (status(final),
+                                        status(again) if again else "none"))
+
     def after(self):
         d = Dialog(self.a.dlg, 5390, self.a.params)
         c, r = d.invite(sdp(self.a.local, 30390))
@@ -751,7 +774,8 @@ def main():
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
               "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies",
               "udp_clen", "session_expires", "refresher_uas", "poison",
-              "poison_fresh", "reinvite_after_bye", "during_fetch", "after"]
+              "poison_fresh", "reinvite_after_bye", "during_fetch",
+              "ack_no_tag", "after"]
     for name in a.only.split(",") if a.only else probes:
         getattr(pr, name)()
 

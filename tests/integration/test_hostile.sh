@@ -126,6 +126,8 @@ check_results()
 		"$(field after_our_bye)" "bye 481 481"
 	check "during a fetch: UPDATE, INVITE, BYE 481; CANCEL 200 then 487" \
 		"$(field during_fetch)" "100 481 481 481 200 487"
+	check "ACK of a 487 without its To tag: no 487 resent" \
+		"$(field ack_no_tag)" "487 none"
 	check "OPTIONS with 10 kB of Via: answered" "$(field big_via)" "[200]"
 	check "INVITE with 3 kB of Record-Route: BYE with every Route" \
 		"$(field big_rr)" "200 bye 16"
