@@ -43,6 +43,23 @@ sdp_fail(const char **why, const char *rule)
 	return -1;
 }
 
+/* The text of a failure that names the value, valid until the next
+ * parse. */
+static char sdp_fail_text[64 + STRBUF_QUOTED_ROOM];
+
+/* rule ": " and the n bytes at p quoted (core/strbuf.h). */
+static int
+sdp_fail_value(const char **why, const char *rule, const char *p, size_t n)
+{
+	struct strbuf o;
+
+	strbuf_init(&o, sdp_fail_text, sizeof(sdp_fail_text));
+	strbuf_puts(&o, rule);
+	strbuf_putl(&o, ": ");
+	strbuf_put_quoted(&o, p, n);
+	return sdp_fail(why, o.full ? rule : sdp_fail_text);
+}
+
 /* Next field of a line; fields are separated by single spaces (RFC 4566
  * section 5), more are tolerated.  Returns 0 when there is none.
  */
@@ -148,7 +165,8 @@ sdp_line_c(struct sdp_parser *ps, const char *p, const char *end,
 	    !sdp_field(&p, end, &addr) || sdp_field(&p, end, &extra))
 		return sdp_fail(why, "bad c= line");
 	if (!sdp_tok_eq(net, "IN") || !sdp_tok_eq(type, "IP4"))
-		return sdp_fail(why, "c= line not IN IP4");
+		return sdp_fail_value(why, "c= line not IN IP4", net.p,
+				      (size_t)(type.p + type.n - net.p));
 	if (sdp_ipv4(addr, &a))
 		return sdp_fail(why, "bad address in c= line");
 	if (s->n_media == 0) {
@@ -231,7 +249,8 @@ sdp_line_m(struct sdp_parser *ps, const char *p, const char *end,
 	md->dir = ps->sess_dir;
 	md->addr = s->addr;
 	if (sdp_port(port, &md->port))
-		return sdp_fail(why, "bad port in m= line");
+		return sdp_fail_value(why, "bad port in m= line", port.p,
+				      port.n);
 	if (sdp_fmts(md, p, end))
 		return sdp_fail(why, "bad format in m= line");
 	s->n_media++;
@@ -423,7 +442,8 @@ sdp_line(struct sdp_parser *ps, const char *p, const char *end,
 	size_t n = sizeof(sdp_lines) / sizeof(sdp_lines[0]);
 
 	if (end - p < 2 || p[0] < 'a' || p[0] > 'z' || p[1] != '=')
-		return sdp_fail(why, "bad SDP line");
+		return sdp_fail_value(why, "bad SDP line", p,
+				      (size_t)(end - p));
 	if (index == 0 && p[0] != 'v')
 		return sdp_fail(why, "no v= line");
 	for (size_t i = 0; i < n; i++) {

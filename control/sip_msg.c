@@ -35,6 +35,24 @@ sip_fail(const char **why, const char *rule)
 	return -1;
 }
 
+/* The text of a failure that names the value: valid until the next
+ * parse, which is as long as a caller keeps *why. */
+static char sip_fail_text[64 + STRBUF_QUOTED_ROOM];
+
+/* rule ": " and v quoted (core/strbuf.h), so that a log line or the
+ * 400's reason phrase says what was wrong with what. */
+static int
+sip_fail_value(const char **why, const char *rule, struct sip_str v)
+{
+	struct strbuf o;
+
+	strbuf_init(&o, sip_fail_text, sizeof(sip_fail_text));
+	strbuf_puts(&o, rule);
+	strbuf_putl(&o, ": ");
+	strbuf_put_quoted(&o, v.p, v.n);
+	return sip_fail(why, o.full ? rule : sip_fail_text);
+}
+
 static int
 sip_is_ws(char c)
 {
@@ -567,7 +585,7 @@ sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
 	for (q = p; q < end && sip_is_digit(*q); q++)
 		;
 	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se) || se == 0)
-		return sip_fail(why, "bad Session-Expires");
+		return sip_fail_value(why, "bad Session-Expires", v);
 	p = q;
 	while ((r = sip_hparam_next(&p, end, &name, &val)) > 0) {
 		if (sip_str_caseeq(name, "refresher"))
@@ -576,7 +594,7 @@ sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
 	if (r < 0 || (m->se_refresher.n != 0 &&
 		      !sip_str_caseeq(m->se_refresher, "uac") &&
 		      !sip_str_caseeq(m->se_refresher, "uas")))
-		return sip_fail(why, "bad Session-Expires");
+		return sip_fail_value(why, "bad Session-Expires", v);
 	m->session_expires = (uint32_t)se;
 	return 0;
 }
@@ -594,7 +612,7 @@ sip_hdr_min_se(struct sip_msg *m, struct sip_str v, const char **why)
 		;
 	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se) || se == 0 ||
 	    (q < end && *sip_skip_lws(q, end) != ';'))
-		return sip_fail(why, "bad Min-SE");
+		return sip_fail_value(why, "bad Min-SE", v);
 	m->min_se = (uint32_t)se;
 	return 0;
 }
@@ -623,7 +641,7 @@ sip_hdr_clen(struct sip_msg *m, struct sip_str v, const char **why)
 	if (m->content_length >= 0)
 		return sip_fail(why, "duplicate Content-Length");
 	if (sip_uint(v, SIP_CLEN_MAX, &len))
-		return sip_fail(why, "bad Content-Length");
+		return sip_fail_value(why, "bad Content-Length", v);
 	m->content_length = (long)len;
 	return 0;
 }
@@ -857,8 +875,12 @@ sip_frame_body(struct sip_msg *m, const char *p, const char *end,
 		m->body = sip_str_make(p, end);
 		return 0;
 	}
-	if ((unsigned long)m->content_length > avail)
-		return sip_fail(why, "Content-Length larger than message");
+	if ((unsigned long)m->content_length > avail) {
+		snprintf(sip_fail_text, sizeof(sip_fail_text),
+			 "Content-Length %ld larger than the %zu bytes of body",
+			 m->content_length, avail);
+		return sip_fail(why, sip_fail_text);
+	}
 	m->body = sip_str_make(p, p + m->content_length);
 	return 0;
 }

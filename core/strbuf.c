@@ -52,3 +52,33 @@ strbuf_putf(struct strbuf *o, const char *fmt, ...)
 	else
 		o->len += (size_t)n;
 }
+
+/* A peer's bytes in a log line or a reason phrase (RFC 3261 section
+ * 25.1 allows UTF-8 there, but not control characters): only printable
+ * ASCII passes, the rest, the quote and the backslash as \xNN; at most
+ * STRBUF_QUOTE_MAX bytes of s, then "...". */
+void
+strbuf_put_quoted(struct strbuf *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, k = n > STRBUF_QUOTE_MAX ? STRBUF_QUOTE_MAX : n;
+	unsigned char c;
+	char esc[4];
+
+	strbuf_putl(o, "\"");
+	for (i = 0; i < k; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			strbuf_put(o, s + i, 1);
+			continue;
+		}
+		esc[0] = '\\';
+		esc[1] = 'x';
+		esc[2] = hex[c >> 4];
+		esc[3] = hex[c & 15];
+		strbuf_put(o, esc, sizeof(esc));
+	}
+	strbuf_putl(o, "\"");
+	if (k < n)
+		strbuf_putl(o, "...");
+}

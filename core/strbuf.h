@@ -43,6 +43,17 @@ void
 strbuf_putf(struct strbuf *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Bytes of a value shown by strbuf_put_quoted(), and the room its
+ * longest output takes (every byte escaped, quotes, "...", NUL). */
+#define STRBUF_QUOTE_MAX	40
+#define STRBUF_QUOTED_ROOM	(4 * STRBUF_QUOTE_MAX + 6)
+
+/* The n bytes at s quoted, cut to STRBUF_QUOTE_MAX, control and
+ * non-ASCII bytes, '"' and '\\' written as \xNN: a peer's value as a log
+ * line or a reason phrase can carry it. */
+void
+strbuf_put_quoted(struct strbuf *o, const char *s, size_t n);
+
 /* The length written, or -1 when something did not fit. */
 static inline int
 strbuf_result(const struct strbuf *o)

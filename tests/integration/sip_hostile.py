@@ -560,8 +560,10 @@ class Probe:
             elif status(r) == 200:
                 d.ack(c)
                 d.bye()
+            # The reason quotes the value: ' for " keeps kv_field whole.
             report("se." + name, "%d %s|%s" % (
-                status(r), r.split(b"\r\n", 1)[0][12:].decode(),
+                status(r),
+                r.split(b"\r\n", 1)[0][12:].decode().replace('"', "'"),
                 header(r, "Session-Expires") or header(r, "Min-SE")))
 
     def refresher_uas(self):

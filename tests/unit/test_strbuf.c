@@ -52,10 +52,41 @@ test_edge(void)
 	CHECK_INT(buf[0], 'x');
 }
 
+/* A peer's value: printable bytes as they are, the rest \xNN, cut at
+ * STRBUF_QUOTE_MAX bytes with "..." (exactly that many: not cut). */
+static void
+test_quoted(void)
+{
+	char buf[STRBUF_QUOTED_ROOM], in[STRBUF_QUOTE_MAX + 1];
+	struct strbuf o;
+
+	strbuf_init(&o, buf, sizeof(buf));
+	strbuf_put_quoted(&o, "a\r\n\"\\\x7f\xc3" "b", 8);
+	CHECK_STRN(buf, (size_t)strbuf_result(&o),
+		   "\"a\\x0d\\x0a\\x22\\x5c\\x7f\\xc3b\"");
+	strbuf_init(&o, buf, sizeof(buf));
+	strbuf_put_quoted(&o, "", 0);
+	CHECK_STRN(buf, (size_t)strbuf_result(&o), "\"\"");
+	memset(in, 'v', sizeof(in));
+	strbuf_init(&o, buf, sizeof(buf));
+	strbuf_put_quoted(&o, in, STRBUF_QUOTE_MAX);
+	CHECK_INT(strbuf_result(&o), STRBUF_QUOTE_MAX + 2);
+	strbuf_init(&o, buf, sizeof(buf));
+	strbuf_put_quoted(&o, in, STRBUF_QUOTE_MAX + 1);
+	CHECK_INT(strbuf_result(&o), STRBUF_QUOTE_MAX + 5);
+	CHECK_STRN(buf + STRBUF_QUOTE_MAX + 1, 4, "\"...");
+	/* Every byte escaped, cut: the room named is enough. */
+	memset(in, 1, sizeof(in));
+	strbuf_init(&o, buf, sizeof(buf));
+	strbuf_put_quoted(&o, in, sizeof(in));
+	CHECK_INT(strbuf_result(&o), STRBUF_QUOTED_ROOM - 1);
+}
+
 int
 main(void)
 {
 	test_putu();
 	test_edge();
+	test_quoted();
 	return CHECK_DONE();
 }
