@@ -7,6 +7,27 @@
 #include <strings.h>
 
 #include "control/imap_url.h"
+#include "core/strbuf.h"
+
+/* The text of a failure that names the value, valid until the next
+ * parse. */
+static char imap_url_fail_text[64 + STRBUF_QUOTED_ROOM];
+
+/* rule ": " and the n bytes at p quoted (core/strbuf.h).  Never given
+ * the URLAUTH token: a log line must not carry it. */
+static int
+imap_url_fail_value(const char **why, const char *rule, const char *p,
+		    size_t n)
+{
+	struct strbuf o;
+
+	strbuf_init(&o, imap_url_fail_text, sizeof(imap_url_fail_text));
+	strbuf_puts(&o, rule);
+	strbuf_putl(&o, ": ");
+	strbuf_put_quoted(&o, p, n);
+	*why = o.full ? rule : imap_url_fail_text;
+	return -1;
+}
 
 #define IMAP_URL_DEFAULT_PORT	143	/* RFC 5092 section 3 */
 
@@ -164,10 +185,9 @@ imap_url_hostport(const char *p, const char *end, struct imap_url *u,
 	} else {
 		for (he = h; he < end && *he != ':'; he++)
 			;
-		if (!imap_url_run_ok(h, (size_t)(he - h), IMAP_URL_REGNAME)) {
-			*why = "bad host";
-			return -1;
-		}
+		if (!imap_url_run_ok(h, (size_t)(he - h), IMAP_URL_REGNAME))
+			return imap_url_fail_value(why, "bad host", h,
+						   (size_t)(he - h));
 		p = he;
 	}
 	u->host.p = h;
@@ -175,10 +195,9 @@ imap_url_hostport(const char *p, const char *end, struct imap_url *u,
 
 	if (p == end)
 		return 0;
-	if (*p != ':') {
-		*why = "bad host";
-		return -1;
-	}
+	if (*p != ':')
+		return imap_url_fail_value(why, "bad host", h,
+					   (size_t)(end - h));
 	return imap_url_port(p + 1, end, u, why);
 }
 
@@ -351,10 +370,9 @@ imap_url_set_urlauth(struct imap_url *u, struct imap_str v, const char **why)
 		if (!imap_url_is_unreserved(u->mech.p[i]) ||
 		    u->mech.p[i] == '_' || u->mech.p[i] == '~')
 			break;
-	if (u->mech.n == 0 || i != u->mech.n) {
-		*why = "bad urlauth mechanism";
-		return -1;
-	}
+	if (u->mech.n == 0 || i != u->mech.n)
+		return imap_url_fail_value(why, "bad urlauth mechanism",
+					   u->mech.p, u->mech.n);
 	u->token.p = c2 + 1;
 	u->token.n = (size_t)(end - u->token.p);
 	for (i = 0; i < u->token.n; i++)

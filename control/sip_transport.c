@@ -583,7 +583,7 @@ conn_refuse(struct tp_conn *c, const char *hdr, const struct sip_frame *f,
 static void
 conn_end(struct tp_conn *c, const char *why, int refused)
 {
-	char line[128];
+	char line[160 + SIP_FRAME_DETAIL];
 
 	snprintf(line, sizeof(line), "%s%s", why,
 		 refused ? ", answered 400" : ", after the answers queued");
@@ -593,6 +593,31 @@ conn_end(struct tp_conn *c, const char *why, int refused)
 	c->in.len = 0;
 	c->msg_since_ms = 0;
 	conn_flush(c);
+}
+
+/* The framing of c is lost at hdr: a 400 when the request can be
+ * answered, and the close, which waits for what is queued (a shutdown
+ * now would discard the answers to the good messages before the fault).
+ * The line names the value at fault.  Returns 0, or -1 after closing c.
+ */
+static int
+conn_fault(struct tp_conn *c, const char *hdr, const struct sip_frame *f,
+	   const char *why)
+{
+	char line[96 + SIP_FRAME_DETAIL];
+
+	snprintf(line, sizeof(line), f->detail[0] ? "%s: \"%s\"" : "%s", why,
+		 f->detail);
+	if (f->hlen > 0 && conn_refuse(c, hdr, f, why) == 0) {
+		conn_end(c, line, 1);
+		return 0;
+	}
+	if (c->wr_busy || c->out.len > 0) {
+		conn_end(c, line, 0);
+		return 0;
+	}
+	conn_close(c, line);
+	return -1;
 }
 
 /* Frames and delivers every whole message in c->in, answering pings
@@ -626,20 +651,8 @@ conn_frame(struct tp_conn *c)
 		if (c->closing)
 			return -1;
 	}
-	if (rc < 0) {
-		if (f.hlen > 0 && conn_refuse(c, c->in.p + off, &f, why) == 0) {
-			conn_end(c, why, 1);
-			return 0;
-		}
-		/* Answers to the good messages before the fault go out
-		 * first: a shutdown now would discard them. */
-		if (c->wr_busy || c->out.len > 0) {
-			conn_end(c, why, 0);
-			return 0;
-		}
-		conn_close(c, why);
-		return -1;
-	}
+	if (rc < 0)
+		return conn_fault(c, c->in.p + off, &f, why);
 	memmove(c->in.p, c->in.p + off, c->in.len - off);
 	c->in.len -= off;
 	/* Half a ping is no message under way (f.skip stopped before it). */

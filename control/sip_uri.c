@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control/sip_uri.h"
+#include "core/strbuf.h"
 #include "core/strnum.h"
 
 static int
@@ -407,11 +408,29 @@ annc_number(struct sip_str s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* The value as the URI carries it, still %-escaped, its first 32 bytes,
+ * any byte outside printable ASCII as \xNN so that none reaches the
+ * reason phrase raw.  A bare ";repeat" has none to show, and says so. */
 static int
 annc_bad(char *reason, size_t cap, const char *name, struct sip_str v)
 {
-	snprintf(reason, cap, "Bad %s parameter: %.*s", name,
-		 (int)(v.n > 32 ? 32 : v.n), v.p ? v.p : "");
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = v.n > 32 ? 32 : v.n;
+	struct strbuf o;
+	unsigned char c;
+	char esc[4] = { '\\', 'x', 0, 0 };
+
+	strbuf_init(&o, reason, cap);
+	strbuf_putf(&o, "Bad %s parameter: %s", name, n ? "" : "no value");
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)v.p[i];
+		esc[2] = hex[c >> 4];
+		esc[3] = hex[c & 15];
+		if (c >= 0x20 && c < 0x7f)
+			strbuf_put(&o, v.p + i, 1);
+		else
+			strbuf_put(&o, esc, sizeof(esc));
+	}
 	return -1;
 }
 

@@ -194,12 +194,13 @@ test_bad_server(void)
 	check_bad("imap://h:/INBOX/;UID=1", "bad port");
 	check_bad("imap://h:14x/INBOX/;UID=1", "bad port");
 	check_bad("imap://h:-1/INBOX/;UID=1", "bad port");
-	check_bad("imap:///INBOX/;UID=1", "bad host");
-	check_bad("imap://a b/INBOX/;UID=1", "bad host");
+	check_bad("imap:///INBOX/;UID=1", "bad host: \"\"");
+	check_bad("imap://a b/INBOX/;UID=1", "bad host: \"a b\"");
+	check_bad("imap://a\x01\x7f/INBOX/;UID=1", "bad host: \"a\\x01\\x7f\"");
 	check_bad("imap://[::1/INBOX/;UID=1", "bad IPv6 host");
 	check_bad("imap://[::g]/INBOX/;UID=1", "bad IPv6 host");
 	check_bad("imap://[]/INBOX/;UID=1", "bad IPv6 host");
-	check_bad("imap://[::1]x/INBOX/;UID=1", "bad host");
+	check_bad("imap://[::1]x/INBOX/;UID=1", "bad host: \"::1]x\"");
 	check_bad("imap://@h/INBOX/;UID=1", "bad user");
 	check_bad("imap://a b@h/INBOX/;UID=1", "bad user");
 	check_bad("imap://a;X=1@h/INBOX/;UID=1", "bad ;AUTH= in user");
@@ -245,9 +246,10 @@ test_bad_urlauth(void)
 	check_bad("imap://h/INBOX/;UID=1;URLAUTH=anonymous:internal:",
 		  "bad urlauth token");
 	check_bad("imap://h/INBOX/;UID=1;URLAUTH=anonymous::ab",
-		  "bad urlauth mechanism");
+		  "bad urlauth mechanism: \"\"");
+	/* The mechanism named, never the token after it. */
 	check_bad("imap://h/INBOX/;UID=1;URLAUTH=anonymous:in_t:ab",
-		  "bad urlauth mechanism");
+		  "bad urlauth mechanism: \"in_t\"");
 	check_bad("imap://h/INBOX/;UID=1;URLAUTH=anonymous:internal:ab:cd",
 		  "bad urlauth token");
 	check_bad("imap://h/INBOX/;UID=1;URLAUTH=anonymous:internal:ab%20",
