@@ -127,6 +127,7 @@ struct bench_run {
 	unsigned int held;		/* index + 1 of the highest step held */
 	struct bench_hist hist;
 	uint64_t rtp_packets, rtcp_packets, stray_rtp;
+	uint64_t rtp_after_bye;		/* of a whole stream, after its BYE */
 	uint64_t answers;		/* 200s to INVITEs, as they arrive */
 	double elapsed_s;
 };

@@ -173,13 +173,14 @@ print_summary(const struct bench_run *r)
 	       "streams_checked=%lu streams_complete=%lu lost=%lu "
 	       "seq_errors=%lu ts_errors=%lu rtp_packets=%llu stray_rtp=%llu "
 	       "max_streams=%u elapsed_s=%.1f ctl_us_per_setup=%.2f "
-	       "ctl_cps_core=%.0f\n",
+	       "ctl_cps_core=%.0f rtp_after_bye=%llu\n",
 	       r->held ? st->rate : 0, p.setup50, p.setup99, p.first99,
 	       p.setup90, p.setup_max, p.first50, t.started, t.answered,
 	       t.failed, t.full, t.complete, t.lost, t.seq_errors,
 	       t.ts_errors, (unsigned long long)r->rtp_packets,
 	       (unsigned long long)r->stray_rtp, st->max_active,
-	       r->elapsed_s, ctl_us(st), ctl_cps(st));
+	       r->elapsed_s, ctl_us(st), ctl_cps(st),
+	       (unsigned long long)r->rtp_after_bye);
 }
 
 /* ---- JSON ---- */

@@ -1,7 +1,9 @@
 /* anncd-bench: thousands of SIP user agent clients (RFC 3261) on one UDP
- * socket and one io_uring.  Each call is INVITE, 100, 200, ACK, then
- * either anncd's BYE at the end of the announcement (answered 200) or our
- * BYE --hold-ms after the 200.  Its RTP arrives on one of a few sockets
+ * socket and one io_uring.  Each call is INVITE, 100 (when the content
+ * is fetched), 200, ACK, then either anncd's BYE at the end of the
+ * announcement (answered 200; a whole stream's packets are still taken
+ * for BYE_LINGER_NS and counted as after the BYE) or our BYE --hold-ms
+ * after the 200.  Its RTP arrives on one of a few sockets
  * and is told apart by anncd's source port, which the SDP answer names;
  * every packet is checked (anncd_bench_rtp.c) with its kernel receive
  * timestamp, so that the bench's own lag does not count as jitter.
@@ -34,6 +36,10 @@
 #define T1_MS		500	/* RFC 3261 section 17.1.1.1 */
 #define T2_MS		4000
 #define SCAN_NS		5000000	/* timers are looked at this often */
+/* A whole stream's packets still taken this long after anncd's BYE: the
+ * last RTP packet leaves by the dataplane's port and the BYE by a kernel
+ * socket, two paths that may deliver out of order by a little. */
+#define BYE_LINGER_NS	200000000
 #define RUN_DOMAIN	"anncd-bench"
 
 enum op_kind { OP_SIP, OP_RTP, OP_RTCP, OP_TX };
@@ -60,7 +66,7 @@ struct tx_op {
 	char buf[BENCH_MSG_MAX];
 };
 
-enum call_state { BC_FREE, BC_CALLING, BC_UP, BC_BYE };
+enum call_state { BC_FREE, BC_CALLING, BC_UP, BC_BYE, BC_LINGER };
 
 struct bcall {
 	uint8_t state;
@@ -71,7 +77,7 @@ struct bcall {
 	uint32_t gen;
 	uint16_t media_port;		/* anncd's RTP source port */
 	unsigned int rtx_ms;
-	int64_t t_invite, t_next, t_give_up, t_hangup;
+	int64_t t_invite, t_next, t_give_up, t_hangup, t_linger;
 	char to_tag[48];
 	struct bench_stream st;
 };
@@ -497,6 +503,13 @@ on_request(const struct sip_msg *m, const struct sockaddr_in *from)
 		return;
 	}
 	respond(m, from, 200, "OK");
+	if (c->state == BC_LINGER)
+		return;		/* a retransmission of the BYE */
+	if (c->full) {
+		c->state = BC_LINGER;
+		c->t_linger = bench_now_ns() + BYE_LINGER_NS;
+		return;
+	}
 	call_end(c, END_OK);
 }
 
@@ -539,6 +552,8 @@ on_rtp(struct rx_op *op, size_t n, int64_t t)
 		run->stray_rtp++;
 		return;
 	}
+	if (c->state == BC_LINGER)
+		run->rtp_after_bye++;
 	bench_stream_add(&c->st, op->buf, n, t, clock_hz, spp,
 			 c->full ? &run->hist : NULL);
 	if (!c->got_rtp && c->st.have) {
@@ -571,6 +586,11 @@ call_retransmit(struct bcall *c, int64_t now)
 static void
 call_timers(struct bcall *c, int64_t now)
 {
+	if (c->state == BC_LINGER) {
+		if (now >= c->t_linger)
+			call_end(c, END_OK);
+		return;
+	}
 	if (c->state == BC_UP && c->t_hangup != 0 && now >= c->t_hangup) {
 		send_bye(c, now);
 		return;
