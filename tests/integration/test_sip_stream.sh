@@ -237,6 +237,9 @@ check_option_limits()
 --sip-max-line-bytes 63|sip-max-line-bytes: '63' is not a number in 64..65535
 --sip-max-line-bytes 65536|sip-max-line-bytes: '65536' is not a number in 64..65535
 --sip-tls 198.18.0.1:5061|--sip-tls needs --sip-tls-cert and --sip-tls-key
+--sip-max-connections-per-ip 0|sip-max-connections-per-ip: '0' is not a number in 1..1048576
+--sip-max-send-queue-bytes 1023|sip-max-send-queue-bytes: '1023' is not a number in 1024..1073741824
+--sip-max-send-queue-bytes 65534|--sip-max-send-queue-bytes 65534 is below --sip-max-message-bytes 65535
 --sip-tls-key /nonexistent|--sip-tls-key: cannot read /nonexistent
 EOF
 }
