@@ -316,6 +316,25 @@ parse_tls_verify(const char *arg, struct anncd_config *cfg)
 }
 
 /* What an operator sets for SIP over streams, and the parser limits. */
+/* What one peer may hold: its answers unread, its connections. */
+static int
+parse_sip_peer_limit(int opt, const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	if (opt == OPT_SIP_MAX_QUEUE) {
+		if (parse_u32("sip-max-send-queue-bytes", arg, 1024, 1u << 30,
+			      &v) < 0)
+			return -1;
+		cfg->sip_max_queue = v;
+		return 0;
+	}
+	if (parse_u32("sip-max-connections-per-ip", arg, 1, 1u << 20, &v) < 0)
+		return -1;
+	cfg->sip_max_per_ip = (unsigned int)v;
+	return 0;
+}
+
 static int
 parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 {
@@ -365,17 +384,8 @@ parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 		cfg->sip_connect_ms = (unsigned int)v;
 		return 0;
 	case OPT_SIP_MAX_QUEUE:
-		if (parse_u32("sip-max-send-queue-bytes", arg, 1024, 1u << 30,
-			      &v) < 0)
-			return -1;
-		cfg->sip_max_queue = v;
-		return 0;
 	case OPT_SIP_MAX_PER_IP:
-		if (parse_u32("sip-max-connections-per-ip", arg, 1, 1u << 20,
-			      &v) < 0)
-			return -1;
-		cfg->sip_max_per_ip = (unsigned int)v;
-		return 0;
+		return parse_sip_peer_limit(opt, arg, cfg);
 	case OPT_SIP_TLS_VERIFY:
 		return parse_tls_verify(arg, cfg);
 	}
