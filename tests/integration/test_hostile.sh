@@ -110,6 +110,8 @@ check_results()
 		"$(field poison.fresh)" "200 200 OK"
 	check "INVITE, OPTIONS and BYE in one write: answered in order" \
 		"$(field pipelined)" "[400, 200, 481]"
+	check "OPTIONS then garbage in one write: answered, then closed" \
+		"$(field garbage_after)" "[200] closed"
 	check "40 holds and resumes, each ACKed: sending, version 41" \
 		"$(field storm)" "[200] 41 rtp"
 	check "100 UPDATEs with offers at once: all 200, sending at the end" \
