@@ -37,6 +37,25 @@ stimer_bye_ms(uint64_t now_ms, uint32_t interval_s)
 	return now_ms + (uint64_t)(interval_s - margin) * 1000;
 }
 
+uint64_t
+stimer_refresh_ms(uint64_t now_ms, uint32_t interval_s)
+{
+	return now_ms + (uint64_t)interval_s * 500;
+}
+
+void
+stimer_from_2xx(const struct sip_msg *m, struct stimer *t)
+{
+	t->min_se_s = m->min_se;
+	t->interval_s = m->session_expires;
+	if (m->session_expires == 0)
+		t->use = STIMER_NONE;
+	else if (sip_str_caseeq(m->se_refresher, "uas"))
+		t->use = STIMER_UAC;	/* the caller, server of our refresh */
+	else
+		t->use = STIMER_UAS;
+}
+
 int
 stimer_headers(const struct stimer *t, char *out, size_t cap)
 {

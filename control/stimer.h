@@ -1,6 +1,8 @@
-/* Session timers (RFC 4028) as a UAS that never refreshes: what to answer
- * a request's Session-Expires and Min-SE with, and when a session left
- * without refresh is ended.  No I/O: annc.c applies the decisions.
+/* Session timers (RFC 4028) for anncd as UAS: what to answer a
+ * request's Session-Expires and Min-SE with, when a session left without
+ * refresh is ended, and when anncd, named refresher, refreshes it and
+ * what the 2xx to its refresh leaves.  No I/O: annc.c applies the
+ * decisions.
  */
 #ifndef ANNCD_CONTROL_STIMER_H
 #define ANNCD_CONTROL_STIMER_H
@@ -38,6 +40,20 @@ stimer_answer(const struct sip_msg *m, uint32_t our_min_se,
  */
 uint64_t
 stimer_bye_ms(uint64_t now_ms, uint32_t interval_s);
+
+/* When the refresher refreshes a session refreshed at now_ms: half the
+ * interval on (section 10).
+ */
+uint64_t
+stimer_refresh_ms(uint64_t now_ms, uint32_t interval_s);
+
+/* The session timer the 2xx m to anncd's own refresh leaves (section
+ * 7.4): none without Session-Expires; refresher=uac names anncd, the
+ * client of that request (STIMER_UAS in the call's terms), as does a
+ * 2xx that names no refresher; refresher=uas names the caller.
+ */
+void
+stimer_from_2xx(const struct sip_msg *m, struct stimer *t);
 
 /* The header lines of a 2xx for t: Session-Expires with refresher, and
  * Require: timer when the caller refreshes (section 9).  Returns the
