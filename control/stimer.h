@@ -13,6 +13,7 @@
 #include "control/sip_msg.h"
 
 #define STIMER_BYE_MARGIN_S	32	/* RFC 4028 section 10 */
+#define STIMER_MAX_S		86400	/* longest interval or Min-SE taken */
 
 enum stimer_use {
 	STIMER_NONE = 0,	/* no Session-Expires in the answer */
