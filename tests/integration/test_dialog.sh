@@ -5,8 +5,10 @@
 # redirect to a new port, 491 for a re-INVITE before the last one's ACK,
 # a re-INVITE without SDP, a call begun inactive and resumed, UPDATE and
 # INFO, session timers (422 with Min-SE, refresher=uac, the BYE of an
-# unrefreshed session).  The caller is sip_dialog.py; tshark checks the
-# hold on the wire too.
+# unrefreshed session), where anncd's requests go (Contact, target
+# refresh, loose and strict Record-Route) and anncd as refresher (UPDATE
+# or re-INVITE, answered 200, 481 or not at all).  The caller is
+# sip_dialog.py; tshark checks the hold on the wire too.
 #
 #   test_dialog.sh ANNCD
 set -euo pipefail
@@ -151,6 +153,67 @@ check_results()
 		"$ANNCD_LOG" | tail -n 1 | sed -n 's/.* timed_out=\([0-9]*\).*/\1/p')" 0
 }
 
+# Where anncd's requests go (RFC 3261 section 12.2.1.1).  Scenario n of
+# sip_dialog.py calls from port 5300+n; its second socket is 5400+n.
+check_routes()
+{
+	local ua=$RIG_UA_IP
+
+	check "BYE to the Contact's port" "$(field contact.bye_ruri)" \
+		"sip:dialog@$ua:5407"
+	check "no BYE to the INVITE's source" "$(field contact.bye_at_source)" 0
+	check "target refresh: re-INVITE 200" "$(field target.reinvite)" 200
+	check "target refresh: BYE to the new Contact" \
+		"$(field target.bye_ruri)" "sip:dialog@$ua:5408"
+	check "target refresh: no BYE to the old one" \
+		"$(field target.bye_at_old)" 0
+	check "loose route: BYE at the proxy, Request-URI the Contact" \
+		"$(field loose.bye_ruri) $(field loose.bye_route)" \
+		"sip:dialog@$ua:5309 <sip:$ua:5409;lr>"
+	check "loose route: nothing to the Contact" \
+		"$(field loose.bye_at_contact)" 0
+	check "strict route: proxy as Request-URI, Contact as Route" \
+		"$(field strict.bye_ruri) $(field strict.bye_route)" \
+		"sip:$ua:5410 <sip:dialog@$ua:5310>"
+}
+
+# anncd as refresher (RFC 4028 section 10): the refresh at half of 90 s,
+# within a second either way as for the expiry above.
+check_refresher()
+{
+	local ua=$RIG_UA_IP s
+
+	for s in uas_ok uas_481 uas_mute uas_inv; do
+		check "$s: answered refresher=uas" "$(field $s.se)" \
+			"90;refresher=uas"
+		check "$s: refresh after 45 s" \
+			"$(( $(field $s.refresh_after_s) >= 44 && $(field $s.refresh_after_s) <= 46 ))" 1
+		check "$s: refresh names anncd refresher" \
+			"$(field $s.refresh_se)" "90;refresher=uac"
+	done
+	check "UPDATE to the Contact, no body, our Contact" \
+		"$(field uas_ok.refresh_ruri) $(field uas_ok.update_body) $(field uas_ok.update_contact)" \
+		"sip:dialog@$ua:5311 0 <sip:annc@$RIG_SIP_IP:$SIP_PORT>"
+	check "UPDATE answered 200: the call goes on" \
+		"$(field uas_ok.bye_after_200) $(field uas_ok.caller_bye)" "no 200"
+	check "UPDATE answered 481: BYE, CSeq one up" \
+		"$(field uas_481.cseqs)" "1,2"
+	check "UPDATE unanswered: resent by timer E over 32 s" \
+		"$(( $(field uas_mute.copies) >= 9 && $(field uas_mute.copies) <= 10 ))" 1
+	check "UPDATE unanswered: BYE at timer F" \
+		"$(( $(field uas_mute.bye_after_s) >= 31 && $(field uas_mute.bye_after_s) <= 34 ))" 1
+	check "no UPDATE in Allow: re-INVITE with the same SDP" \
+		"$(field uas_inv.same_sdp)" yes
+	check "our re-INVITE meanwhile: 491" "$(field uas_inv.glare)" 491
+	check "anncd's ACK of the 2xx: the INVITE's CSeq" \
+		"$(field uas_inv.cseqs)" "1-INVITE,1-ACK"
+	check "the call goes on after the re-INVITE" \
+		"$(field uas_inv.caller_bye)" 200
+	check "outcomes: refresh 481 and unanswered" \
+		"$(grep -c 'result=session refresh answered 481' "$ANNCD_LOG") $(grep -c 'result=session refresh unanswered' "$ANNCD_LOG")" \
+		"1 1"
+}
+
 # --min-se-s just outside its range (RFC 4028 section 5 sets 90 as the
 # floor): refused at start-up with the option named.
 check_option_edges()
@@ -185,12 +248,14 @@ main()
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
 		--max-repeat 100 --log-level debug || exit 1
 	capture_start
-	OUT=$(rig_ua timeout 120 python3 "$HERE/sip_dialog.py" \
+	OUT=$(rig_ua timeout 150 python3 "$HERE/sip_dialog.py" \
 		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
 		--url "$(genurlauth)" --base-port "$BASE_PORT") || true
 	printf '%s\n' "$OUT"
 	check_wire
 	check_results
+	check_routes
+	check_refresher
 	anncd_stop
 	check_option_edges
 	check "no sanitizer report" \
