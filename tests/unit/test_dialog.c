@@ -189,10 +189,18 @@ test_target_refresh(void)
 	CHECK_STRN(r.ruri.p, r.ruri.n, "sip:a@198.18.0.9:5074");
 	CHECK_INT(dialog_set_target(&d, (struct sip_str){ bad, strlen(bad) }),
 		  -EINVAL);
+	/* DIALOG_MAX_URI at its edge: one byte is the NUL's. */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "sip:", 4);
-	CHECK_INT(dialog_set_target(&d, (struct sip_str){ big, sizeof(big) }),
+	CHECK_INT(dialog_set_target(&d, (struct sip_str){ big,
+							  DIALOG_MAX_URI }),
 		  -EINVAL);
+	CHECK_INT(dialog_set_target(&d, (struct sip_str){ big,
+							  DIALOG_MAX_URI - 1 }),
+		  0);
+	CHECK_INT(strlen(d.target), DIALOG_MAX_URI - 1);
+	CHECK_INT(dialog_set_target(&d, (struct sip_str){ "sip:a@198.18.0.9:5074",
+							  21 }), 0);
 	CHECK_STRN(d.target, strlen(d.target), "sip:a@198.18.0.9:5074");
 }
 
