@@ -30,6 +30,8 @@ on SIP and RTP ports of its own, all run at once:
             interval, 200 keeps the call
   uas_481   the same answered 481: anncd's BYE
   uas_mute  the same unanswered: UPDATE resent, then anncd's BYE
+  named     a Contact with a host name, which anncd does not resolve: the
+            BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
             its SDP unchanged, 491 to ours sent meanwhile, anncd's ACK
 
@@ -168,6 +170,7 @@ class Dialog:
         self.s = udp(a.local, sip_port)
         self.port = sip_port
         self.contact = contact or sip_port
+        self.contact_host = ""
         self.rr = rr
         self.call_id = os.urandom(8).hex() + "@dialog"
         self.tag = os.urandom(4).hex()
@@ -190,11 +193,12 @@ class Dialog:
         msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\n"
                "Max-Forwards: 70\r\nFrom: <sip:dialog@%s>;tag=%s\r\n"
                "To: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
-               "Contact: <sip:dialog@%s:%d>\r\n%s%s%s"
+               "Contact: <sip:dialog@%s:%s>\r\n%s%s%s"
                "Content-Length: %d\r\n\r\n%s" %
                (method, self.ruri, self.a.local, self.port,
                 br, self.a.local, self.tag, to, self.call_id,
-                cseq, method, self.a.local, self.contact,
+                cseq, method, self.contact_host or self.a.local,
+                self.contact,
                 self.rr if method == "INVITE" and cseq == 1 else "",
                 self.extra, extra +
                 ("Content-Type: application/sdp\r\n" if body_ else ""),
@@ -472,6 +476,17 @@ def strict(a, n):
     routed(a, n, "strict", "")
 
 
+def named(a, n):
+    d = Dialog(a, a.sip + n, a.short)
+    d.contact_host = "ua.invalid"
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    bye = recv_request(d.s, "BYE", 15)
+    put("named.bye_ruri", ruri(bye))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
 UAS_SE = "Supported: timer\r\nSession-Expires: 90;refresher=uas\r\n"
 ALLOW_UPDATE = "Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n"
 ALLOW_NO_UPDATE = "Allow: INVITE, ACK, BYE, CANCEL\r\n"
@@ -567,7 +582,8 @@ def main():
     a.short = a.params.replace("duration=100000", "duration=3000")
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
-            target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv]
+            target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
+            named]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

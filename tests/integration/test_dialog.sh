@@ -175,6 +175,10 @@ check_routes()
 	check "strict route: proxy as Request-URI, Contact as Route" \
 		"$(field strict.bye_ruri) $(field strict.bye_route)" \
 		"sip:$ua:5410 <sip:dialog@$ua:5310>"
+	check "Contact host name: BYE to the INVITE's source" \
+		"$(field named.bye_ruri)" "sip:dialog@ua.invalid:5315"
+	check "Contact host name: logged once, named" \
+		"$(grep -c 'next hop sip:dialog@ua.invalid:5315: host name, requests go to the INVITE.s source' "$ANNCD_LOG")" 1
 }
 
 # anncd as refresher (RFC 4028 section 10): the refresh at half of 90 s,
