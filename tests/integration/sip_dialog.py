@@ -30,6 +30,10 @@ on SIP and RTP ports of its own, all run at once:
             interval, 200 keeps the call
   uas_481   the same answered 481: anncd's BYE
   uas_mute  the same unanswered: UPDATE resent, then anncd's BYE
+  uas_retry the same answered 491 (a new UPDATE 2.1 to 4 s on), then 422
+            with Min-SE 120 (a new one at once with 120), then 200
+  uas_500   the same answered 500: the session runs to its expiry at
+            90 s, then anncd's BYE
   named     a Contact with a host name, which anncd does not resolve: the
             BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
@@ -476,6 +480,36 @@ def strict(a, n):
     routed(a, n, "strict", "")
 
 
+def uas_retry(a, n):
+    d, r, upd = uas_start(a, n, "uas_retry", ALLOW_UPDATE)
+    reply(d.s, a, upd, 491, "Request Pending")
+    t = time.monotonic()
+    upd2 = recv_request(d.s, "UPDATE", 10)
+    put("uas_retry.after_491_ms", int((time.monotonic() - t) * 1000))
+    reply(d.s, a, upd2, 422, "Session Interval Too Small",
+          "Min-SE: 120\r\n")
+    upd3 = recv_request(d.s, "UPDATE", 5)
+    put("uas_retry.cseqs", "%d,%d,%d" % (cseq_num(upd), cseq_num(upd2),
+                                         cseq_num(upd3)))
+    put("uas_retry.se_after_422", header(upd3, "Session-Expires"))
+    reply(d.s, a, upd3, 200, "OK",
+          "Session-Expires: 120;refresher=uac\r\nRequire: timer\r\n")
+    put("uas_retry.bye_after_200", "yes" if recv_request(d.s, "BYE", 3)
+        else "no")
+    put("uas_retry.caller_bye", d.bye())
+
+
+def uas_500(a, n):
+    d, r, upd = uas_start(a, n, "uas_500", ALLOW_UPDATE)
+    reply(d.s, a, upd, 500, "Server Internal Error")
+    t = time.monotonic()
+    bye = recv_request(d.s, "BYE", 55)
+    # The session expires 90 s after the first 2xx, 45 s after now.
+    put("uas_500.bye_after_s", int(time.monotonic() - t + 0.5))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
 def named(a, n):
     d = Dialog(a, a.sip + n, a.short)
     d.contact_host = "ua.invalid"
@@ -583,7 +617,7 @@ def main():
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
             target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
-            named]
+            named, uas_retry, uas_500]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

@@ -146,8 +146,9 @@ check_results()
 	# and the scheduling of two namespaces allow a second either way.
 	check "unrefreshed session: BYE after 60 s" \
 		"$(( $(field expiry.bye_after_s) >= 59 && $(field expiry.bye_after_s) <= 61 ))" 1
-	check "expired session's outcome" \
-		"$(grep -c 'result=session expired' "$ANNCD_LOG")" 1
+	# Two: this one and uas_500's, whose refresh failed.
+	check "expired sessions' outcome" \
+		"$(grep -c 'result=session expired' "$ANNCD_LOG")" 2
 	check "every refusal acknowledged" \
 		"$(kill -USR1 "$ANNCD_PID"; sleep 1; grep 'counters transactions=' \
 		"$ANNCD_LOG" | tail -n 1 | sed -n 's/.* timed_out=\([0-9]*\).*/\1/p')" 0
@@ -187,7 +188,7 @@ check_refresher()
 {
 	local ua=$RIG_UA_IP s
 
-	for s in uas_ok uas_481 uas_mute uas_inv; do
+	for s in uas_ok uas_481 uas_mute uas_inv uas_retry uas_500; do
 		check "$s: answered refresher=uas" "$(field $s.se)" \
 			"90;refresher=uas"
 		check "$s: refresh after 45 s" \
@@ -213,6 +214,16 @@ check_refresher()
 		"$(field uas_inv.cseqs)" "1-INVITE,1-ACK"
 	check "the call goes on after the re-INVITE" \
 		"$(field uas_inv.caller_bye)" 200
+	check "491: a new UPDATE 2.1 to 4 s later" \
+		"$(( $(field uas_retry.after_491_ms) >= 2000 && $(field uas_retry.after_491_ms) <= 4500 ))" 1
+	check "422: a new UPDATE with its Min-SE; CSeq one up each time" \
+		"$(field uas_retry.cseqs) $(field uas_retry.se_after_422)" \
+		"1,2,3 120;refresher=uac"
+	check "then 200: the call goes on" \
+		"$(field uas_retry.bye_after_200) $(field uas_retry.caller_bye)" \
+		"no 200"
+	check "500: the session runs to its expiry, then BYE" \
+		"$(( $(field uas_500.bye_after_s) >= 44 && $(field uas_500.bye_after_s) <= 47 ))" 1
 	check "outcomes: refresh 481 and unanswered" \
 		"$(grep -c 'result=session refresh answered 481' "$ANNCD_LOG") $(grep -c 'result=session refresh unanswered' "$ANNCD_LOG")" \
 		"1 1"
@@ -252,7 +263,7 @@ main()
 	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
 		--max-repeat 100 --log-level debug || exit 1
 	capture_start
-	OUT=$(rig_ua timeout 150 python3 "$HERE/sip_dialog.py" \
+	OUT=$(rig_ua timeout 170 python3 "$HERE/sip_dialog.py" \
 		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
 		--url "$(genurlauth)" --base-port "$BASE_PORT") || true
 	printf '%s\n' "$OUT"
