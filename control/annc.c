@@ -450,7 +450,8 @@ rtx_stop(struct call_rtx *r)
 }
 
 /* Returns 1 when r is due for a retransmission, -1 when it has run out
- * of time, 0 otherwise; doubles the interval up to T2. */
+ * of time, 0 otherwise; doubles the interval up to its cap (T2, or none
+ * for timer A, RFC 3261 section 17.1.1.2). */
 static int
 rtx_due(struct call_rtx *r, uint64_t now)
 {
@@ -530,10 +531,11 @@ call_reject(struct call *c, int code, const char *reason)
 /* The next hop of our requests (RFC 3261 section 12.2.1.1 and RFC 3263
  * section 4 without DNS).  A caller over TCP or TLS is reached over its
  * own connection whenever the hop is its host: the port in its Contact
- * is seldom one it listens on, and the connection is (RFC 5923 section
- * 4).  A host name would need a resolver that blocks the loop, and the
- * SIP sockets are IPv4 only: such a hop falls back to where the INVITE
- * came from, logged once per call with the host named.
+ * is seldom one it listens on behind a NAT or a firewall, and the
+ * connection it opened is open.  A host name would need a resolver that
+ * blocks the loop, and the SIP sockets are IPv4 only: such a hop falls
+ * back to where the INVITE came from, logged once per remote target
+ * with the host named.
  */
 static void
 call_hop_set(struct call *c)
