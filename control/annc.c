@@ -1770,29 +1770,30 @@ call_refresh_outcome(struct call *c, const struct sip_msg *m)
 	struct stimer t;
 	uint16_t r;
 
-	if (m->status < 300) {
+	switch (stimer_on_answer(m->status, m->min_se, &c->stimer.interval_s)) {
+	case STIMER_RESTART:
 		stimer_from_2xx(m, &t);
 		call_stimer_set(c, &t);
-		return;
-	}
-	if (m->status == 422 && m->min_se > c->stimer.interval_s &&
-	    m->min_se <= STIMER_MAX_S) {
-		c->stimer.interval_s = c->stimer.min_se_s = m->min_se;
+		break;
+	case STIMER_RETRY_NOW:
+		c->stimer.min_se_s = m->min_se;
 		c->ref_due_ms = loop_now_ms();
-		return;
-	}
-	if (m->status == 491) {
+		break;
+	case STIMER_RETRY_LATER:
 		random_bytes(&r, sizeof(r));
 		c->ref_due_ms = loop_now_ms() + 2100 + r % 1901;
-		return;
-	}
-	snprintf(res, sizeof(res), "session refresh answered %d", m->status);
-	if (m->status == 408 || m->status == 481) {
+		break;
+	case STIMER_END:
+		snprintf(res, sizeof(res), "session refresh answered %d",
+			 m->status);
 		call_end_now(c, res);
-		return;
+		break;
+	default:
+		CALL_LOG(LOGL_INFO, c, "session refresh answered %d: the "
+			 "session ends at its expiry", m->status);
+		c->se_bye_ms = c->se_end_ms;
+		break;
 	}
-	CALL_LOG(LOGL_INFO, c, "%s: the session ends at its expiry", res);
-	c->se_bye_ms = c->se_end_ms;
 }
 
 static void

@@ -56,6 +56,22 @@ stimer_from_2xx(const struct sip_msg *m, struct stimer *t)
 		t->use = STIMER_UAS;
 }
 
+enum stimer_next
+stimer_on_answer(int status, uint32_t min_se, uint32_t *interval_s)
+{
+	if (status < 300)
+		return STIMER_RESTART;
+	if (status == 422 && min_se > *interval_s && min_se <= STIMER_MAX_S) {
+		*interval_s = min_se;
+		return STIMER_RETRY_NOW;
+	}
+	if (status == 491)
+		return STIMER_RETRY_LATER;
+	if (status == 408 || status == 481)
+		return STIMER_END;
+	return STIMER_RUN_OUT;
+}
+
 int
 stimer_headers(const struct stimer *t, char *out, size_t cap)
 {

@@ -56,6 +56,23 @@ stimer_refresh_ms(uint64_t now_ms, uint32_t interval_s);
 void
 stimer_from_2xx(const struct sip_msg *m, struct stimer *t);
 
+/* What a final answer to anncd's refresh asks for (RFC 4028 section
+ * 10). */
+enum stimer_next {
+	STIMER_RESTART,		/* 2xx: the timer as stimer_from_2xx says */
+	STIMER_RETRY_NOW,	/* 422: again with *interval_s (7.4) */
+	STIMER_RETRY_LATER,	/* 491: again in 2.1 to 4 s (RFC 3261 14.1) */
+	STIMER_END,		/* 408, 481: BYE (RFC 3261 12.2.1.2) */
+	STIMER_RUN_OUT,		/* other: the session runs to its expiry */
+};
+
+/* For answer status with its Min-SE: a 422 whose Min-SE is above
+ * *interval_s and no more than STIMER_MAX_S sets *interval_s to it; one
+ * that does not is another failure.
+ */
+enum stimer_next
+stimer_on_answer(int status, uint32_t min_se, uint32_t *interval_s);
+
 /* The header lines of a 2xx for t: Session-Expires with refresher, and
  * Require: timer when the caller refreshes (section 9).  Returns the
  * length, or -1 when cap is too small; "" for STIMER_NONE.

@@ -150,6 +150,31 @@ test_refresh(void)
 	CHECK_INT(t.use, STIMER_NONE);
 }
 
+/* The answer table of RFC 4028 section 10 for anncd's refresh. */
+static void
+test_on_answer(void)
+{
+	uint32_t iv = 90;
+
+	CHECK_INT(stimer_on_answer(200, 0, &iv), STIMER_RESTART);
+	CHECK_INT(stimer_on_answer(491, 0, &iv), STIMER_RETRY_LATER);
+	CHECK_INT(stimer_on_answer(408, 0, &iv), STIMER_END);
+	CHECK_INT(stimer_on_answer(481, 0, &iv), STIMER_END);
+	CHECK_INT(stimer_on_answer(500, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(405, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(iv, 90);
+	/* 422 asks again with its Min-SE, when that is a step up and
+	 * within STIMER_MAX_S. */
+	CHECK_INT(stimer_on_answer(422, 120, &iv), STIMER_RETRY_NOW);
+	CHECK_INT(iv, 120);
+	CHECK_INT(stimer_on_answer(422, 120, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, STIMER_MAX_S + 1, &iv),
+		  STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, STIMER_MAX_S, &iv), STIMER_RETRY_NOW);
+	CHECK_INT(iv, STIMER_MAX_S);
+}
+
 int
 main(void)
 {
@@ -157,5 +182,6 @@ main(void)
 	test_bye_time();
 	test_headers();
 	test_refresh();
+	test_on_answer();
 	return CHECK_DONE();
 }
