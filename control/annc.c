@@ -44,6 +44,10 @@
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
+/* Record-Route lines a 2xx copies, NUL included: half of what anncd
+ * builds, the rest for the SDP and our own headers. */
+#define CALL_MAX_RR_BYTES	4096
+#define CALL_MAX_RR_TEXT	"4095"
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\r\n"
@@ -557,9 +561,9 @@ call_hop_set(struct call *c)
 		c->hop = c->peer;
 }
 
-/* The dialog of section 12.1.1 as our 2xx establishes it.  An INVITE
- * without a usable Contact (section 8.1.1.8 requires one) leaves the
- * INVITE's source as remote target.
+/* The dialog of section 12.1.1 as our 2xx establishes it.  A Contact
+ * that is no SIP URI anncd can keep (a tel: URI, one over
+ * DIALOG_MAX_URI) leaves the INVITE's source as remote target.
  */
 static void
 call_dialog_start(struct call *c)
@@ -847,6 +851,12 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 		snprintf(reason, cap, "Missing Contact");
 		return 400;
 	}
+	/* The 2xx must carry them all back (RFC 3261 section 12.1.1). */
+	if (dialog_rr_size(m) >= CALL_MAX_RR_BYTES) {
+		snprintf(reason, cap, "Record-Route over %s bytes",
+			 CALL_MAX_RR_TEXT);
+		return 513;
+	}
 	if (annc_params_parse(&uri, r->play, sizeof(r->play), &r->ap,
 			      &why) < 0) {
 		snprintf(reason, cap, "Bad play parameter: %s", why);
@@ -1105,9 +1115,9 @@ call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], extra[SDP_WARN_MAX + 176];
+	char sdp[2048], extra[CALL_MAX_RR_BYTES + SDP_WARN_MAX + 176];
 	struct sdp_refusal why = { 305, "no format fits" };
-	int n;
+	int n, k;
 
 	if (c->invite.body.n == 0)
 		n = call_offer_sdp(c, sdp, sizeof(sdp), &why);
@@ -1128,8 +1138,17 @@ call_answer(struct call *c)
 	/* RFC 4028 section 9: the session interval starts with the 2xx. */
 	call_dialog_start(c);
 	call_stimer_set(c, &c->stimer);
-	snprintf(extra, sizeof(extra), "%s%s" CALL_ALLOW CALL_SUPPORTED,
-		 contact_line[c->peer.tp], c->se_line);
+	/* RFC 3261 section 12.1.1: the route set goes back in the 2xx, so
+	 * that the caller's requests take the same proxies as ours. */
+	k = dialog_rr_lines(&c->invite, extra, CALL_MAX_RR_BYTES);
+	if (k < 0) {
+		call_reject(c, 500, "Record-Route over "
+			    CALL_MAX_RR_TEXT " bytes");
+		return;
+	}
+	snprintf(extra + k, sizeof(extra) - (size_t)k,
+		 "%s%s" CALL_ALLOW CALL_SUPPORTED, contact_line[c->peer.tp],
+		 c->se_line);
 	c->t_answer_ms = loop_now_ms();
 	call_final(c, 200, "OK", extra, sdp, (size_t)n);
 	CALL_LOG(LOGL_DEBUG, c, "answered after %" PRIu64 " ms",

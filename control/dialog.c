@@ -66,6 +66,35 @@ dialog_init(struct dialog *d, const struct sip_msg *m, const char *local_tag,
 	return 0;
 }
 
+int
+dialog_rr_lines(const struct sip_msg *m, char *out, size_t cap)
+{
+	size_t len = 0;
+	int n;
+
+	if (cap == 0)
+		return -1;
+	out[0] = '\0';
+	for (unsigned int i = 0; i < m->n_rr; i++) {
+		n = snprintf(out + len, cap - len, "Record-Route: %.*s\r\n",
+			     (int)m->record_route[i].n, m->record_route[i].p);
+		if (n < 0 || (size_t)n >= cap - len)
+			return -1;
+		len += (size_t)n;
+	}
+	return (int)len;
+}
+
+size_t
+dialog_rr_size(const struct sip_msg *m)
+{
+	size_t len = 0;
+
+	for (unsigned int i = 0; i < m->n_rr; i++)
+		len += sizeof("Record-Route: \r\n") - 1 + m->record_route[i].n;
+	return len;
+}
+
 static int
 uri_is_loose(struct sip_str uri)
 {

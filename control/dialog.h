@@ -43,6 +43,17 @@ dialog_init(struct dialog *d, const struct sip_msg *m, const char *local_tag,
 int
 dialog_set_target(struct dialog *d, struct sip_str contact);
 
+/* The Record-Route lines a dialog-creating 2xx copies from request m,
+ * values and order as they came (section 12.1.1).  Returns the length,
+ * or -1 when cap is too small.
+ */
+int
+dialog_rr_lines(const struct sip_msg *m, char *out, size_t cap);
+
+/* The length of those lines. */
+size_t
+dialog_rr_size(const struct sip_msg *m);
+
 /* Where a request goes (section 12.2.1.1). */
 struct dialog_route {
 	struct sip_str ruri;		/* Request-URI */

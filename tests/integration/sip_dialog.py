@@ -34,6 +34,8 @@ on SIP and RTP ports of its own, all run at once:
             with Min-SE 120 (a new one at once with 120), then 200
   uas_500   the same answered 500: the session runs to its expiry at
             90 s, then anncd's BYE
+  rr_edge   Record-Route lines of 4,095 bytes (200, all copied back) and
+            of 4,096 (513)
   named     a Contact with a host name, which anncd does not resolve: the
             BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
@@ -464,6 +466,7 @@ def routed(a, n, name, lr):
     d = Dialog(a, a.sip + n, a.short, rr=rr)
     c, r = d.invite(sdp(a.local, a.base + 2 * n))
     d.ack(c)
+    put(name + ".rr_in_200", header(r, "Record-Route"))
     bye = recv_request(proxy, "BYE", 15)
     put(name + ".bye_ruri", ruri(bye))
     put(name + ".bye_route", header(bye, "Route"))
@@ -519,6 +522,27 @@ def named(a, n):
     put("named.bye_ruri", ruri(bye))
     if bye:
         reply(d.s, a, bye, 200, "OK")
+
+
+def rr_edge(a, n):
+    """Record-Route lines of 4,095 bytes go back in the 200; one byte
+    more is over what anncd copies, refused with 513."""
+    for size, name in ((4095, "rr_edge.at"), (4096, "rr_edge.over")):
+        d = Dialog(a, a.sip + n + (100 if size > 4095 else 0), a.short)
+        first = "<sip:%s:%d;lr>" % (a.local, d.port)
+        pad = size - 2 * 16 - len(first) - len("<sip:198.18.0.2;lr;x=>")
+        d.rr = "Record-Route: %s\r\nRecord-Route: <sip:198.18.0.2;lr;x=%s>" \
+               "\r\n" % (first, "a" * pad)
+        c, r = d.invite(sdp(a.local, a.base + 2 * n))
+        put(name, "%d,%d" % (status(r), len(re.findall(
+            rb"\r\nRecord-Route:", r))))
+        if status(r) == 200:
+            d.ack(c)
+            bye = recv_request(d.s, "BYE", 15)
+            if bye:
+                reply(d.s, a, bye, 200, "OK")
+        else:
+            d.ack(c, refused=True)
 
 
 UAS_SE = "Supported: timer\r\nSession-Expires: 90;refresher=uas\r\n"
@@ -617,7 +641,7 @@ def main():
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
             target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
-            named, uas_retry, uas_500]
+            named, uas_retry, uas_500, rr_edge]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

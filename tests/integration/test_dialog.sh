@@ -171,6 +171,10 @@ check_routes()
 	check "loose route: BYE at the proxy, Request-URI the Contact" \
 		"$(field loose.bye_ruri) $(field loose.bye_route)" \
 		"sip:dialog@$ua:5309 <sip:$ua:5409;lr>"
+	check "loose route: the 200 carries the Record-Route" \
+		"$(field loose.rr_in_200)" "<sip:$ua:5409;lr>"
+	check "Record-Route of 4,095 bytes: 200 with both; 4,096: 513" \
+		"$(field rr_edge.at) $(field rr_edge.over)" "200,2 513,0"
 	check "loose route: nothing to the Contact" \
 		"$(field loose.bye_at_contact)" 0
 	check "strict route: proxy as Request-URI, Contact as Route" \

@@ -82,6 +82,24 @@ test_no_route(void)
 	CHECK_INT(dialog_from("", &d), -EINVAL);
 }
 
+/* The Record-Route lines the 2xx copies (section 12.1.1) of the INVITE
+ * parsed last, exactly as long as dialog_rr_size says.
+ */
+static void
+test_rr_lines(void)
+{
+	const char *want = "Record-Route: <sip:p2.domain.com;lr>\r\n"
+			   "Record-Route: <sip:p1.example.com;lr>\r\n";
+	size_t n = strlen(want);
+	char out[256];
+
+	CHECK_INT(dialog_rr_size(&m), n);
+	CHECK_INT(dialog_rr_lines(&m, out, sizeof(out)), n);
+	CHECK_STRN(out, strlen(out), want);
+	CHECK_INT(dialog_rr_lines(&m, out, n), -1);
+	CHECK_INT(dialog_rr_lines(&m, out, n + 1), n);
+}
+
 /* Section 16.12.1.2: a route set of loose routers keeps the remote
  * target as Request-URI; the next hop is the first route.
  */
@@ -101,6 +119,7 @@ test_loose(void)
 	CHECK_STRN(r.hop.p, r.hop.n, "sip:p2.domain.com;lr");
 	CHECK_INT(r.first, 0);
 	CHECK_INT(r.strict, 0);
+	test_rr_lines();
 	/* One Record-Route header with both values: the same order. */
 	CHECK_INT(dialog_from("Contact: <sip:c@198.18.0.9>\r\n"
 			      "Record-Route: <sip:198.18.0.7;lr>, "
