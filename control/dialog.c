@@ -9,6 +9,7 @@
 
 #include "control/dialog.h"
 #include "control/sip_uri.h"
+#include "core/strbuf.h"
 
 #define DIALOG_FIRST_CSEQ	1	/* any value under 2^31 (8.1.1.5) */
 
@@ -66,23 +67,28 @@ dialog_init(struct dialog *d, const struct sip_msg *m, const char *local_tag,
 	return 0;
 }
 
+/* Header lines "name value" for each of values, copied byte for byte. */
+static void
+put_lines(struct strbuf *o, const char *name, const struct sip_str *v,
+	  unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		strbuf_puts(o, name);
+		strbuf_put(o, v[i].p, v[i].n);
+		strbuf_puts(o, "\r\n");
+	}
+}
+
 int
 dialog_rr_lines(const struct sip_msg *m, char *out, size_t cap)
 {
-	size_t len = 0;
-	int n;
+	struct strbuf o;
 
-	if (cap == 0)
-		return -1;
-	out[0] = '\0';
-	for (unsigned int i = 0; i < m->n_rr; i++) {
-		n = snprintf(out + len, cap - len, "Record-Route: %.*s\r\n",
-			     (int)m->record_route[i].n, m->record_route[i].p);
-		if (n < 0 || (size_t)n >= cap - len)
-			return -1;
-		len += (size_t)n;
-	}
-	return (int)len;
+	strbuf_init(&o, out, cap);
+	if (cap > 0)
+		out[0] = '\0';	/* no Record-Route: an empty string */
+	put_lines(&o, "Record-Route: ", m->record_route, m->n_rr);
+	return strbuf_result(&o);
 }
 
 size_t
@@ -188,58 +194,34 @@ dialog_hop_addr(struct sip_str uri, struct sip_peer *to, const char **why)
 	return 0;
 }
 
-/* Route lines from route[r->first..], then "<target>" for strict
- * routing.  Returns the length, or -1 when cap is too small.
- */
-static int
-route_lines(const struct dialog *d, const struct dialog_route *r, char *out,
-	    size_t cap)
-{
-	size_t len = 0;
-	int n;
-
-	out[0] = '\0';
-	for (unsigned int i = r->first; i < d->n_route; i++) {
-		n = snprintf(out + len, cap - len, "Route: %.*s\r\n",
-			     (int)d->route[i].n, d->route[i].p);
-		if (n < 0 || (size_t)n >= cap - len)
-			return -1;
-		len += (size_t)n;
-	}
-	if (!r->strict)
-		return (int)len;
-	n = snprintf(out + len, cap - len, "Route: <%s>\r\n", d->target);
-	return n < 0 || (size_t)n >= cap - len ? -1 : (int)(len + (size_t)n);
-}
-
 int
 dialog_build(const struct dialog *d, const struct dialog_req *rq, char *out,
 	     size_t cap)
 {
 	struct dialog_route r;
-	char route[SIP_MAX_RR * (DIALOG_MAX_URI + 16)];
-	int n;
+	struct strbuf o;
 
 	dialog_route(d, &r);
-	if (route_lines(d, &r, route, sizeof(route)) < 0)
-		return -1;
-	n = snprintf(out, cap,
-		     "%s %.*s SIP/2.0\r\n"
-		     "Via: %s;branch=z9hG4bK%s;rport\r\n"
-		     "Max-Forwards: 70\r\n%s"
-		     "From: %.*s;tag=%s\r\n"
-		     "To: %.*s\r\n"
-		     "Call-ID: %.*s\r\n"
-		     "CSeq: %" PRIu32 " %s\r\n%s%s"
-		     "Content-Length: %zu\r\n\r\n%.*s",
-		     rq->method, (int)r.ruri.n, r.ruri.p, rq->via, rq->branch,
-		     route, (int)d->local.n, d->local.p, d->local_tag,
-		     (int)d->remote.n, d->remote.p,
-		     (int)d->call_id.n, d->call_id.p, rq->cseq, rq->method,
-		     rq->extra ? rq->extra : "",
-		     rq->body ? "Content-Type: application/sdp\r\n" : "",
-		     rq->body ? rq->body_len : 0,
-		     rq->body ? (int)rq->body_len : 0,
-		     rq->body ? rq->body : "");
-	return n < 0 || (size_t)n >= cap ? -1 : n;
+	strbuf_init(&o, out, cap);
+	strbuf_putf(&o, "%s ", rq->method);
+	strbuf_put(&o, r.ruri.p, r.ruri.n);
+	strbuf_putf(&o, " SIP/2.0\r\nVia: %s;branch=z9hG4bK%s;rport\r\n"
+		    "Max-Forwards: 70\r\n", rq->via, rq->branch);
+	put_lines(&o, "Route: ", d->route + r.first, d->n_route - r.first);
+	if (r.strict)
+		strbuf_putf(&o, "Route: <%s>\r\n", d->target);
+	strbuf_puts(&o, "From: ");
+	strbuf_put(&o, d->local.p, d->local.n);
+	strbuf_putf(&o, ";tag=%s\r\n", d->local_tag);
+	put_lines(&o, "To: ", &d->remote, 1);
+	put_lines(&o, "Call-ID: ", &d->call_id, 1);
+	strbuf_putf(&o, "CSeq: %" PRIu32 " %s\r\n%s", rq->cseq, rq->method,
+		    rq->extra ? rq->extra : "");
+	if (rq->body != NULL)
+		strbuf_puts(&o, "Content-Type: application/sdp\r\n");
+	strbuf_putf(&o, "Content-Length: %zu\r\n\r\n",
+		    rq->body ? rq->body_len : 0);
+	if (rq->body != NULL)
+		strbuf_put(&o, rq->body, rq->body_len);
+	return strbuf_result(&o);
 }

@@ -1,8 +1,8 @@
 /* libFuzzer target for the dialog of control/dialog.c: an INVITE that
  * parses gives a dialog whose Request-URI and next hop lie in its remote
  * target or its Record-Route, a next hop that is an address or a named
- * refusal, and requests that fit exactly the room they report and are
- * refused one byte short of it.
+ * refusal, and requests and Record-Route lines that fit exactly the room
+ * they report and are refused one byte short of it.
  */
 #include "control/dialog.h"
 #include "tests/fuzz/fuzz.h"
@@ -28,6 +28,22 @@ check_build(const struct dialog *d)
 	FUZZ_CHECK(dialog_build(d, &rq, out, (size_t)n) == -1);
 }
 
+/* The Record-Route lines of a 2xx: as long as dialog_rr_size says,
+ * refused one byte short of their NUL.
+ */
+static void
+check_rr(const struct sip_msg *m)
+{
+	size_t n = dialog_rr_size(m);
+	char *out = malloc(n + 1);
+
+	FUZZ_CHECK(out != NULL);
+	FUZZ_CHECK(dialog_rr_lines(m, out, n + 1) == (int)n);
+	FUZZ_CHECK(out[n] == '\0');
+	FUZZ_CHECK(dialog_rr_lines(m, out, n) == -1);
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,8 +56,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if (sip_parse(s, size, &m, &why) != 0 ||
-	    dialog_init(&d, &m, "t1", &why) != 0)
+	if (sip_parse(s, size, &m, &why) != 0)
+		goto out;
+	check_rr(&m);
+	if (dialog_init(&d, &m, "t1", &why) != 0)
 		goto out;
 	dialog_route(&d, &r);
 	FUZZ_CHECK(in_dialog(&d, r.ruri, s, size));

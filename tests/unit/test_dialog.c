@@ -68,12 +68,17 @@ check_hop(const char *uri, enum sip_tp tp, const char *ip, unsigned port)
 static void
 test_no_route(void)
 {
+	char out[4];
 	struct dialog d;
 	struct dialog_route r;
 
 	CHECK_INT(dialog_from("Contact: <sip:a@198.18.0.9:5072>\r\n", &d), 0);
 	CHECK_INT(d.remote_cseq, 7);
 	CHECK_INT(d.n_route, 0);
+	/* No Record-Route: nothing to copy, an empty string. */
+	out[0] = 'x';
+	CHECK_INT(dialog_rr_lines(&m, out, 1), 0);
+	CHECK_INT(out[0], '\0');
 	dialog_route(&d, &r);
 	CHECK_STRN(r.ruri.p, r.ruri.n, "sip:a@198.18.0.9:5072");
 	CHECK_STRN(r.hop.p, r.hop.n, "sip:a@198.18.0.9:5072");
