@@ -387,24 +387,16 @@ call_result(struct call *c, const char *fmt, const char *detail)
 static void
 sip_send(const struct sip_peer *to, const char *msg, size_t len)
 {
-	char ip[INET_ADDRSTRLEN];
 	int rc;
 
 	/* RFC 3261 section 18.2.2: over a stream, back on the connection
-	 * the request came on; if it has gone the message is dropped.  A
-	 * request to another hop goes with no connection (conn 0), for the
-	 * transport to open one (section 18.1.1). */
+	 * the request came on; if it has gone the message is dropped, as
+	 * anncd opens no connection itself. */
 	if (to->tp != SIP_TP_UDP) {
 		rc = sip_tp_send(to, msg, len);
-		if (rc == -ENOTCONN && to->conn != 0)
+		if (rc == -ENOTCONN)
 			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
 				len);
-		else if (rc < 0) {
-			inet_ntop(AF_INET, &to->addr.sin_addr, ip, sizeof(ip));
-			SIP_LOG(LOGL_ERR, "sip_tp_send(%s %s:%u) failed: %s",
-				sip_tp_name(to->tp), ip,
-				ntohs(to->addr.sin_port), strerror(-rc));
-		}
 		return;
 	}
 	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
@@ -610,6 +602,30 @@ call_request(struct call *c, const struct dialog_req *in, char **out)
 	return n;
 }
 
+/* Sends one of our requests to the dialog's next hop.  A stream hop
+ * that is not the caller's connection goes with none (conn 0), for the
+ * transport to open one (RFC 3261 section 18.1.1); where it cannot, the
+ * request is lost and the call ends by its timers.
+ */
+static void
+call_hop_send(struct call *c, const char *msg, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+	int rc;
+
+	if (c->hop.tp == SIP_TP_UDP || c->hop.conn != 0) {
+		sip_send(&c->hop, msg, len);
+		return;
+	}
+	rc = sip_tp_send(&c->hop, msg, len);
+	if (rc < 0) {
+		inet_ntop(AF_INET, &c->hop.addr.sin_addr, ip, sizeof(ip));
+		CALL_LOG(LOGL_ERR, c, "sip_tp_send(%s %s:%u) failed: %s",
+			 sip_tp_name(c->hop.tp), ip,
+			 ntohs(c->hop.addr.sin_port), strerror(-rc));
+	}
+}
+
 static void
 call_refresh_stop(struct call *c)
 {
@@ -634,7 +650,7 @@ call_send_bye(struct call *c, const char *why)
 		call_close(c);
 		return;
 	}
-	sip_send(&c->hop, out, (size_t)n);
+	call_hop_send(c, out, (size_t)n);
 	rtx_arm(&c->bye, out, (size_t)n, 64ull * cfg->t1_ms);
 	c->state = CALL_BYE_SENT;
 }
@@ -1741,7 +1757,7 @@ call_refresh_send(struct call *c)
 		c->se_bye_ms = c->se_end_ms;
 		return;
 	}
-	sip_send(&c->hop, out, (size_t)n);
+	call_hop_send(c, out, (size_t)n);
 	rtx_arm(&c->ref, out, (size_t)n, 64ull * cfg->t1_ms);
 	if (c->ref_invite)
 		c->ref.max_interval_ms = UINT64_MAX;	/* timer A */
@@ -1773,7 +1789,7 @@ call_refresh_ack(struct call *c, const struct sip_msg *m)
 		c->ref_ack = out;
 		c->ref_ack_len = (size_t)n;
 	}
-	sip_send(&c->hop, c->ref_ack, c->ref_ack_len);
+	call_hop_send(c, c->ref_ack, c->ref_ack_len);
 }
 
 /* What the final answer to our refresh leaves (RFC 4028 section 10): a
@@ -1852,7 +1868,7 @@ call_refresh_timers(struct call *c, uint64_t now)
 	}
 	due = rtx_due(&c->ref, now);
 	if (due > 0 && c->hop.tp == SIP_TP_UDP)
-		sip_send(&c->hop, c->ref.msg, c->ref.len);
+		call_hop_send(c, c->ref.msg, c->ref.len);
 	if (due >= 0)
 		return 0;
 	rtx_stop(&c->ref);
@@ -2590,7 +2606,7 @@ call_timers(struct call *c, uint64_t now)
 	/* Timer E resends our BYE over UDP only (section 17.1.2.2). */
 	due = rtx_due(&c->bye, now);
 	if (due > 0 && c->hop.tp == SIP_TP_UDP)
-		sip_send(&c->hop, c->bye.msg, c->bye.len);
+		call_hop_send(c, c->bye.msg, c->bye.len);
 	else if (due < 0) {
 		rtx_stop(&c->bye);
 		call_close(c);

@@ -36,6 +36,9 @@ on SIP and RTP ports of its own, all run at once:
             90 s, then anncd's BYE
   rr_edge   Record-Route lines of 4,095 bytes (200, all copied back) and
             of 4,096 (513)
+  tcp       a UDP INVITE whose Contact says transport=tcp: anncd's BYE is
+            for a TCP hop (over TCP once anncd opens connections, else
+            its failure logged)
   named     a Contact with a host name, which anncd does not resolve: the
             BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
@@ -513,6 +516,32 @@ def uas_500(a, n):
         reply(d.s, a, bye, 200, "OK")
 
 
+def tcp(a, n):
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind((a.local, a.sip + n))
+    lst.listen(1)
+    lst.settimeout(15)
+    d = Dialog(a, a.sip + n, a.short)
+    d.contact = "%d;transport=tcp" % d.port
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    got = b""
+    try:
+        conn, _ = lst.accept()
+        conn.settimeout(5)
+        while b"\r\n\r\n" not in got:
+            chunk = conn.recv(65535)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, OSError):
+        pass
+    put("tcp.bye_over_tcp", ruri(got) if got.startswith(b"BYE ") else
+        "none")
+    put("tcp.bye_over_udp", 1 if recv_request(d.s, "BYE", 1) else 0)
+
+
 def named(a, n):
     d = Dialog(a, a.sip + n, a.short)
     d.contact_host = "ua.invalid"
@@ -641,7 +670,7 @@ def main():
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
             target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
-            named, uas_retry, uas_500, rr_edge]
+            named, uas_retry, uas_500, rr_edge, tcp]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

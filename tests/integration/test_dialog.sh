@@ -180,6 +180,17 @@ check_routes()
 	check "strict route: proxy as Request-URI, Contact as Route" \
 		"$(field strict.bye_ruri) $(field strict.bye_route)" \
 		"sip:$ua:5410 <sip:dialog@$ua:5310>"
+	# A TCP hop: until the transport opens connections itself the send
+	# fails, logged with the hop; then the BYE arrives over TCP.
+	if [ "$(field tcp.bye_over_tcp)" = none ]; then
+		check "Contact transport=tcp: the failed send logged" \
+			"$(grep -c "sip_tp_send(TCP $ua:5319) failed" "$ANNCD_LOG")" 1
+	else
+		check "Contact transport=tcp: BYE over TCP" \
+			"$(field tcp.bye_over_tcp)" "sip:dialog@$ua:5319;transport=tcp"
+	fi
+	check "Contact transport=tcp: no BYE over UDP" \
+		"$(field tcp.bye_over_udp)" 0
 	check "Contact host name: BYE to the INVITE's source" \
 		"$(field named.bye_ruri)" "sip:dialog@ua.invalid:5315"
 	check "Contact host name: logged once, named" \
