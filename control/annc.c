@@ -1727,7 +1727,9 @@ call_end_now(struct call *c, const char *why)
  * (section 7.1 prefers it), else a re-INVITE offering our last SDP again
  * with its o= version unchanged (RFC 3264 section 8: no change).  Both
  * are target refresh requests and carry our Contact (RFC 3311 section
- * 5.1).  Over UDP, timers E or A resend it (RFC 3261 section 17.1).
+ * 5.1), the one of the 200 the caller reached: its requests keep coming
+ * the way they came.  Over UDP, timers E or A resend it (RFC 3261
+ * section 17.1).
  */
 static void
 call_refresh_send(struct call *c)
@@ -1746,7 +1748,7 @@ call_refresh_send(struct call *c)
 	rq.body_len = c->ref_invite ? c->sdp_len : 0;
 	snprintf(extra, sizeof(extra), "%sSession-Expires: %u;refresher=uac"
 		 "\r\nMin-SE: %u\r\n" CALL_ALLOW CALL_SUPPORTED,
-		 contact_line[c->hop.tp], c->stimer.interval_s, min_se);
+		 contact_line[c->peer.tp], c->stimer.interval_s, min_se);
 	rq.extra = extra;
 	random_token(c->ref_branch, 17);
 	c->ref_cseq = rq.cseq = ++c->dlg.local_cseq;
@@ -2778,7 +2780,9 @@ sip_socket(void)
 /* Our host:port and Contact on transport tp, listening on a.  A
  * wildcard listener names itself by the media address.  Over TLS the
  * Contact is a sips URI (RFC 5630 section 3), over TCP it says so
- * (RFC 3261 section 19.1.1). */
+ * (RFC 3261 section 19.1.1).  Without a listener (port 0) the host
+ * stands alone: a request sent on a connection anncd opened has its
+ * answers come back on it (section 18.2.2), not to a port. */
 static void
 local_names(enum sip_tp tp, const struct sockaddr_in *a)
 {
@@ -2793,8 +2797,12 @@ local_names(enum sip_tp tp, const struct sockaddr_in *a)
 	if (host.s_addr == INADDR_ANY)
 		host.s_addr = cfg->media_ip;
 	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s:%u", ip,
-		 ntohs(a->sin_port));
+	if (a->sin_port == 0)
+		snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s",
+			 ip);
+	else
+		snprintf(local_hostport[tp], sizeof(local_hostport[tp]),
+			 "%s:%u", ip, ntohs(a->sin_port));
 	snprintf(contact_line[tp], sizeof(contact_line[tp]), form[tp],
 		 local_hostport[tp]);
 }

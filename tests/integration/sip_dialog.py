@@ -441,6 +441,7 @@ def contact(a, n):
     d.ack(c)
     bye = recv_request(other, "BYE", 15)
     put("contact.bye_ruri", ruri(bye))
+    put("contact.bye_via", header(bye, "Via").split(";")[0].replace(" ", "_"))
     put("contact.bye_at_source", 1 if recv_request(d.s, "BYE", 1) else 0)
     if bye:
         reply(other, a, bye, 200, "OK")
@@ -539,6 +540,7 @@ def tcp(a, n):
         pass
     put("tcp.bye_over_tcp", ruri(got) if got.startswith(b"BYE ") else
         "none")
+    put("tcp.bye_via", header(got, "Via").split(";")[0].replace(" ", "_"))
     put("tcp.bye_over_udp", 1 if recv_request(d.s, "BYE", 1) else 0)
 
 

@@ -163,6 +163,8 @@ check_routes()
 	check "BYE to the Contact's port" "$(field contact.bye_ruri)" \
 		"sip:dialog@$ua:5407"
 	check "no BYE to the INVITE's source" "$(field contact.bye_at_source)" 0
+	check "BYE's Via: our UDP address" "$(field contact.bye_via)" \
+		"SIP/2.0/UDP_$RIG_SIP_IP:$SIP_PORT"
 	check "target refresh: re-INVITE 200" "$(field target.reinvite)" 200
 	check "target refresh: BYE to the new Contact" \
 		"$(field target.bye_ruri)" "sip:dialog@$ua:5408"
@@ -188,6 +190,9 @@ check_routes()
 	else
 		check "Contact transport=tcp: BYE over TCP" \
 			"$(field tcp.bye_over_tcp)" "sip:dialog@$ua:5319;transport=tcp"
+		# No TCP listener: the Via names the host alone.
+		check "Contact transport=tcp: the BYE's Via" \
+			"$(field tcp.bye_via)" "SIP/2.0/TCP_$RIG_MEDIA_IP"
 	fi
 	check "Contact transport=tcp: no BYE over UDP" \
 		"$(field tcp.bye_over_udp)" 0
