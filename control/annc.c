@@ -2,7 +2,9 @@
  * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: 100
  * Trying at once, a URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4),
  * the 200 OK with the SDP answer once the content is here, the stream
- * after the ACK, and our BYE when the dataplane reports the end.
+ * after the ACK, and our BYE when the dataplane reports the end.  Our
+ * requests in the dialog (BYE, session refreshes) are built and routed
+ * by control/dialog.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
