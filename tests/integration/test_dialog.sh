@@ -198,8 +198,9 @@ check_routes()
 		"$(field tcp.bye_over_udp)" 0
 	check "Contact host name: BYE to the INVITE's source" \
 		"$(field named.bye_ruri)" "sip:dialog@ua.invalid:5315"
+	local hop='next hop sip:dialog@ua.invalid:5315: host name, requests'
 	check "Contact host name: logged once, named" \
-		"$(grep -c 'next hop sip:dialog@ua.invalid:5315: host name, requests go to the INVITE.s source' "$ANNCD_LOG")" 1
+		"$(grep -c "$hop go to the INVITE.s source" "$ANNCD_LOG")" 1
 }
 
 # anncd as refresher (RFC 4028 section 10): the refresh at half of 90 s,
@@ -244,9 +245,10 @@ check_refresher()
 		"no 200"
 	check "500: the session runs to its expiry, then BYE" \
 		"$(( $(field uas_500.bye_after_s) >= 44 && $(field uas_500.bye_after_s) <= 47 ))" 1
-	check "outcomes: refresh 481 and unanswered" \
-		"$(grep -c 'result=session refresh answered 481' "$ANNCD_LOG") $(grep -c 'result=session refresh unanswered' "$ANNCD_LOG")" \
-		"1 1"
+	check "outcome: refresh answered 481" \
+		"$(grep -c 'result=session refresh answered 481' "$ANNCD_LOG")" 1
+	check "outcome: refresh unanswered" \
+		"$(grep -c 'result=session refresh unanswered' "$ANNCD_LOG")" 1
 }
 
 # --min-se-s just outside its range (RFC 4028 section 5 sets 90 as the
