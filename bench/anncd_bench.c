@@ -41,6 +41,8 @@ static const char usage[] =
 "  --call-ms-max N      a whole call, from the 200 (60000)\n"
 "  --json FILE          the results as JSON\n"
 "  --plot DIR           data files and gnuplot scripts for the plots\n"
+"  --server-cpu FILE    /proc/PID/task/TID/schedstat of anncd's control\n"
+"                       thread: its CPU time per call set up, each step\n"
 "  --verbose            each failure on stderr\n"
 "Progress each second on stderr; a table and a last key=value line on\n"
 "stdout.  Exit status 0 when no call failed, 1 otherwise, 2 for usage.\n";
@@ -49,7 +51,7 @@ enum {
 	O_SERVER = 256, O_LOCAL, O_SIP_PORT, O_RTP_PORT, O_RTP_SOCKS,
 	O_PLAY, O_CTYPE, O_CTE, O_PTIME, O_CPS, O_CALLS, O_SECONDS, O_RAMP,
 	O_HOLD, O_FULL, O_EXPECT, O_MAX_ACTIVE, O_TIMEOUT, O_CALL_MAX,
-	O_JSON, O_PLOT, O_VERBOSE, O_HELP,
+	O_JSON, O_PLOT, O_SERVER_CPU, O_VERBOSE, O_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "call-ms-max", required_argument, NULL, O_CALL_MAX },
 	{ "json", required_argument, NULL, O_JSON },
 	{ "plot", required_argument, NULL, O_PLOT },
+	{ "server-cpu", required_argument, NULL, O_SERVER_CPU },
 	{ "verbose", no_argument, NULL, O_VERBOSE },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -216,6 +219,7 @@ opt_other(struct bench_opts *o, int c, const char *arg)
 	case O_RAMP: return parse_ramp(o, arg);
 	case O_JSON: o->json = arg; return 0;
 	case O_PLOT: o->plot_dir = arg; return 0;
+	case O_SERVER_CPU: o->server_cpu = arg; return 0;
 	case O_VERBOSE: o->verbose = 1; return 0;
 	default: return -EINVAL;
 	}
@@ -240,6 +244,27 @@ server_addr(struct bench_opts *o)
 	return 0;
 }
 
+/* The CPU time anncd's control thread has run, in ms: the first field of
+ * its schedstat, in ns (the scheduler's own account, finer than the clock
+ * ticks of /proc/PID/stat).  -1 when not asked for or not readable.
+ */
+static double
+server_cpu_ms(const struct bench_opts *o)
+{
+	unsigned long long ns;
+	FILE *f;
+	int n;
+
+	if (o->server_cpu == NULL)
+		return -1;
+	f = fopen(o->server_cpu, "r");
+	if (f == NULL)
+		return -1;
+	n = fscanf(f, "%llu", &ns);
+	fclose(f);
+	return n == 1 ? (double)ns / 1e6 : -1;
+}
+
 static int
 opts_parse(struct bench_opts *o, int argc, char **argv)
 {
@@ -256,6 +281,11 @@ opts_parse(struct bench_opts *o, int argc, char **argv)
 			rc = opt_other(o, c, optarg);
 		if (rc < 0)
 			return rc;
+	}
+	if (o->server_cpu != NULL && server_cpu_ms(o) < 0) {
+		fprintf(stderr, "anncd-bench: --server-cpu %s: not a readable "
+			"schedstat file\n", o->server_cpu);
+		return -EINVAL;
 	}
 	if (optind != argc || !o->server || !o->local || !o->play_url ||
 	    (o->cps == 0 && o->ramp_from == 0) || (o->cps && o->ramp_from)) {
@@ -322,6 +352,8 @@ run_step(struct bench_run *r, struct pacer *p, unsigned int s)
 	const struct bench_opts *o = r->o;
 	unsigned long target, done = 0, due, k;
 	int64_t t0 = bench_now_ns(), now;
+	double cpu0 = server_cpu_ms(o), cpu1;
+	uint64_t answers0 = r->answers;
 	int rc = 0;
 
 	target = o->calls && o->cps ? o->calls
@@ -338,6 +370,9 @@ run_step(struct bench_run *r, struct pacer *p, unsigned int s)
 				- bench_now_ns());
 	}
 	st->t1 = secs_since(p->t0);
+	cpu1 = server_cpu_ms(o);
+	st->cpu_ms = cpu0 >= 0 && cpu1 >= cpu0 ? cpu1 - cpu0 : -1;
+	st->answers_in = (unsigned long)(r->answers - answers0);
 	return rc;
 }
 

@@ -37,6 +37,7 @@ struct bench_opts {
 	unsigned int timeout_ms;	/* INVITE to final response */
 	unsigned int call_ms_max;	/* whole call, 200 to its end */
 	long expect_packets;		/* of a whole stream, -1: unknown */
+	const char *server_cpu;		/* anncd thread's schedstat file */
 	const char *json;
 	const char *plot_dir;
 	int verbose;
@@ -110,6 +111,10 @@ struct bench_step {
 	unsigned long full, complete;	/* whole streams, and complete ones */
 	unsigned long lost, seq_errors, ts_errors;
 	unsigned int max_active;	/* streams open at once, at most */
+	/* --server-cpu: the thread's CPU time over the step and the 200s
+	 * that arrived in it, whichever step their call was started in. */
+	double cpu_ms;			/* < 0: not measured */
+	unsigned long answers_in;
 	struct bench_sample setup_ms;	/* INVITE to 200 */
 	struct bench_sample first_rtp_ms;	/* INVITE to first RTP */
 	struct bench_sample jitter_ms;	/* each whole stream's last */
@@ -122,6 +127,7 @@ struct bench_run {
 	unsigned int held;		/* index + 1 of the highest step held */
 	struct bench_hist hist;
 	uint64_t rtp_packets, rtcp_packets, stray_rtp;
+	uint64_t answers;		/* 200s to INVITEs, as they arrive */
 	double elapsed_s;
 };
 

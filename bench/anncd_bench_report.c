@@ -23,6 +23,26 @@ achieved(const struct bench_step *st)
 	return d > 0 ? (double)st->started / d : 0;
 }
 
+/* The control thread's CPU time per call set up in the step, in µs, and
+ * the setups per second one core of it would carry: what "one control
+ * core" means when that core is not shared.  NAN when not measured.
+ */
+static double
+ctl_us(const struct bench_step *st)
+{
+	if (st->cpu_ms < 0 || st->answers_in == 0)
+		return NAN;
+	return st->cpu_ms * 1000 / (double)st->answers_in;
+}
+
+static double
+ctl_cps(const struct bench_step *st)
+{
+	double us = ctl_us(st);
+
+	return us > 0 ? 1e6 / us : NAN;
+}
+
 static int
 step_held(const struct bench_step *st)
 {
@@ -82,26 +102,29 @@ print_table(const struct bench_run *r)
 	struct pcts p;
 	unsigned int i;
 
-	printf("%6s %8s %8s %8s %6s | %-27s | %-13s | %-22s\n", "", "", "", "",
-	       "", "setup ms (INVITE to 200)", "first RTP ms",
-	       "whole streams checked");
+	printf("%6s %8s %8s %8s %6s | %-27s | %-13s | %-29s | %s\n", "", "",
+	       "", "", "", "setup ms (INVITE to 200)", "first RTP ms",
+	       "whole streams checked", "control");
 	printf("%6s %8s %8s %8s %6s | %6s %6s %6s %6s | %6s %6s | %5s %5s %4s "
-	       "%6s %6s\n", "cps", "achieved", "started", "answered", "failed",
-	       "p50", "p90", "p99", "max", "p50", "p99", "n", "whole", "lost",
-	       "jit99", "stream");
+	       "%6s %6s | %6s %7s\n", "cps", "achieved", "started", "answered",
+	       "failed", "p50", "p90", "p99", "max", "p50", "p99", "n",
+	       "whole", "lost", "jit99", "stream", "us", "1-core");
 	for (i = 0; i < r->n_steps; i++) {
 		st = &r->step[i];
 		step_pcts(st, &p);
 		printf("%6u %8.0f %8lu %8lu %6lu | %6.2f %6.2f %6.2f %6.2f | "
-		       "%6.2f %6.2f | %5lu %5lu %4lu %6.2f %6u%s\n", st->rate,
-		       achieved(st), st->started, st->answered,
+		       "%6.2f %6.2f | %5lu %5lu %4lu %6.2f %6u | %6.1f %7.0f%s\n",
+		       st->rate, achieved(st), st->started, st->answered,
 		       st->failed + st->skipped, p.setup50, p.setup90,
 		       p.setup99, p.setup_max, p.first50, p.first99,
 		       st->full, st->complete, st->lost, p.jit99,
-		       st->max_active, step_held(st) ? "" : "  not held");
+		       st->max_active, ctl_us(st), ctl_cps(st),
+		       step_held(st) ? "" : "  not held");
 	}
 	printf("jit99: p99 of the streams' RFC 3550 jitter, ms; stream: the "
-	       "most calls with media at once\n");
+	       "most calls with media at once\n"
+	       "control: anncd's control thread, CPU us per call set up in "
+	       "the step, and setups/s one core of it would carry\n");
 }
 
 struct totals {
@@ -149,13 +172,14 @@ print_summary(const struct bench_run *r)
 	       "p50_first_rtp_ms=%.3f calls=%lu answered=%lu failed=%lu "
 	       "streams_checked=%lu streams_complete=%lu lost=%lu "
 	       "seq_errors=%lu ts_errors=%lu rtp_packets=%llu stray_rtp=%llu "
-	       "max_streams=%u elapsed_s=%.1f\n",
+	       "max_streams=%u elapsed_s=%.1f ctl_us_per_setup=%.2f "
+	       "ctl_cps_core=%.0f\n",
 	       r->held ? st->rate : 0, p.setup50, p.setup99, p.first99,
 	       p.setup90, p.setup_max, p.first50, t.started, t.answered,
 	       t.failed, t.full, t.complete, t.lost, t.seq_errors,
 	       t.ts_errors, (unsigned long long)r->rtp_packets,
 	       (unsigned long long)r->stray_rtp, st->max_active,
-	       r->elapsed_s);
+	       r->elapsed_s, ctl_us(st), ctl_cps(st));
 }
 
 /* ---- JSON ---- */
@@ -189,6 +213,9 @@ json_step(FILE *f, const struct bench_step *st)
 		achieved(st), step_held(st) ? "true" : "false", st->started,
 		st->answered, st->ended, st->failed, st->refused,
 		st->timed_out, st->skipped, st->max_active);
+	json_num(f, "ctl_cpu_ms", st->cpu_ms >= 0 ? st->cpu_ms : NAN, ", ");
+	fprintf(f, "\"answers_in\": %lu, ", st->answers_in);
+	json_num(f, "ctl_us_per_setup", ctl_us(st), ",\n     ");
 	json_pcts(f, "setup_ms", &st->setup_ms);
 	fputs(",\n     ", f);
 	json_pcts(f, "first_rtp_ms", &st->first_rtp_ms);

@@ -417,6 +417,7 @@ on_2xx(struct bcall *c, const struct sip_msg *m, int64_t t)
 		 (int)(m->to_tag.n < sizeof(c->to_tag) ? m->to_tag.n : 0),
 		 m->to_tag.p);
 	st->answered++;
+	run->answers++;
 	bench_sample_add(&st->setup_ms, (double)(t - c->t_invite) / 1e6);
 	note_answer(c, m);
 	c->state = BC_UP;

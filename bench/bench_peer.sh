@@ -18,14 +18,8 @@ set -euo pipefail
 BUILD=$(cd "$1" && pwd)
 shift
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 STREAMS="100 1000"
 REPS=3
@@ -82,26 +76,13 @@ parse_args()
 	done
 }
 
-# A pawn-ticket URL for the attachment, made by its owner with curl.
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
 # The rig, Cyrus in the server namespace and a voice mail of about
 # ANNC_S seconds (the spoken message repeated) in alice's INBOX.
 setup()
 {
 	local once
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
+	stage_up cyrus
 	mail_make_voice "$WORK"
 	# sox's repeat N plays N more times
 	once=$(soxi -D "$MAIL_AU")
@@ -109,7 +90,7 @@ setup()
 		"$(awk -v a="$ANNC_S" -v o="$once" 'BEGIN { print int(a / o) }')"
 	mail_build_message "$WORK/annc.au" "$WORK/message.eml"
 	mail_deliver "$MAIL_EML"
-	URL=$(genurlauth)
+	URL=$(stage_url)
 	[ -n "$URL" ] || { note "GENURLAUTH gave no URL"; exit 1; }
 	chmod 755 "$WORK"
 	chmod 644 "$WORK/annc.au"
@@ -184,8 +165,7 @@ run_anncd()
 	: >"$ANNCD_LOG"
 	ANNCD_STARTS=0
 	ANNCD_RTP_PORTS=$RTP_PORTS
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--max-calls $((n + 16)) || exit 1
+	stage_anncd --max-calls $((n + 16))
 	recv_start "$n" "$ANNCD_PID" --usr1
 	calls_start "$RIG_UA" sip "$n" --server "$RIG_SIP_IP:$ANNCD_SIP_PORT" \
 		--play-url "$URL"

@@ -1,10 +1,10 @@
 /* The announcement service: SIP requests in, calls out.  An INVITE to
- * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: 100
- * Trying at once, a URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4),
- * the 200 OK with the SDP answer once the content is here, the stream
- * after the ACK, and our BYE when the dataplane reports the end.  Our
- * requests in the dialog (BYE, session refreshes) are built and routed
- * by control/dialog.c.
+ * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: a
+ * URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4) and 100 Trying
+ * unless the content is cached, the 200 OK with the SDP answer once the
+ * content is here, the stream after the ACK, and our BYE when the
+ * dataplane reports the end.  Our requests in the dialog (BYE, session
+ * refreshes) are built and routed by control/dialog.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,18 +39,18 @@
 #include "dataplane/dp_decode.h"
 
 #define SIP_MAX_DATAGRAM	65535	/* largest SIP message over UDP */
-#define SIP_OUT_MAX		8192	/* largest message anncd builds */
+/* Largest message anncd builds: a response copies the request's Via,
+ * From, To and Call-ID, and the BYE the INVITE's route set, each as long
+ * as a whole message may be, plus our own lines and SDP. */
+#define SIP_OUT_MAX		(SIP_MAX_DATAGRAM + 8192)
 #define SIP_RCVBUF_PER_CALL	4096	/* an INVITE as the socket counts it */
 #define SIP_RCVBUF_CALLS	4096	/* burst the SIP socket is sized for */
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
-/* Record-Route lines a 2xx copies, NUL included: half of what anncd
- * builds, the rest for the SDP and our own headers. */
-#define CALL_MAX_RR_BYTES	4096
-#define CALL_MAX_RR_TEXT	"4095"
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
+#define RANDOM_POOL_BYTES	4096	/* getrandom() read at once */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\r\n"
 #define CALL_SUPPORTED	"Supported: " SIP_UAS_SUPPORTED "\r\n"
@@ -61,7 +61,7 @@
 
 enum call_state {
 	CALL_FREE = 0,
-	CALL_FETCHING,		/* 100 sent, waiting on the cache entry */
+	CALL_FETCHING,		/* waiting on the cache entry, 100 sent */
 	CALL_ANSWERED,		/* 200 sent, waiting for the ACK */
 	CALL_REJECTED,		/* final error sent, waiting for the ACK */
 	CALL_STREAMING,		/* ACK came, the dataplane plays */
@@ -161,12 +161,8 @@ struct call {
 
 static const struct anncd_config *cfg;
 static int sip_fd = -1;
-static struct loop_op sip_recv_op;
-static char sip_rbuf[SIP_MAX_DATAGRAM + 1];
-static struct sockaddr_in sip_src;
+static struct loop_dgram_rx sip_rx;
 static struct sip_peer udp_peer;
-static struct iovec sip_iov;
-static struct msghdr sip_rmsg;
 /* Our sent-by and Contact host:port, and the Contact of a 200, per
  * transport (enum sip_tp): the caller's next requests come the same way
  * (RFC 3261 section 8.1.1.8, RFC 5630 section 3 for sips). */
@@ -244,25 +240,65 @@ annc_active_calls(void)
 	return cfg->max_calls - n_free;
 }
 
+/* Tags, branches, SSRCs and RTP bases come from the kernel's CSPRNG, read
+ * RANDOM_POOL_BYTES at a time rather than with a system call each.  Every
+ * byte is handed out once and wiped as it is, so a tag is as unguessable
+ * as a getrandom() call of its own would make it (RFC 3261 section 19.3
+ * wants tags cryptographically random, section 8.1.1.7 branches unique);
+ * what stays in the pool is never sent. */
+static uint8_t random_pool[RANDOM_POOL_BYTES];
+static size_t random_left;
+
+static int
+random_refill(void)
+{
+	ssize_t got = getrandom(random_pool, sizeof(random_pool), 0);
+
+	if (got != (ssize_t)sizeof(random_pool)) {
+		LOG_AT(LOGL_ERR, "call", "getrandom(%zu) failed: %s",
+		       sizeof(random_pool), got < 0 ? strerror(errno)
+						    : "short read");
+		return -EIO;
+	}
+	random_left = sizeof(random_pool);
+	return 0;
+}
+
 static void
 random_bytes(void *p, size_t n)
 {
-	if (getrandom(p, n, 0) != (ssize_t)n)
-		LOG_AT(LOGL_ERR, "call", "getrandom(%zu) failed: %s", n,
-		       strerror(errno));
+	uint8_t *out = p, *from;
+	size_t k;
+
+	while (n > 0) {
+		if (random_left == 0 && random_refill() < 0)
+			return;
+		k = n < random_left ? n : random_left;
+		from = random_pool + sizeof(random_pool) - random_left;
+		memcpy(out, from, k);
+		explicit_bzero(from, k);
+		random_left -= k;
+		out += k;
+		n -= k;
+	}
 }
 
+/* cap - 1 hex digits of fresh randomness (16 in a 17-byte tag: 64 bits,
+ * twice the 32 that RFC 3261 section 19.3 asks for). */
 static void
 random_token(char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t r[16];
-	size_t i;
+	size_t i, digits = cap > 0 ? cap - 1 : 0;
 
-	random_bytes(r, sizeof(r));
-	for (i = 0; i + 1 < cap && i < 2 * sizeof(r); i++)
+	if (digits > 2 * sizeof(r))
+		digits = 2 * sizeof(r);
+	random_bytes(r, (digits + 1) / 2);
+	for (i = 0; i < digits; i++)
 		out[i] = hex[(r[i / 2] >> (4 * (i & 1))) & 15];
-	out[i] = '\0';
+	if (cap > 0)
+		out[i] = '\0';
 }
 
 static struct call *
@@ -392,13 +428,14 @@ sip_send(const struct sip_peer *to, const char *msg, size_t len)
 	int rc;
 
 	/* RFC 3261 section 18.2.2: over a stream, back on the connection
-	 * the request came on; if it has gone the message is dropped, as
-	 * anncd opens no connection itself. */
+	 * the request came on; a response whose connection has gone goes
+	 * over a new one to the request's source and Via port. */
 	if (to->tp != SIP_TP_UDP) {
-		rc = sip_tp_send(to, msg, len);
-		if (rc == -ENOTCONN)
-			SIP_LOG(LOGL_DEBUG, "connection gone: %zu bytes dropped",
-				len);
+		rc = len > 8 && memcmp(msg, "SIP/2.0 ", 8) == 0 ?
+		     sip_tp_reply(to, msg, len) : sip_tp_send(to, msg, len);
+		if (rc < 0)
+			SIP_LOG(LOGL_DEBUG, "%zu bytes not sent: %s", len,
+				strerror(-rc));
 		return;
 	}
 	if (loop_sendto(sip_fd, &to->addr, msg, len) < 0)
@@ -430,9 +467,11 @@ static void
 rtx_arm(struct call_rtx *r, char *msg, size_t len, uint64_t give_up_after)
 {
 	uint64_t now = loop_now_ms();
+	/* Kept until the ACK: as long as the message, not SIP_OUT_MAX. */
+	char *fit = realloc(msg, len);
 
 	free(r->msg);
-	r->msg = msg;
+	r->msg = fit != NULL ? fit : msg;
 	r->len = len;
 	r->interval_ms = cfg->t1_ms;
 	r->max_interval_ms = cfg->t2_ms;
@@ -587,7 +626,7 @@ static int
 call_request(struct call *c, const struct dialog_req *in, char **out)
 {
 	struct dialog_req rq = *in;
-	char via[48];
+	char via[48], *fit;
 	int n = -1;
 
 	snprintf(via, sizeof(via), "SIP/2.0/%s %s", sip_tp_name(c->hop.tp),
@@ -596,6 +635,11 @@ call_request(struct call *c, const struct dialog_req *in, char **out)
 	*out = malloc(SIP_OUT_MAX);
 	if (*out != NULL)
 		n = dialog_build(&c->dlg, &rq, *out, SIP_OUT_MAX);
+	if (n >= 0) {
+		/* Kept for retransmission: as long as the message. */
+		fit = realloc(*out, (size_t)n + 1);
+		*out = fit != NULL ? fit : *out;
+	}
 	if (n < 0) {
 		free(*out);
 		*out = NULL;
@@ -677,19 +721,35 @@ struct invite_req {
 	const struct config_cred *cred;
 };
 
+/* Where s[0..n) has a control character (RFC 2045 section 5.1 allows
+ * none in a content-type), or -1: one unescaped from %0D%0A would
+ * otherwise reach the reason phrase and the log. */
+static int
+ctl_at(const char *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return i;
+	}
+	return -1;
+}
+
 static int
 check_content_type(struct invite_req *r, char *reason, size_t cap)
 {
-	struct sip_str cte = r->ap.cte;
+	struct sip_str cte = r->ap.cte, ct = r->ap.content_type;
 	int n;
 
-	if (r->ap.content_type.n == 0) {
+	if (ct.n == 0) {
 		snprintf(reason, cap, "Missing content-type parameter");
 		return 400;
 	}
-	n = sip_unescape(r->ap.content_type, r->ctype, sizeof(r->ctype));
-	if (n < 0) {
-		snprintf(reason, cap, "Bad content-type parameter");
+	n = sip_unescape(ct, r->ctype, sizeof(r->ctype));
+	if (n < 0 || ctl_at(r->ctype, n) >= 0) {
+		snprintf(reason, cap, "Bad content-type parameter: %s: %.*s",
+			 n < 0 ? "too long or an escaped NUL" :
+			 "control character", (int)(ct.n > 32 ? 32 : ct.n),
+			 ct.p);
 		return 400;
 	}
 	r->type = media_type_parse(r->ctype, (size_t)n, &r->mt);
@@ -868,12 +928,6 @@ invite_check(const struct sip_msg *m, struct invite_req *r, char *reason,
 	if (m->contact_uri.n == 0) {
 		snprintf(reason, cap, "Missing Contact");
 		return 400;
-	}
-	/* The 2xx must carry them all back (RFC 3261 section 12.1.1). */
-	if (dialog_rr_size(m) >= CALL_MAX_RR_BYTES) {
-		snprintf(reason, cap, "Record-Route over %s bytes",
-			 CALL_MAX_RR_TEXT);
-		return 513;
 	}
 	if (annc_params_parse(&uri, r->play, sizeof(r->play), &r->ap,
 			      &why) < 0) {
@@ -1133,7 +1187,8 @@ call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], extra[CALL_MAX_RR_BYTES + SDP_WARN_MAX + 176];
+	static char extra[SIP_OUT_MAX];	/* Record-Route as long as it came */
+	char sdp[2048];
 	struct sdp_refusal why = { 305, "no format fits" };
 	int n, k;
 
@@ -1158,10 +1213,9 @@ call_answer(struct call *c)
 	call_stimer_set(c, &c->stimer);
 	/* RFC 3261 section 12.1.1: the route set goes back in the 2xx, so
 	 * that the caller's requests take the same proxies as ours. */
-	k = dialog_rr_lines(&c->invite, extra, CALL_MAX_RR_BYTES);
+	k = dialog_rr_lines(&c->invite, extra, SIP_MAX_DATAGRAM + 1);
 	if (k < 0) {
-		call_reject(c, 500, "Record-Route over "
-			    CALL_MAX_RR_TEXT " bytes");
+		call_reject(c, 500, "Record-Route too long");
 		return;
 	}
 	snprintf(extra + k, sizeof(extra) - (size_t)k,
@@ -1437,18 +1491,23 @@ on_entry_done(struct cache_waiter *w, struct cache_entry *e)
 
 /* The content for the play URL: from the cache, from the fetch another
  * call has started, or from a fetch of its own; exactly one URLFETCH per
- * URL in flight, keyed by the URL exactly as received.
+ * URL and form in flight, keyed by the URL exactly as received and by
+ * the content-type and encoding the call names: a caller who names them
+ * wrong gets its own entry, and cannot have the URL held as what it
+ * said for every caller after it.
  */
 static void
 call_fetch(struct call *c, const struct invite_req *r)
 {
+	static char key[sizeof(r->play) + 16];
 	uint32_t form = req_form(&r->mt, r->base64);
 	struct cache_entry *e;
-	int rc;
+	int rc, n;
 
-	rc = cache_get(r->ap.play, r->ap.play_len,
-		       r->url.has_expire ? r->url.expire : 0, loop_now_ms(),
-		       time(NULL), &e);
+	n = snprintf(key, sizeof(key), "%08" PRIx32 " %s", form, r->ap.play);
+	rc = n < 0 || (size_t)n >= sizeof(key) ? -ENOSPC :
+	     cache_get(key, (size_t)n, r->url.has_expire ? r->url.expire : 0,
+		       loop_now_ms(), time(NULL), &e);
 	if (rc < 0) {
 		call_reject(c, rc == -ETIME ? 404 : 503, rc == -ETIME ?
 			    "URL expired" : "Content cache full");
@@ -1588,8 +1647,11 @@ on_invite(const struct sip_msg *m, const struct sip_peer *src,
 	c->play = r.opts;
 	c->stimer = r.stimer;
 	call_play_log(c, &r.ap);
-	sip_respond(m, src, 100, "Trying", NULL);
 	call_fetch(c, &r);
+	/* RFC 3261 section 17.2.1: no 100 when the final response has
+	 * gone already (a cache hit, a refusal); one while the fetch runs. */
+	if (c->state == CALL_FETCHING && c->resp.msg == NULL)
+		sip_respond(m, src, 100, "Trying", NULL);
 }
 
 /* ---- requests within a call ---- */
@@ -2035,6 +2097,14 @@ reoffer_stream(const struct call *c, unsigned int k,
 		return -1;
 	}
 	md = &s->media[st->media_index];
+	/* Not to a group or everyone either, as in the first offer;
+	 * 0.0.0.0 is a hold. */
+	if (md->addr != 0 && offer_line_fault(md) == 301) {
+		why->warn_code = 301;
+		snprintf(why->text, sizeof(why->text), "%s",
+			 offer_fault_text[1]);
+		return -1;
+	}
 	pt = sdp_match(md, &st->fmt, &oa);
 	if (pt != st->pt) {
 		why->warn_code = 305;
@@ -2224,8 +2294,17 @@ call_take_offer(struct call *c, const struct sip_msg *m,
 	struct sdp_refusal why = { 305, "no format fits" };
 	static struct sdp_session s;	/* over 10 kB: off the stack */
 	char sdp[2048], warn[SDP_WARN_MAX + 32];
+	const char *reason;
 	int n;
 
+	/* RFC 3261 section 8.2.3: a body anncd cannot read, or an answer
+	 * the caller would not take, as for the first INVITE. */
+	n = sip_uas_check_body(m, &reason, warn, sizeof(warn));
+	if (n != 0) {
+		CALL_LOG(LOGL_INFO, c, "new offer refused: %d %s", n, reason);
+		call_respond(c, m, src, n, reason, warn, NULL, 0, NULL);
+		return;
+	}
 	n = call_reanswer(c, m, &s, sts, sdp, sizeof(sdp), &why);
 	if (n < 0) {
 		if (sdp_warning_header(warn, sizeof(warn), "anncd", &why) < 0)
@@ -2368,6 +2447,14 @@ on_reinvite(struct call *c, const struct sip_msg *m,
 		sip_send(src, c->reresp.msg, c->reresp.len);
 		return;
 	}
+	/* No dialog after a refusal or once a BYE went either way: 481, as
+	 * for UPDATE, not a 500 inviting a retry. */
+	if (c->state == CALL_REJECTED || c->state == CALL_BYE_SENT ||
+	    c->state == CALL_CLOSING) {
+		sip_respond(m, src, 481, "Call/Transaction Does Not Exist",
+			    NULL);
+		return;
+	}
 	if (!call_cseq_ok(c, m, src))
 		return;
 	if (c->reresp.msg != NULL || call_offer_pending(c)) {
@@ -2466,7 +2553,7 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 	const char *reason;
 	int code;
 
-	if (sip_txn_absorb(m, src) || method_refused(m, src))
+	if (sip_txn_absorb(m, src, loop_now_ms()) || method_refused(m, src))
 		return;
 	code = sip_uas_screen(m, &reason, extra, sizeof(extra));
 	if (code != 0) {
@@ -2491,21 +2578,6 @@ on_request(const struct sip_msg *m, const struct sip_peer *src,
 }
 
 /* ---- SIP input ---- */
-
-static void
-sip_recv_arm(void)
-{
-	struct io_uring_sqe *sqe = loop_sqe(&sip_recv_op);
-
-	sip_iov.iov_base = sip_rbuf;
-	sip_iov.iov_len = SIP_MAX_DATAGRAM;
-	memset(&sip_rmsg, 0, sizeof(sip_rmsg));
-	sip_rmsg.msg_name = &sip_src;
-	sip_rmsg.msg_namelen = sizeof(sip_src);
-	sip_rmsg.msg_iov = &sip_iov;
-	sip_rmsg.msg_iovlen = 1;
-	io_uring_prep_recvmsg(sqe, sip_fd, &sip_rmsg, 0);
-}
 
 static void
 sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
@@ -2533,22 +2605,22 @@ sip_on_datagram(const char *buf, size_t len, const struct sip_peer *src)
 		on_response(&m);
 }
 
+/* Every datagram waiting is taken in one loop round (loop.h); one over
+ * --sip-max-message-bytes comes truncated and is dropped. */
 static void
-sip_on_recv(struct loop_op *op, int res)
+sip_on_recv(struct loop_dgram_rx *rx, char *buf, long len,
+	    const struct sockaddr_in *src)
 {
-	(void)op;
-	if (res > 0 && (sip_rmsg.msg_flags & MSG_TRUNC) == 0 &&
-	    (size_t)res <= cfg->sip_max_msg) {
-		sip_rbuf[res] = '\0';
-		udp_peer.addr = sip_src;
-		sip_on_datagram(sip_rbuf, (size_t)res, &udp_peer);
-	} else if (res < 0) {
-		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror(-res));
-	} else if (res > 0) {
+	(void)rx;
+	if (len > 0) {
+		udp_peer.addr = *src;
+		sip_on_datagram(buf, (size_t)len, &udp_peer);
+	} else if (len == -EMSGSIZE) {
 		SIP_LOG(LOGL_INFO, "datagram over %zu bytes dropped",
 			cfg->sip_max_msg);
+	} else if (len < 0) {
+		SIP_LOG(LOGL_WARN, "recvmsg failed: %s", strerror((int)-len));
 	}
-	sip_recv_arm();
 }
 
 /* ---- timers and dataplane events ---- */
@@ -2821,6 +2893,8 @@ sip_streams(void)
 		.max_conns = cfg->sip_max_conns,
 		.max_msg = cfg->sip_max_msg,
 		.idle_ms = cfg->sip_idle_ms,
+		.connect_ms = cfg->sip_connect_ms,
+		.tls_verify = cfg->sip_tls_verify,
 	};
 
 	local_names(SIP_TP_UDP, &cfg->sip_addr);
@@ -2855,6 +2929,7 @@ annc_init(const struct anncd_config *config)
 		.max = config->sip_transactions,
 		.t1_ms = config->t1_ms,
 		.t2_ms = config->t2_ms,
+		.t4_ms = config->t4_ms,
 	};
 	struct sip_limits sl = {
 		.max_headers = config->sip_max_headers,
@@ -2873,9 +2948,10 @@ annc_init(const struct anncd_config *config)
 	sip_fd = sip_socket();
 	if (sip_fd < 0)
 		return sip_fd;
-	sip_recv_op.cb = sip_on_recv;
-	sip_recv_arm();
-	rc = sip_streams();
+	rc = loop_dgram_rx_start(&sip_rx, sip_fd, cfg->sip_max_msg,
+				 sip_on_recv);
+	if (rc == 0)
+		rc = sip_streams();
 	/* Last: the tests take this line as "ready". */
 	if (rc == 0)
 		LOG_AT(LOGL_INFO, "sip", "sip listening on udp %s",

@@ -34,6 +34,7 @@ enum {
 	OPT_IMAP_TIMEOUT,
 	OPT_T1,
 	OPT_T2,
+	OPT_T4,
 	OPT_SIP_TXNS,
 	OPT_ARP_TIMEOUT,
 	OPT_LOG_LEVEL,
@@ -58,6 +59,8 @@ enum {
 	OPT_SIP_IDLE,
 	OPT_SIP_MAX_HDRS,
 	OPT_SIP_MAX_LINE,
+	OPT_SIP_CONNECT,
+	OPT_SIP_TLS_VERIFY,
 	OPT_HELP,
 };
 
@@ -74,6 +77,7 @@ static const struct option long_opts[] = {
 	{ "imap-timeout-ms", required_argument, NULL, OPT_IMAP_TIMEOUT },
 	{ "sip-t1-ms", required_argument, NULL, OPT_T1 },
 	{ "sip-t2-ms", required_argument, NULL, OPT_T2 },
+	{ "sip-t4-ms", required_argument, NULL, OPT_T4 },
 	{ "sip-transactions", required_argument, NULL, OPT_SIP_TXNS },
 	{ "arp-timeout-ms", required_argument, NULL, OPT_ARP_TIMEOUT },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -98,6 +102,8 @@ static const struct option long_opts[] = {
 	{ "sip-idle-ms", required_argument, NULL, OPT_SIP_IDLE },
 	{ "sip-max-headers", required_argument, NULL, OPT_SIP_MAX_HDRS },
 	{ "sip-max-line-bytes", required_argument, NULL, OPT_SIP_MAX_LINE },
+	{ "sip-connect-timeout-ms", required_argument, NULL, OPT_SIP_CONNECT },
+	{ "sip-tls-verify", required_argument, NULL, OPT_SIP_TLS_VERIFY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -123,6 +129,14 @@ static const char config_usage_text[] =
 	"                             (default 256, 8..65535)\n"
 	"  --sip-max-line-bytes N     bytes of one SIP header field; more get 400\n"
 	"                             (default 8192, 64..65535)\n"
+	"  --sip-connect-timeout-ms N give up a TCP or TLS connection anncd opens\n"
+	"                             (handshake included) after this long, dropping\n"
+	"                             what waits on it (default 10000, 100..120000)\n"
+	"  --sip-tls-verify none|system|FILE\n"
+	"                             check the certificate of a TLS peer anncd\n"
+	"                             connects to: not at all (default: phones'\n"
+	"                             are mostly self-signed), against the system\n"
+	"                             store, or against the CAs in FILE\n"
 	"  --media-ip IP              RTP source address, put in the SDP answer (required)\n"
 	"  --rtp-ports MIN-MAX        RTP source ports, one even port per call\n"
 	"                             (default 40000-49999)\n"
@@ -151,6 +165,9 @@ static const char config_usage_text[] =
 	"                             rounds (default 16384, 1..1048576)\n"
 	"  --sip-t1-ms N              RFC 3261 T1 (default 500)\n"
 	"  --sip-t2-ms N              RFC 3261 T2 (default 4000)\n"
+	"  --sip-t4-ms N              RFC 3261 T4: how long a refusal's ACK copies\n"
+	"                             are absorbed over UDP, timer I (default 5000,\n"
+	"                             0..60000)\n"
 	"  --sip-transactions N       answers kept for retransmitted\n"
 	"                             requests (default 16384)\n"
 	"  --arp-timeout-ms N         give up resolving a caller's MAC (default 3000)\n"
@@ -267,6 +284,23 @@ parse_sip(const char *opt, const char *s, struct sockaddr_in *sa)
 	return 0;
 }
 
+/* "none", "system" or a readable CA file. */
+static int
+parse_tls_verify(const char *arg, struct anncd_config *cfg)
+{
+	if (strcmp(arg, "none") == 0) {
+		cfg->sip_tls_verify = NULL;
+		return 0;
+	}
+	if (strcmp(arg, "system") != 0 && access(arg, R_OK) != 0) {
+		CFG_ERR("--sip-tls-verify: '%s' is not none or system, and "
+			"cannot be read: %s", arg, strerror(errno));
+		return -1;
+	}
+	cfg->sip_tls_verify = arg;
+	return 0;
+}
+
 /* What an operator sets for SIP over streams, and the parser limits. */
 static int
 parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
@@ -310,6 +344,14 @@ parse_sip_stream(int opt, char *arg, struct anncd_config *cfg)
 			return -1;
 		cfg->sip_max_line = v;
 		return 0;
+	case OPT_SIP_CONNECT:
+		if (parse_u32("sip-connect-timeout-ms", arg, 100, 120000,
+			      &v) < 0)
+			return -1;
+		cfg->sip_connect_ms = (unsigned int)v;
+		return 0;
+	case OPT_SIP_TLS_VERIFY:
+		return parse_tls_verify(arg, cfg);
 	}
 	if (parse_u32("sip-idle-ms", arg, 1, 3600000, &v) < 0)
 		return -1;
@@ -447,10 +489,12 @@ config_defaults(struct anncd_config *cfg)
 	cfg->imap_max_conns = 4;
 	cfg->t1_ms = 500;
 	cfg->t2_ms = 4000;
+	cfg->t4_ms = 5000;
 	cfg->sip_transactions = 16384;
 	cfg->sip_max_conns = 1024;
 	cfg->sip_max_msg = 65535;
 	cfg->sip_idle_ms = 120000;
+	cfg->sip_connect_ms = 10000;
 	cfg->sip_max_headers = SIP_MAX_HEADERS_DEFAULT;
 	cfg->sip_max_line = SIP_MAX_LINE_BYTES_DEFAULT;
 	cfg->arp_timeout_ms = 3000;
@@ -506,6 +550,31 @@ parse_cache(int opt, const char *arg, struct anncd_config *cfg)
 	return -1;
 }
 
+/* RFC 3261 timer values (section 17.1.1.1, table 4). */
+static int
+parse_sip_timer(int opt, const char *arg, struct anncd_config *cfg)
+{
+	unsigned long v;
+
+	switch (opt) {
+	case OPT_T1:
+		if (parse_u32("sip-t1-ms", arg, 1, 60000, &v) < 0)
+			return -1;
+		cfg->t1_ms = (unsigned int)v;
+		return 0;
+	case OPT_T2:
+		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
+			return -1;
+		cfg->t2_ms = (unsigned int)v;
+		return 0;
+	}
+	/* 0: a copy of the ACK that comes after it is dropped unmatched. */
+	if (parse_u32("sip-t4-ms", arg, 0, 60000, &v) < 0)
+		return -1;
+	cfg->t4_ms = (unsigned int)v;
+	return 0;
+}
+
 static int
 parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 {
@@ -543,15 +612,9 @@ parse_limit(int opt, const char *arg, struct anncd_config *cfg)
 		cfg->imap_timeout_ms = (unsigned int)v;
 		return 0;
 	case OPT_T1:
-		if (parse_u32("sip-t1-ms", arg, 1, 60000, &v) < 0)
-			return -1;
-		cfg->t1_ms = (unsigned int)v;
-		return 0;
 	case OPT_T2:
-		if (parse_u32("sip-t2-ms", arg, 1, 600000, &v) < 0)
-			return -1;
-		cfg->t2_ms = (unsigned int)v;
-		return 0;
+	case OPT_T4:
+		return parse_sip_timer(opt, arg, cfg);
 	case OPT_SIP_TXNS:
 		if (parse_u32("sip-transactions", arg, 1, 1u << 20, &v) < 0)
 			return -1;
@@ -603,19 +666,12 @@ parse_one(int opt, char *arg, struct anncd_config *cfg)
 {
 	int lvl;
 
+	/* The stream options are one run of the enum. */
+	if (opt >= OPT_SIP_TCP && opt <= OPT_SIP_TLS_VERIFY)
+		return parse_sip_stream(opt, arg, cfg);
 	switch (opt) {
 	case OPT_SIP:
 		return parse_sip("sip", arg, &cfg->sip_addr);
-	case OPT_SIP_TCP:
-	case OPT_SIP_TLS:
-	case OPT_SIP_TLS_CERT:
-	case OPT_SIP_TLS_KEY:
-	case OPT_SIP_MAX_CONNS:
-	case OPT_SIP_MAX_MSG:
-	case OPT_SIP_IDLE:
-	case OPT_SIP_MAX_HDRS:
-	case OPT_SIP_MAX_LINE:
-		return parse_sip_stream(opt, arg, cfg);
 	case OPT_MEDIA_IP:
 		if (inet_pton(AF_INET, arg, &cfg->media_ip) == 1)
 			return 0;

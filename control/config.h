@@ -46,6 +46,8 @@ struct anncd_config {
 	unsigned int sip_max_conns;	/* --sip-max-connections */
 	size_t sip_max_msg;		/* --sip-max-message-bytes */
 	unsigned int sip_idle_ms;	/* --sip-idle-ms */
+	unsigned int sip_connect_ms;	/* --sip-connect-timeout-ms */
+	const char *sip_tls_verify;	/* --sip-tls-verify; NULL: none */
 	unsigned int sip_max_headers;	/* --sip-max-headers */
 	size_t sip_max_line;		/* --sip-max-line-bytes */
 	uint32_t media_ip;		/* --media-ip, network order */
@@ -70,6 +72,7 @@ struct anncd_config {
 	char *imap_plaintext_ok;	/* --imap-plaintext-ok HOST:PORT,... */
 	unsigned int t1_ms;		/* --sip-t1-ms (RFC 3261 T1) */
 	unsigned int t2_ms;		/* --sip-t2-ms (RFC 3261 T2) */
+	unsigned int t4_ms;		/* --sip-t4-ms (RFC 3261 T4) */
 	unsigned int sip_transactions;	/* --sip-transactions */
 	unsigned int arp_timeout_ms;	/* --arp-timeout-ms */
 	size_t cache_bytes;		/* --cache-bytes: READY contents */

@@ -678,23 +678,35 @@ sdp_choose(const struct sdp_session *s, enum media_kind kind,
 
 /* ---- writing SDP ---- */
 
+/* The answer is appended piece by piece, lengths known: it is built for
+ * every call, and parsing a format for each piece cost more than the
+ * pieces. */
 static void
 sdp_put_addr(struct strbuf *o, const char *prefix, uint32_t addr)
 {
 	uint8_t b[4];
 
 	memcpy(b, &addr, sizeof(b));
-	strbuf_putf(o, "%sIN IP4 %u.%u.%u.%u\r\n", prefix, b[0], b[1], b[2], b[3]);
+	strbuf_puts(o, prefix);
+	strbuf_putl(o, "IN IP4 ");
+	for (unsigned int i = 0; i < 4; i++) {
+		strbuf_putu(o, b[i]);
+		strbuf_put(o, i < 3 ? "." : "\r\n", i < 3 ? 1 : 2);
+	}
 }
 
 static void
 sdp_put_head(struct strbuf *o, uint64_t id, uint64_t version, uint32_t addr)
 {
-	strbuf_putf(o, "v=0\r\no=anncd %" PRIu64 " %" PRIu64 " ", id, version);
+	strbuf_putl(o, "v=0\r\no=anncd ");
+	strbuf_putu(o, id);
+	strbuf_putl(o, " ");
+	strbuf_putu(o, version);
+	strbuf_putl(o, " ");
 	sdp_put_addr(o, "", addr);
-	strbuf_putf(o, "s=-\r\n");
+	strbuf_putl(o, "s=-\r\n");
 	sdp_put_addr(o, "c=", addr);
-	strbuf_putf(o, "t=0 0\r\n");
+	strbuf_putl(o, "t=0 0\r\n");
 }
 
 /* A declined stream keeps its place with port 0 and its formats (RFC
@@ -715,10 +727,17 @@ sdp_put_declined(struct strbuf *o, const struct sdp_media *md)
 static void
 sdp_put_fmt(struct strbuf *o, uint8_t pt, const struct media_fmt *f)
 {
-	strbuf_putf(o, "a=rtpmap:%u %s/%u", pt, f->name, f->clock_rate);
-	if (f->channels > 1)
-		strbuf_putf(o, "/%u", f->channels);
-	strbuf_puts(o, "\r\n");
+	strbuf_putl(o, "a=rtpmap:");
+	strbuf_putu(o, pt);
+	strbuf_putl(o, " ");
+	strbuf_puts(o, f->name);
+	strbuf_putl(o, "/");
+	strbuf_putu(o, f->clock_rate);
+	if (f->channels > 1) {
+		strbuf_putl(o, "/");
+		strbuf_putu(o, f->channels);
+	}
+	strbuf_putl(o, "\r\n");
 	if (f->flags & MEDIA_FMT_AMR_OCTET)
 		strbuf_putf(o, "a=fmtp:%u octet-align=1\r\n", pt);
 }
@@ -727,11 +746,22 @@ static void
 sdp_put_stream(struct strbuf *o, const struct sdp_media *md,
 	       const struct sdp_stream *st)
 {
-	strbuf_putf(o, "m=%s %u RTP/AVP %u\r\n", md->type, st->port, st->pt);
+	strbuf_putl(o, "m=");
+	strbuf_puts(o, md->type);
+	strbuf_putl(o, " ");
+	strbuf_putu(o, st->port);
+	strbuf_putl(o, " RTP/AVP ");
+	strbuf_putu(o, st->pt);
+	strbuf_putl(o, "\r\n");
 	sdp_put_fmt(o, st->pt, &st->fmt);
-	if (st->ptime != 0)
-		strbuf_putf(o, "a=ptime:%u\r\n", st->ptime);
-	strbuf_putf(o, "a=%s\r\n", sdp_dir_names[st->dir]);
+	if (st->ptime != 0) {
+		strbuf_putl(o, "a=ptime:");
+		strbuf_putu(o, st->ptime);
+		strbuf_putl(o, "\r\n");
+	}
+	strbuf_putl(o, "a=");
+	strbuf_puts(o, sdp_dir_names[st->dir]);
+	strbuf_putl(o, "\r\n");
 }
 
 static const struct sdp_stream *
@@ -764,7 +794,9 @@ sdp_build_answer(char *out, size_t cap, const struct sdp_answer *a)
 	sdp_put_head(&o, a->sess_id, a->sess_version, a->addr);
 	for (unsigned int i = 0; i < s->n_media; i++) {
 		st = sdp_stream_at(a, i);
-		if (st != NULL)
+		/* RFC 3264 section 8.2: a stream a new offer gives port 0 is
+		 * removed, and the answer says so with port 0 too. */
+		if (st != NULL && s->media[i].port != 0)
 			sdp_put_stream(&o, &s->media[i], st);
 		else
 			sdp_put_declined(&o, &s->media[i]);

@@ -28,8 +28,8 @@ frame_is_clen(const char *p, const char *end, const char **val)
 	return 1;
 }
 
-/* The value: digits between optional white space, at most max.  Returns
- * the value or -1. */
+/* The value: digits between optional white space.  Returns it, capped
+ * at max + 1 (too long, not malformed), or -1. */
 static long
 frame_clen_value(const char *p, const char *end, size_t max)
 {
@@ -38,7 +38,6 @@ frame_clen_value(const char *p, const char *end, size_t max)
 
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	/* A value past max is kept as max + 1: too long, not malformed. */
 	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
 		if (v <= max)
 			v = v * 10 + (unsigned long)(*p - '0');
@@ -49,11 +48,32 @@ frame_clen_value(const char *p, const char *end, size_t max)
 	return digits == 0 || p != end ? -1 : (long)v;
 }
 
+/* The value as a 400's reason phrase may quote it: trimmed, bytes that
+ * are not printable ASCII as '?', cut with "..." past the room. */
+static void
+frame_detail(struct sip_frame *f, const char *p, const char *end)
+{
+	size_t n = 0, cap = sizeof(f->detail);
+
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||
+			   end[-1] == '\r'))
+		end--;
+	for (; p < end && n + 1 < cap; p++)
+		f->detail[n++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+	if (p < end) {
+		memcpy(f->detail + cap - 4, "...", 3);
+		n = cap - 1;
+	}
+	f->detail[n] = '\0';
+}
+
 /* Content-Length of the header section hdr[0..n), which ends in the
- * empty line.  Returns it, -1 when absent, -2 when bad or repeated with
- * another value. */
+ * empty line.  Returns it, -1 when absent, -2 when bad, -3 when repeated
+ * with another value; f->detail quotes the value at fault. */
 static long
-frame_clen(const char *hdr, size_t n, size_t max)
+frame_clen(const char *hdr, size_t n, size_t max, struct sip_frame *f)
 {
 	const char *p = hdr, *end = hdr + n, *eol, *val;
 	long v = -1, w;
@@ -64,8 +84,9 @@ frame_clen(const char *hdr, size_t n, size_t max)
 			eol = end;
 		if (frame_is_clen(p, eol, &val)) {
 			w = frame_clen_value(val, eol, max);
+			frame_detail(f, val, eol);
 			if (w < 0 || (v >= 0 && w != v))
-				return -2;
+				return w < 0 ? -2 : -3;
 			v = w;
 		}
 		p = eol + 1;
@@ -118,6 +139,8 @@ sip_frame_next(const char *buf, size_t len, size_t max, struct sip_frame *f,
 
 	f->pings = 0;
 	f->len = 0;
+	f->hlen = 0;
+	f->detail[0] = '\0';
 	f->skip = frame_keepalives(buf, len, &f->pings, &more);
 	p = buf + f->skip;
 	avail = len - f->skip;
@@ -133,14 +156,13 @@ sip_frame_next(const char *buf, size_t len, size_t max, struct sip_frame *f,
 		return avail >= max ? -1 : 0;
 	}
 	hlen = (size_t)(eoh - p) + 4;
-	clen = frame_clen(p, hlen, max);
-	if (clen == -1 || clen == -2) {
+	clen = frame_clen(p, hlen, max, f);
+	if (clen < 0 || hlen + (size_t)clen > max) {
+		f->hlen = hlen;
 		*why = clen == -1 ? "missing Content-Length" :
-				    "bad Content-Length";
-		return -1;
-	}
-	if (hlen + (size_t)clen > max) {
-		*why = "message over the message limit";
+		       clen == -2 ? "bad Content-Length" :
+		       clen == -3 ? "conflicting Content-Length" :
+				    "Content-Length over the message limit";
 		return -1;
 	}
 	if (avail < hlen + (size_t)clen)

@@ -955,28 +955,45 @@ sip_build_response(char *out, size_t cap, const struct sip_msg *req,
 	strbuf_init(&o, out, cap);
 	if (code < 100 || code > 699)
 		return -1;
-	strbuf_putf(&o, "SIP/2.0 %d %s\r\n", code, reason ? reason : "");
+	/* Appended piece by piece: no format is parsed for a response. */
+	strbuf_putl(&o, "SIP/2.0 ");
+	strbuf_putu(&o, (unsigned int)code);
+	strbuf_putl(&o, " ");
+	/* A reason may quote the caller's words: no line break in it (RFC
+	 * 3261 section 25.1, Reason-Phrase), or it would add header lines. */
+	if (reason != NULL)
+		sip_put_value(&o, (struct sip_str){ .p = reason,
+						    .n = strlen(reason) });
+	strbuf_putl(&o, "\r\n");
 	for (unsigned int i = 0; i < req->n_via; i++)
 		sip_put_header(&o, "Via: ", req->via[i]);
 	sip_put_header(&o, "From: ", req->from);
-	strbuf_puts(&o, "To: ");
+	strbuf_putl(&o, "To: ");
 	sip_put_value(&o, req->to);
-	if (to_tag != NULL && req->to_tag.n == 0)
-		strbuf_putf(&o, ";tag=%s", to_tag);
-	strbuf_puts(&o, "\r\n");
+	if (to_tag != NULL && req->to_tag.n == 0) {
+		strbuf_putl(&o, ";tag=");
+		strbuf_puts(&o, to_tag);
+	}
+	strbuf_putl(&o, "\r\n");
 	sip_put_header(&o, "Call-ID: ", req->call_id);
 	if (req->cseq_method.n > 0) {
-		strbuf_putf(&o, "CSeq: %u ", (unsigned int)req->cseq);
-		sip_put_header(&o, "", req->cseq_method);
+		strbuf_putl(&o, "CSeq: ");
+		strbuf_putu(&o, req->cseq);
+		sip_put_header(&o, " ", req->cseq_method);
 	} else {
 		/* A 400 for a CSeq out of range carries it as it came. */
 		sip_put_header(&o, "CSeq: ", req->cseq_value);
 	}
 	if (extra != NULL)
 		strbuf_puts(&o, extra);
-	if (body != NULL && body_type != NULL)
-		strbuf_putf(&o, "Content-Type: %s\r\n", body_type);
-	strbuf_putf(&o, "Content-Length: %zu\r\n\r\n", body ? body_len : 0);
+	if (body != NULL && body_type != NULL) {
+		strbuf_putl(&o, "Content-Type: ");
+		strbuf_puts(&o, body_type);
+		strbuf_putl(&o, "\r\n");
+	}
+	strbuf_putl(&o, "Content-Length: ");
+	strbuf_putu(&o, body ? body_len : 0);
+	strbuf_putl(&o, "\r\n\r\n");
 	if (body != NULL)
 		strbuf_put(&o, body, body_len);
 	return strbuf_result(&o);

@@ -1,20 +1,24 @@
-/* The stream connections of control/sip_transport.h.  Each connection has
- * at most one receive and one send in flight on the loop; a connection
- * being closed is shut down at once and freed when both have completed,
- * so that no completion ever points at freed memory.
+/* The stream connections of control/sip_transport.h, those callers open
+ * and those anncd opens itself.  Each connection has at most one receive
+ * and one send (or its connect) in flight on the loop; a connection being
+ * closed is shut down at once and freed when both have completed, so that
+ * no completion ever points at freed memory.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "control/loop.h"
 #include "control/sip_frame.h"
+#include "control/sip_msg.h"
 #include "control/sip_transport.h"
 #include "control/tls.h"
 #include "core/log.h"
@@ -26,6 +30,11 @@
 #define TP_LOG_PER_SEC	20	/* peer-caused closes logged per second */
 #define TP_SWEEP_MS	50	/* how often idle connections are looked for */
 #define TP_BACKLOG	128
+#define TP_LINGER_MS	2000	/* after a refusal, the peer's close is
+				 * waited for this long */
+#define TP_REFUSAL_MAX	8192	/* largest 400 built for a framing fault */
+#define TP_PORT_TCP	5060	/* RFC 3261 section 19.1.2 */
+#define TP_PORT_TLS	5061
 
 #define TP_LOG(lvl, ...) LOG_AT(lvl, "sip", __VA_ARGS__)
 
@@ -39,6 +48,11 @@ struct tp_conn {
 	struct loop_op wr_op;
 	int fd;
 	int live, closing, wr_busy, handshaken;
+	int ending;			/* refused: 1 sending the answer, 2 its
+					 * FIN sent; nothing more is read */
+	int connecting;			/* ours, not yet connected (TLS: not
+					 * yet handshaken) */
+	int err;			/* -errno of a failed connect */
 	unsigned int holds;		/* dialogs on it: no idle close */
 	int rd_busy;			/* 1 in flight, 2 in its completion */
 	struct sip_peer peer;
@@ -47,9 +61,13 @@ struct tp_conn {
 	struct tp_buf out;		/* queued, not yet handed to send */
 	struct tp_buf wire;		/* being sent, from woff */
 	size_t woff;
+	struct tp_buf pend;		/* plaintext queued while connecting */
+	uint64_t cookies[TP_OUT_MSGS];	/* of the tracked messages in pend */
+	unsigned int n_cookies, n_pend;
 	char *cipher;			/* TLS: ciphertext read */
-	uint64_t last_rx_ms;
+	uint64_t last_rx_ms;		/* a byte came or a message was queued */
 	uint64_t msg_since_ms;		/* a partial message since; 0: none */
+	uint64_t since_ms;		/* connecting or ending since */
 };
 
 struct tp_listener {
@@ -62,6 +80,7 @@ struct tp_listener {
 
 static struct sip_tp_config conf;
 static sip_tp_deliver_fn deliver_fn;
+static sip_tp_lost_fn lost_fn;
 static struct tp_conn *conns;
 static uint32_t *free_slots;
 static unsigned int n_free;
@@ -72,6 +91,9 @@ static unsigned int log_count, log_dropped;
 
 static void conn_arm_recv(struct tp_conn *c);
 static void conn_flush(struct tp_conn *c);
+static int conn_established(struct tp_conn *c);
+static int conn_connect(enum sip_tp tp, const struct sockaddr_in *a,
+			struct tp_conn **out);
 
 const char *
 sip_tp_name(enum sip_tp tp)
@@ -118,7 +140,8 @@ conn_by_id(uint32_t id)
 	if (conns == NULL || (id & 0xfffff) >= conf.max_conns)
 		return NULL;
 	c = &conns[id & 0xfffff];
-	return c->live && !c->closing && c->peer.conn == id ? c : NULL;
+	return c->live && !c->closing && !c->ending && c->peer.conn == id ?
+	       c : NULL;
 }
 
 static void
@@ -129,9 +152,29 @@ conn_free(struct tp_conn *c)
 	free(c->in.p);
 	free(c->out.p);
 	free(c->wire.p);
+	free(c->pend.p);
 	free(c->cipher);
 	c->live = 0;
 	free_slots[n_free++] = c->peer.conn & 0xfffff;
+}
+
+/* A connection anncd opened that never carried what was queued on it:
+ * the messages are dropped, and those sent tracked are reported. */
+static void
+conn_lost(struct tp_conn *c, const char *why)
+{
+	char line[160];
+	unsigned int i;
+
+	snprintf(line, sizeof(line), "%s; %u message%s dropped",
+		 why != NULL ? why : "closed by the peer", c->n_pend,
+		 c->n_pend == 1 ? "" : "s");
+	tp_log_peer(&c->peer, "cannot connect to", line);
+	for (i = 0; i < c->n_cookies && lost_fn != NULL; i++)
+		lost_fn(c->cookies[i], &c->peer, c->err ? c->err : -ECONNRESET);
+	c->n_cookies = 0;
+	c->n_pend = 0;
+	c->pend.len = 0;
 }
 
 /* Shuts the socket so that whatever is in flight completes; the last
@@ -142,13 +185,17 @@ conn_close(struct tp_conn *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = 1;
-	if (why != NULL)
+	if (c->connecting)
+		conn_lost(c, why);
+	else if (why != NULL)
 		tp_log_peer(&c->peer, "closing", why);
 	shutdown(c->fd, SHUT_RDWR);
 	/* Not from within the receive's own completion (rd_busy 2): the
 	 * slot may be reused before the cancel is submitted. */
 	if (c->rd_busy == 1)
 		io_uring_prep_cancel(loop_sqe(NULL), &c->rd_op, 0);
+	if (c->connecting && c->wr_busy)
+		io_uring_prep_cancel(loop_sqe(NULL), &c->wr_op, 0);
 	if (!c->rd_busy && !c->wr_busy)
 		conn_free(c);
 }
@@ -268,8 +315,14 @@ conn_flush(struct tp_conn *c)
 	if (c->wr_busy || c->closing)
 		return;
 	if (c->woff == c->wire.len) {
-		if (c->out.len == 0)
+		if (c->out.len == 0) {
+			/* A refusal has gone: FIN, and wait for the peer's. */
+			if (c->ending == 1) {
+				shutdown(c->fd, SHUT_WR);
+				c->ending = 2;
+			}
 			return;
+		}
 		t = c->wire;
 		c->wire = c->out;
 		c->out = t;
@@ -282,14 +335,27 @@ conn_flush(struct tp_conn *c)
 			   c->wire.len - c->woff, MSG_NOSIGNAL);
 }
 
-int
-sip_tp_send(const struct sip_peer *to, const char *msg, size_t len)
+/* Queues msg on c; while c connects, as plaintext beside it, with the
+ * cookie to report should the connection never be made. */
+static int
+conn_send(struct tp_conn *c, const char *msg, size_t len, uint64_t cookie)
 {
-	struct tp_conn *c = conn_by_id(to->conn);
 	int rc;
 
-	if (c == NULL)
-		return -ENOTCONN;
+	/* Silence is counted from our last message too: a connection we
+	 * opened to deliver answers stays while they are resent. */
+	c->last_rx_ms = loop_now_ms();
+	if (c->connecting) {
+		if (c->n_cookies == TP_OUT_MSGS ||
+		    buf_reserve(&c->pend, len, TP_OUT_MSGS * conf.max_msg) < 0)
+			return -ENOBUFS;
+		memcpy(c->pend.p + c->pend.len, msg, len);
+		c->pend.len += len;
+		c->n_pend++;
+		if (cookie != 0)
+			c->cookies[c->n_cookies++] = cookie;
+		return 0;
+	}
 	rc = conn_queue(c, msg, len);
 	if (rc < 0) {
 		conn_close(c, "peer reads too little of what is sent");
@@ -297,6 +363,151 @@ sip_tp_send(const struct sip_peer *to, const char *msg, size_t len)
 	}
 	conn_flush(c);
 	return 0;
+}
+
+/* RFC 3261 section 18.1.1 and 18.3: a connection already open to the
+ * address over the transport is used again, whoever opened it. */
+static struct tp_conn *
+conn_find(enum sip_tp tp, const struct sockaddr_in *a)
+{
+	struct tp_conn *c;
+	unsigned int i;
+
+	for (i = 0; i < conf.max_conns; i++) {
+		c = &conns[i];
+		if (c->live && !c->closing && !c->ending && c->peer.tp == tp &&
+		    c->peer.addr.sin_addr.s_addr == a->sin_addr.s_addr &&
+		    c->peer.addr.sin_port == a->sin_port)
+			return c;
+	}
+	return NULL;
+}
+
+int
+sip_tp_send_tracked(const struct sip_peer *to, const char *msg, size_t len,
+		    uint64_t cookie)
+{
+	struct tp_conn *c;
+	int rc;
+
+	if (to->tp == SIP_TP_UDP || conns == NULL)
+		return -EINVAL;
+	if (to->conn != 0) {
+		c = conn_by_id(to->conn);
+		return c == NULL ? -ENOTCONN : conn_send(c, msg, len, cookie);
+	}
+	c = conn_find(to->tp, &to->addr);
+	if (c == NULL) {
+		rc = conn_connect(to->tp, &to->addr, &c);
+		if (rc < 0)
+			return rc;
+	}
+	return conn_send(c, msg, len, cookie);
+}
+
+int
+sip_tp_send(const struct sip_peer *to, const char *msg, size_t len)
+{
+	return sip_tp_send_tracked(to, msg, len, 0);
+}
+
+/* The top Via's sent-by port of our own response, 0 when it has none. */
+static int
+tp_via_port(const char *msg, size_t len, uint16_t *port)
+{
+	struct sip_msg m;
+	const char *why;
+
+	/* A header that breaks its rule elsewhere leaves Via read. */
+	sip_parse(msg, len, &m, &why);
+	if (m.is_request || m.n_via == 0)
+		return -EINVAL;
+	*port = m.via_port;
+	return 0;
+}
+
+int
+sip_tp_reply(const struct sip_peer *to, const char *msg, size_t len)
+{
+	struct sip_peer alt = *to;
+	uint16_t port;
+
+	if (to->conn == 0 || conn_by_id(to->conn) != NULL)
+		return sip_tp_send(to, msg, len);
+	/* RFC 3261 section 18.2.2: the address the request came from,
+	 * which is what received= holds when sent-by differs, and the
+	 * sent-by port, or the transport's default. */
+	if (tp_via_port(msg, len, &port) < 0)
+		return -ENOTCONN;
+	if (port == 0)
+		port = to->tp == SIP_TP_TLS ? TP_PORT_TLS : TP_PORT_TCP;
+	alt.conn = 0;
+	alt.addr.sin_port = htons(port);
+	return sip_tp_send(&alt, msg, len);
+}
+
+/* A tag for the To of a refusal (RFC 3261 section 19.3): random hex. */
+static void
+tp_tag(char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[8] = { 0 };
+	unsigned int i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		TP_LOG(LOGL_ERR, "getrandom(%zu) failed: %s", sizeof(r),
+		       strerror(errno));
+	for (i = 0; i < sizeof(r); i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[16] = '\0';
+}
+
+/* RFC 3261 section 18.3: a stream whose framing is lost cannot be read
+ * on, but a request whose header section is whole still gets a 400
+ * naming the fault and the value (sections 8.2.6, 21.4.1), as over UDP.
+ * Returns 0 when it is queued. */
+static int
+conn_refuse(struct tp_conn *c, const char *hdr, const struct sip_frame *f,
+	    const char *why)
+{
+	char out[TP_REFUSAL_MAX], reason[128], tag[17];
+	struct sip_msg m;
+	const char *perr;
+	int n;
+
+	/* A fault of its own is not the one named: the parse may fail. */
+	sip_parse(hdr, f->hlen, &m, &perr);
+	if (!m.is_request || m.n_via == 0 || m.call_id.n == 0 ||
+	    m.from.n == 0 || m.to.n == 0 || m.cseq_value.n == 0 ||
+	    sip_str_eq(m.method, "ACK"))
+		return -1;
+	snprintf(reason, sizeof(reason), "%c%s%s%s", toupper(why[0]), why + 1,
+		 f->detail[0] != '\0' ? ": " : "", f->detail);
+	tp_tag(tag);
+	n = sip_build_response(out, sizeof(out), &m, 400, reason, tag, NULL,
+			       NULL, NULL, 0);
+	if (n < 0 || conn_queue(c, out, (size_t)n) < 0)
+		return -1;
+	return 0;
+}
+
+/* Ends c once its refusal has gone; what the peer sends after it is
+ * read and dropped until it closes, so that no reset overtakes the
+ * answer. */
+static void
+conn_end(struct tp_conn *c, const char *why)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "%s, answered 400", why);
+	tp_log_peer(&c->peer, "closing", line);
+	c->ending = 1;
+	c->since_ms = loop_now_ms();
+	c->in.len = 0;
+	c->msg_since_ms = 0;
+	conn_flush(c);
 }
 
 /* Frames and delivers every whole message in c->in, answering pings
@@ -311,6 +522,8 @@ conn_frame(struct tp_conn *c)
 	char saved;
 	int rc;
 
+	if (c->ending)
+		return 0;
 	for (;;) {
 		rc = sip_frame_next(c->in.p + off, c->in.len - off,
 				    conf.max_msg, &f, &why);
@@ -329,6 +542,10 @@ conn_frame(struct tp_conn *c)
 			return -1;
 	}
 	if (rc < 0) {
+		if (f.hlen > 0 && conn_refuse(c, c->in.p + off, &f, why) == 0) {
+			conn_end(c, why);
+			return 0;
+		}
 		conn_close(c, why);
 		return -1;
 	}
@@ -372,24 +589,42 @@ conn_on_cipher(struct tp_conn *c, size_t n)
 	if (!c->handshaken) {
 		rc = tls_handshake(c->tls, why, sizeof(why));
 		if (rc < 0 || conn_take_tls(c) < 0) {
+			c->err = -EPROTO;
 			conn_close(c, rc < 0 ? why : "handshake output");
 			return -1;
 		}
 		c->handshaken = rc;
+		if (rc == 1)
+			c->msg_since_ms = 0;
+		if (rc == 1 && c->connecting && conn_established(c) < 0)
+			return -1;
 	}
-	while (c->handshaken && (room = conn_room(c)) > 0) {
+	while (c->handshaken && !c->ending && (room = conn_room(c)) > 0) {
 		got = tls_read(c->tls, c->in.p + c->in.len, room);
-		if (got <= 0) {
+		if (got < 0) {
 			/* A close_notify between messages is a clean end. */
-			if (got < 0)
-				conn_close(c, c->in.len > 0 ?
-					   "TLS session ended mid-message" : NULL);
-			return got < 0 ? -1 : 0;
+			conn_close(c, c->in.len > 0 ?
+				   "TLS session ended mid-message" : NULL);
+			return -1;
 		}
+		if (got == 0)
+			break;
 		c->in.len += (size_t)got;
 		if (conn_frame(c) < 0)
 			return -1;
 	}
+	/* What reading made OpenSSL write (an alert, a key update) goes out
+	 * now, not only with our next message. */
+	if (c->handshaken && tls_output_pending(c->tls) &&
+	    conn_take_tls(c) < 0) {
+		conn_close(c, "peer reads too little of what is sent");
+		return -1;
+	}
+	/* A handshake, or a record not yet whole, is a message under way
+	 * too: it must end within idle_ms of its first byte. */
+	if (c->msg_since_ms == 0 &&
+	    (!c->handshaken || tls_record_pending(c->tls)))
+		c->msg_since_ms = loop_now_ms();
 	return 0;
 }
 
@@ -402,12 +637,14 @@ conn_on_recv(struct loop_op *op, int res)
 
 	c->rd_busy = 2;
 	if (!c->closing && res <= 0)
-		conn_close(c, c->in.len > 0 || res < 0 ?
+		conn_close(c, c->ending ? NULL : c->in.len > 0 || res < 0 ?
 			   (res < 0 ? strerror(-res) : "closed mid-message") :
 			   NULL);
 	if (!c->closing) {
 		c->last_rx_ms = loop_now_ms();
-		if (c->tls != NULL) {
+		if (c->ending) {
+			rc = 0;		/* after a refusal: dropped */
+		} else if (c->tls != NULL) {
 			rc = conn_on_cipher(c, (size_t)res);
 		} else {
 			c->in.len += (size_t)res;
@@ -442,11 +679,14 @@ conn_arm_recv(struct tp_conn *c)
 	io_uring_prep_recv(sqe, c->fd, to, room, 0);
 }
 
-static void
-conn_open(int fd, const struct tp_listener *l)
+/* A slot for a new connection on fd; NULL when its TLS session cannot be
+ * had (fd is closed then). */
+static struct tp_conn *
+conn_setup(int fd, enum sip_tp tp, const struct sockaddr_in *a, int ours)
 {
 	uint32_t slot = free_slots[--n_free], gen;
 	struct tp_conn *c = &conns[slot];
+	char ip[INET_ADDRSTRLEN];
 	int one = 1;
 
 	/* The generation keeps a stale id from reaching a reused slot; 0
@@ -455,22 +695,125 @@ conn_open(int fd, const struct tp_listener *l)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->live = 1;
-	c->peer.tp = l->tp;
-	c->peer.addr = l->from;
+	c->peer.tp = tp;
+	c->peer.addr = *a;
 	c->peer.conn = slot | (gen ? gen : 1) << 20;
 	c->rd_op.cb = conn_on_recv;
 	c->wr_op.cb = conn_on_sent;
 	c->last_rx_ms = loop_now_ms();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (l->tp == SIP_TP_TLS &&
-	    ((c->tls = tls_conn_new_server()) == NULL ||
-	     (c->cipher = malloc(TP_CHUNK)) == NULL)) {
+	if (tp != SIP_TP_TLS)
+		return c;
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	c->tls = ours ? tls_conn_new_sip(ip) : tls_conn_new_server();
+	c->cipher = malloc(TP_CHUNK);
+	if (c->tls == NULL || c->cipher == NULL) {
 		TP_LOG(LOGL_ERR, "TLS session for a new connection: out of "
 		       "memory");
 		conn_close(c, NULL);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+conn_open(int fd, const struct tp_listener *l)
+{
+	struct tp_conn *c = conn_setup(fd, l->tp, &l->from, 0);
+
+	if (c != NULL)
+		conn_arm_recv(c);
+}
+
+/* Connected (TLS: handshaken): what waited goes out.  Returns 0, or -1
+ * after closing c. */
+static int
+conn_established(struct tp_conn *c)
+{
+	int rc;
+
+	c->connecting = 0;
+	c->n_cookies = 0;
+	c->n_pend = 0;
+	rc = conn_queue(c, c->pend.p, c->pend.len);
+	c->pend.len = 0;
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_on_connect(struct loop_op *op, int res)
+{
+	struct tp_conn *c = (struct tp_conn *)((char *)op -
+					       offsetof(struct tp_conn, wr_op));
+	char why[128];
+
+	c->wr_busy = 0;
+	c->wr_op.cb = conn_on_sent;
+	if (c->closing) {
+		if (!c->rd_busy)
+			conn_free(c);
 		return;
 	}
+	if (res < 0) {
+		c->err = res;
+		conn_close(c, strerror(-res));
+		return;
+	}
+	c->last_rx_ms = loop_now_ms();
+	if (c->tls == NULL) {
+		if (conn_established(c) < 0)
+			return;
+	} else if (tls_handshake(c->tls, why, sizeof(why)) < 0 ||
+		   conn_take_tls(c) < 0) {
+		c->err = -EPROTO;
+		conn_close(c, "TLS client hello");
+		return;
+	}
+	conn_flush(c);
 	conn_arm_recv(c);
+}
+
+/* RFC 3261 section 18.1.1: a connection of our own, connected on the
+ * loop; messages wait in pend until it is (TLS: handshaken), at most
+ * --sip-connect-timeout-ms.  Counts against --sip-max-connections. */
+static int
+conn_connect(enum sip_tp tp, const struct sockaddr_in *a,
+	     struct tp_conn **out)
+{
+	struct sip_peer p = { .tp = tp, .addr = *a };
+	struct tp_conn *c;
+	char why[64];
+	int fd, rc;
+
+	if (n_free == 0) {
+		snprintf(why, sizeof(why), "%u connections open already",
+			 conf.max_conns);
+		tp_log_peer(&p, "not connecting to", why);
+		return -EMFILE;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		TP_LOG(LOGL_ERR, "socket(AF_INET, SOCK_STREAM) failed: %s",
+		       strerror(-rc));
+		return rc;
+	}
+	c = conn_setup(fd, tp, a, 1);
+	if (c == NULL)
+		return -ENOMEM;
+	c->connecting = 1;
+	c->since_ms = loop_now_ms();
+	c->wr_busy = 1;
+	c->wr_op.cb = conn_on_connect;
+	io_uring_prep_connect(loop_sqe(&c->wr_op), fd,
+			      (const struct sockaddr *)&c->peer.addr,
+			      sizeof(c->peer.addr));
+	*out = c;
+	return 0;
 }
 
 static void
@@ -535,47 +878,68 @@ listener_open(struct tp_listener *l, enum sip_tp tp,
 	return 0;
 }
 
+/* Whether c has outlived a limit: its connect, its linger after a
+ * refusal, its message's arrival or its silence. */
+static void
+conn_sweep(struct tp_conn *c, uint64_t now_ms)
+{
+	if (c->connecting) {
+		if (now_ms - c->since_ms >= conf.connect_ms) {
+			c->err = -ETIMEDOUT;
+			conn_close(c, "not connected within "
+				   "--sip-connect-timeout-ms");
+		}
+	} else if (c->ending) {
+		if (now_ms - c->since_ms >= TP_LINGER_MS)
+			conn_close(c, NULL);
+	} else if (c->msg_since_ms != 0 &&
+		   now_ms - c->msg_since_ms >= conf.idle_ms) {
+		/* A message must be whole within idle_ms of its first
+		 * byte, however slowly the rest trickles in. */
+		conn_close(c, c->handshaken || c->tls == NULL ?
+			   "message incomplete within --sip-idle-ms" :
+			   "TLS handshake incomplete within --sip-idle-ms");
+	} else if (c->holds == 0 && now_ms - c->last_rx_ms >= conf.idle_ms) {
+		conn_close(c, "idle for --sip-idle-ms");
+	}
+}
+
 void
 sip_tp_tick(uint64_t now_ms)
 {
-	struct tp_conn *c;
 	unsigned int i;
 
 	if (now_ms < next_sweep_ms || conns == NULL)
 		return;
 	next_sweep_ms = now_ms + TP_SWEEP_MS;
-	for (i = 0; i < conf.max_conns; i++) {
-		c = &conns[i];
-		if (!c->live || c->closing)
-			continue;
-		/* A message must be whole within idle_ms of its first byte,
-		 * however slowly the rest trickles in. */
-		if (c->msg_since_ms != 0 &&
-		    now_ms - c->msg_since_ms >= conf.idle_ms)
-			conn_close(c, "message incomplete within --sip-idle-ms");
-		else if (c->holds == 0 &&
-			 now_ms - c->last_rx_ms >= conf.idle_ms)
-			conn_close(c, "idle for --sip-idle-ms");
-	}
+	for (i = 0; i < conf.max_conns; i++)
+		if (conns[i].live && !conns[i].closing)
+			conn_sweep(&conns[i], now_ms);
+}
+
+void
+sip_tp_on_lost(sip_tp_lost_fn fn)
+{
+	lost_fn = fn;
 }
 
 int
 sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver)
 {
-	int rc = 0;
+	int rc;
 
 	conf = *c;
 	deliver_fn = deliver;
 	listeners[0].fd = listeners[1].fd = -1;
-	if (c->tcp_addr.sin_port == 0 && c->tls_addr.sin_port == 0)
-		return 0;
+	/* Even without listeners: a dialog's next hop may be a stream. */
 	conns = calloc(c->max_conns, sizeof(*conns));
 	free_slots = malloc(c->max_conns * sizeof(*free_slots));
 	if (conns == NULL || free_slots == NULL)
 		return -ENOMEM;
 	for (n_free = 0; n_free < c->max_conns; n_free++)
 		free_slots[n_free] = c->max_conns - 1 - n_free;
-	if (c->tls_addr.sin_port != 0)
+	rc = tls_sip_client_init(c->tls_verify);
+	if (rc == 0 && c->tls_addr.sin_port != 0)
 		rc = tls_server_init(c->tls_cert, c->tls_key);
 	if (rc == 0 && c->tcp_addr.sin_port != 0)
 		rc = listener_open(&listeners[0], SIP_TP_TCP, &c->tcp_addr);
@@ -605,4 +969,5 @@ sip_tp_fini(void)
 	conns = NULL;
 	free_slots = NULL;
 	tls_server_fini();
+	tls_sip_client_fini();
 }

@@ -1,7 +1,9 @@
 /* The server transaction table of control/sip_txn.h: a fixed array of
- * transactions, a hash of their keys, a queue in the order they end (every
- * one ends 64*T1 after its answer, so creation order is expiry order) and
- * a list of INVITE refusals still waiting for their ACK.
+ * transactions, a hash of their keys, two queues in the order they end
+ * and a list of INVITE refusals still waiting for their ACK.  Every
+ * answer is kept 64*T1 (timers H and J) and every Confirmed transaction
+ * T4 (timer I), so in each queue the order of entry is the order of
+ * expiry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,15 +25,22 @@ struct txn {
 	uint64_t next_ms;		/* timer G; 0: not retransmitting */
 	uint32_t interval_ms;
 	uint32_t hnext;			/* hash chain, or the free list */
-	uint32_t qnext;			/* the queue of ends */
+	uint32_t qnext, qprev;		/* its queue of ends */
 	uint32_t rnext, rprev;		/* waiting for an ACK */
+	int confirmed;			/* ACK came: on the timer I queue */
+};
+
+/* A queue of transactions in the order they end. */
+struct txn_queue {
+	uint32_t head, tail;
 };
 
 static struct txn *txns;
 static uint32_t *buckets;
 static uint32_t bucket_mask;
 static uint32_t free_head = TXN_NONE;
-static uint32_t q_head = TXN_NONE, q_tail = TXN_NONE;
+static struct txn_queue q_ends = { TXN_NONE, TXN_NONE };	/* H, J */
+static struct txn_queue q_confirmed = { TXN_NONE, TXN_NONE };	/* I */
 static uint32_t r_head = TXN_NONE;
 static struct sip_txn_config conf;
 static sip_txn_send_fn send_fn;
@@ -115,12 +124,39 @@ txn_rtx_unlink(uint32_t i)
 	t->next_ms = 0;
 }
 
-/* Forgets the oldest transaction, the head of the queue. */
 static void
-txn_drop_head(void)
+txn_enqueue(struct txn_queue *q, uint32_t i)
 {
-	uint32_t i = q_head, *pp;
+	txns[i].qnext = TXN_NONE;
+	txns[i].qprev = q->tail;
+	if (q->tail != TXN_NONE)
+		txns[q->tail].qnext = i;
+	else
+		q->head = i;
+	q->tail = i;
+}
+
+static void
+txn_dequeue(struct txn_queue *q, uint32_t i)
+{
 	struct txn *t = &txns[i];
+
+	if (t->qprev != TXN_NONE)
+		txns[t->qprev].qnext = t->qnext;
+	else
+		q->head = t->qnext;
+	if (t->qnext != TXN_NONE)
+		txns[t->qnext].qprev = t->qprev;
+	else
+		q->tail = t->qprev;
+}
+
+/* Forgets transaction i, wherever it is queued. */
+static void
+txn_drop(uint32_t i)
+{
+	struct txn *t = &txns[i];
+	uint32_t *pp;
 
 	if (t->next_ms != 0)
 		txn_rtx_unlink(i);
@@ -128,9 +164,7 @@ txn_drop_head(void)
 	     pp = &txns[*pp].hnext)
 		;
 	*pp = t->hnext;
-	q_head = t->qnext;
-	if (q_head == TXN_NONE)
-		q_tail = TXN_NONE;
+	txn_dequeue(t->confirmed ? &q_confirmed : &q_ends, i);
 	free(t->msg);
 	t->msg = NULL;
 	t->hnext = free_head;
@@ -138,19 +172,43 @@ txn_drop_head(void)
 	stats.live--;
 }
 
+/* RFC 3261 section 17.2.1: the ACK of a refusal ends timers G and H and
+ * starts timer I, T4 over UDP and zero over a stream, where the ACK is
+ * not resent. */
+static void
+txn_confirm(uint32_t i, uint64_t now_ms)
+{
+	struct txn *t = &txns[i];
+
+	if (t->next_ms != 0)
+		txn_rtx_unlink(i);
+	stats.acked++;
+	if (t->to.tp != SIP_TP_UDP || conf.t4_ms == 0) {
+		txn_drop(i);
+		return;
+	}
+	txn_dequeue(&q_ends, i);
+	t->confirmed = 1;
+	t->end_ms = now_ms + conf.t4_ms;
+	txn_enqueue(&q_confirmed, i);
+}
+
 int
-sip_txn_absorb(const struct sip_msg *m, const struct sip_peer *src)
+sip_txn_absorb(const struct sip_msg *m, const struct sip_peer *src,
+	       uint64_t now_ms)
 {
 	uint32_t i;
 
 	if (!txn_matchable(m) || (i = txn_find(txn_key(m, src))) == TXN_NONE)
 		return 0;
+	if (txns[i].confirmed) {
+		/* The caller has the answer: its ACK said so. */
+		stats.confirmed_absorbed++;
+		return 1;
+	}
 	if (sip_str_eq(m->method, "ACK")) {
-		/* Timer I: later copies of the ACK are absorbed too. */
-		if (txns[i].next_ms != 0) {
-			txn_rtx_unlink(i);
-			stats.acked++;
-		}
+		/* Its key is its INVITE's: this is that refusal's ACK. */
+		txn_confirm(i, now_ms);
 		return 1;
 	}
 	send_fn(&txns[i].to, txns[i].msg, txns[i].len);
@@ -165,12 +223,8 @@ txn_link(uint32_t i, int invite, uint64_t now_ms)
 
 	t->hnext = buckets[t->key & bucket_mask];
 	buckets[t->key & bucket_mask] = i;
-	t->qnext = TXN_NONE;
-	if (q_tail != TXN_NONE)
-		txns[q_tail].qnext = i;
-	else
-		q_head = i;
-	q_tail = i;
+	t->confirmed = 0;
+	txn_enqueue(&q_ends, i);
 	t->end_ms = now_ms + 64ull * conf.t1_ms;
 	t->next_ms = 0;
 	if (invite) {
@@ -221,11 +275,14 @@ sip_txn_tick(uint64_t now_ms)
 	uint32_t i;
 	struct txn *t;
 
-	while (q_head != TXN_NONE && txns[q_head].end_ms <= now_ms) {
-		if (txns[q_head].next_ms != 0)
+	while (q_ends.head != TXN_NONE && txns[q_ends.head].end_ms <= now_ms) {
+		if (txns[q_ends.head].next_ms != 0)
 			stats.timed_out++;	/* timer H */
-		txn_drop_head();
+		txn_drop(q_ends.head);
 	}
+	while (q_confirmed.head != TXN_NONE &&
+	       txns[q_confirmed.head].end_ms <= now_ms)
+		txn_drop(q_confirmed.head);		/* timer I */
 	for (i = r_head; i != TXN_NONE; i = t->rnext) {
 		t = &txns[i];
 		if (t->next_ms > now_ms)
@@ -247,8 +304,10 @@ sip_txn_get_stats(struct sip_txn_stats *st)
 void
 sip_txn_fini(void)
 {
-	while (q_head != TXN_NONE)
-		txn_drop_head();
+	while (q_ends.head != TXN_NONE)
+		txn_drop(q_ends.head);
+	while (q_confirmed.head != TXN_NONE)
+		txn_drop(q_confirmed.head);
 	free(txns);
 	free(buckets);
 	txns = NULL;

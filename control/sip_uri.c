@@ -360,7 +360,7 @@ int
 annc_params_parse(const struct sip_uri *u, char *buf, size_t cap,
 		  struct annc_params *ap, const char **why)
 {
-	struct sip_str play;
+	struct sip_str play, first;
 	int n;
 
 	memset(ap, 0, sizeof(*ap));
@@ -378,10 +378,13 @@ annc_params_parse(const struct sip_uri *u, char *buf, size_t cap,
 	ap->play_len = (size_t)n;
 
 	/* None of these names is an IMAP URL part, so the raw form's
-	 * joined-on segments cannot be mistaken for them.
+	 * joined-on segments cannot be mistaken for them.  A second play=
+	 * or content-type= is refused like the others: an element before
+	 * anncd might have read the other one.
 	 */
-	sip_param_find(u->params, "content-type", &ap->content_type);
-	sip_param_find(u->params, "content-transfer-encoding", &ap->cte);
+	annc_param_once(u->params, "play", &first, ap);
+	annc_param_once(u->params, "content-type", &ap->content_type, ap);
+	annc_param_once(u->params, "content-transfer-encoding", &ap->cte, ap);
 	annc_param_once(u->params, "repeat", &ap->repeat, ap);
 	annc_param_once(u->params, "delay", &ap->delay, ap);
 	annc_param_once(u->params, "duration", &ap->duration, ap);

@@ -53,7 +53,7 @@ struct annc_params {
 	struct sip_str repeat, delay, duration, locale;	/* raw, RFC 4240 */
 	struct sip_str param[ANNC_NPARAMS];	/* param1 to param9, raw */
 	const char *repeated;		/* the first of the parameters above
-					 * given twice, or NULL */
+					 * (play too) given twice, or NULL */
 };
 
 /* Reads the RFC 4240 parameters of u.  The unescaped play URL goes to buf

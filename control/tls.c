@@ -1,5 +1,5 @@
-/* TLS over memory BIOs: client sessions for the IMAP client, server
- * sessions for SIP over TLS.  OpenSSL never touches
+/* TLS over memory BIOs: client sessions for the IMAP client and for SIP
+ * connections anncd opens, server sessions for SIP over TLS.  OpenSSL never touches
  * a socket: received ciphertext is written into the read BIO, and what
  * OpenSSL writes into the write BIO is taken out and sent by the loop.
  */
@@ -25,6 +25,7 @@ struct tls_conn {
 
 static SSL_CTX *tls_ctx;
 static SSL_CTX *tls_srv_ctx;
+static SSL_CTX *tls_sip_ctx;
 
 int
 tls_init(const char *ca_file)
@@ -84,6 +85,10 @@ tls_server_init(const char *cert_file, const char *key_file)
 	if (ctx == NULL)
 		return -ENOMEM;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A TLS 1.2 peer could make the control lcore sign a handshake
+	 * again and again on one connection: renegotiation is refused with
+	 * an alert (RFC 5746 does not oblige a server to take it). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 		bad = cert_file;
 	else if (SSL_CTX_use_PrivateKey_file(ctx, key_file,
@@ -145,6 +150,46 @@ tls_conn_new(const char *host)
 	return tls_conn_make(tls_ctx, host);
 }
 
+int
+tls_sip_client_init(const char *verify)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok = 1;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+			   NULL);
+	if (verify != NULL)
+		ok = strcmp(verify, "system") == 0 ?
+		     SSL_CTX_set_default_verify_paths(ctx) :
+		     SSL_CTX_load_verify_locations(ctx, verify, NULL);
+	if (!ok) {
+		LOG_AT(LOGL_ERR, "tls", "loading CA certificates from %s "
+		       "failed: %s", verify,
+		       ERR_reason_error_string(ERR_peek_last_error()));
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	tls_sip_ctx = ctx;
+	return 0;
+}
+
+void
+tls_sip_client_fini(void)
+{
+	SSL_CTX_free(tls_sip_ctx);
+	tls_sip_ctx = NULL;
+}
+
+struct tls_conn *
+tls_conn_new_sip(const char *ip)
+{
+	return tls_conn_make(tls_sip_ctx, ip);
+}
+
 struct tls_conn *
 tls_conn_new_server(void)
 {
@@ -200,6 +245,20 @@ tls_read(struct tls_conn *t, void *buf, size_t cap)
 	rc = SSL_get_error(t->ssl, rc);
 	ERR_clear_error();
 	return rc == SSL_ERROR_WANT_READ ? 0 : -1;
+}
+
+int
+tls_record_pending(struct tls_conn *t)
+{
+	/* SSL_has_pending counts a partial record OpenSSL has taken from
+	 * the read BIO into its own buffer, as well as decrypted bytes. */
+	return SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0;
+}
+
+int
+tls_output_pending(struct tls_conn *t)
+{
+	return BIO_ctrl_pending(t->wbio) > 0;
 }
 
 int

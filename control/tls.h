@@ -1,5 +1,5 @@
 /* TLS for the control plane's connections (IMAPS and STARTTLS as a client,
- * SIP over TLS as a server): OpenSSL runs over memory BIOs, so that the
+ * SIP over TLS as a server and as a client): OpenSSL runs over memory BIOs, so that the
  * io_uring loop keeps doing the socket I/O and the connection moves
  * ciphertext between the two.
  */
@@ -36,6 +36,23 @@ tls_server_init(const char *cert_file, const char *key_file);
 void
 tls_server_fini(void);
 
+/* The context for SIP connections anncd opens (RFC 3261 section 26.3.1):
+ * TLS 1.2 at least; verify NULL: the peer's certificate is not checked
+ * (a phone's is mostly self-signed), "system": it must chain to the
+ * system's store, else a PEM file of the CA certificates it must chain
+ * to; checked, it must also name the address connected to.  Returns 0 or
+ * -errno after logging which file failed.
+ */
+int
+tls_sip_client_init(const char *verify);
+
+void
+tls_sip_client_fini(void);
+
+/* A client session of that context to the IPv4 address ip (text). */
+struct tls_conn *
+tls_conn_new_sip(const char *ip);
+
 /* A server session; NULL when out of memory or before tls_server_init. */
 struct tls_conn *
 tls_conn_new_server(void);
@@ -59,6 +76,16 @@ tls_handshake(struct tls_conn *t, char *why, size_t cap);
  */
 ssize_t
 tls_read(struct tls_conn *t, void *buf, size_t cap);
+
+/* Whether ciphertext from the peer is held that is not yet a whole
+ * record (or not yet read): a record under way.  Returns 1 or 0. */
+int
+tls_record_pending(struct tls_conn *t);
+
+/* Whether OpenSSL has written ciphertext for the peer not yet taken:
+ * 1 or 0. */
+int
+tls_output_pending(struct tls_conn *t);
 
 /* Encrypts plaintext for the peer.  Returns 0 or -1. */
 int

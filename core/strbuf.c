@@ -24,6 +24,19 @@ strbuf_puts(struct strbuf *o, const char *s)
 }
 
 void
+strbuf_putu(struct strbuf *o, uint64_t v)
+{
+	char d[20];	/* UINT64_MAX has 20 digits */
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	strbuf_put(o, d + i, sizeof(d) - i);
+}
+
+void
 strbuf_putf(struct strbuf *o, const char *fmt, ...)
 {
 	va_list ap;

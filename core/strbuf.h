@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf {
 	char *p;
@@ -30,6 +31,13 @@ strbuf_put(struct strbuf *o, const char *s, size_t n);
 
 void
 strbuf_puts(struct strbuf *o, const char *s);
+
+/* A string literal, its length known at compile time. */
+#define strbuf_putl(o, lit) strbuf_put((o), "" lit, sizeof(lit) - 1)
+
+/* v in decimal: what "%u" would write, without parsing a format. */
+void
+strbuf_putu(struct strbuf *o, uint64_t v);
 
 void
 strbuf_putf(struct strbuf *o, const char *fmt, ...)

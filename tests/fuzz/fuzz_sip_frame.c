@@ -3,7 +3,11 @@
  * start to end as a connection would read it.  Every frame lies inside
  * the input and within the limit, and is found again, the same, in the
  * input cut right after it: what follows a message never changes it.
+ * A Content-Length fault names a header section within the input and a
+ * value a reason phrase can quote.
  */
+#include <string.h>
+
 #include "control/sip_frame.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -36,6 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	FUZZ_CHECK(rc == -1 || f.skip <= size - off);
 	FUZZ_CHECK(rc == 0 || why != NULL);
+	/* A fault that may be answered gives a header section inside the
+	 * input and a printable value that fits. */
+	FUZZ_CHECK(rc != -1 || f.hlen <= size - off - f.skip);
+	FUZZ_CHECK(strlen(f.detail) < SIP_FRAME_DETAIL);
+	for (cut = 0; f.detail[cut] != '\0'; cut++)
+		FUZZ_CHECK(f.detail[cut] >= 0x20 && f.detail[cut] < 0x7f);
 	free(buf);
 	return 0;
 }

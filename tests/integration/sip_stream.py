@@ -11,8 +11,14 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
   limit_exact       an OPTIONS of exactly MAXM bytes: answered
   limit_over        MAXM + 1 bytes: the connection closed, no answer
   endless_header    a header section that never ends: closed
-  missing_clen      a request without Content-Length: closed
-  bad_clen          a request with Content-Length "x": closed
+  missing_clen      a request without Content-Length: 400 naming it, then
+                    closed (RFC 3261 section 18.3)
+  bad_clen          Content-Length "x": 400 naming the value, closed
+  negative_clen     Content-Length "-5": the same
+  over_clen         Content-Length 20 MAXM: 400, closed
+  conflicting_clen  Content-Length 0 and l: 12: 400, closed
+  unanswerable      no Content-Length and no Call-ID: closed, no answer
+  keep_tcp          OPTIONS on another connection before and after them
   garbage           binary bytes: closed
   slow              half a request, then nothing: closed (no answer)
   trickle           a request a byte at a time, each well within IDLE:
@@ -30,9 +36,44 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     resends over UDP only (RFC 3261 section 17.1.2.2)
   udp_limit_exact   an OPTIONS of MAXM bytes over UDP: answered
   udp_limit_over    MAXM + 1 bytes over UDP: no answer
+  timer_i_udp       an INVITE refused over UDP and its ACK: a copy of the
+                    INVITE right after the ACK is absorbed unanswered, one
+                    after T4 answered anew (another To tag): timer I, RFC
+                    3261 section 17.2.1
+  timer_i_tcp       the same over TCP: the copy right after the ACK is
+                    answered anew, timer I being zero on a stream
+  reply_refused     an INVITE over TCP whose connection we close at once,
+                    its Via naming a closed port: anncd's connect for the
+                    200 refused, as anncd's log says
+  reply_tcp         the listener then opened on that port: the 200 comes
+                    on a connection from the server (RFC 3261 18.2.2)
+  reply_reuse       unacknowledged, the 200 comes again (section
+                    13.3.1.4) on that same connection, kept by our
+                    pings, no other opened (section 18.3)
+  reply_tcp_bye     our ACK and BYE on it: the BYE's answer
+  reply_full        an INVITE's connection closed while MAXC others stay
+                    open: the connection for the 200 is not opened, as
+                    the log says, and once they close the 200 comes on
+                    one (ours count against --sip-max-connections)
+  reply_full_refused  connections of ours refused on the way, before
+                    anncd saw the INVITE's close
+  reply_timeout     the same over TLS, the Via's port a listener that
+                    never answers the handshake: given up after
+                    --sip-connect-timeout-ms, as the log says
+  reply_untrusted   then a TLS listener with a self-signed certificate:
+                    refused by --sip-tls-verify, as the log says
+  reply_tls         then one with a certificate of the test CA: the 200
+  reply_tls_bye     our ACK and BYE on it: the BYE's answer
+
+With --default-verify (anncd started without --sip-tls-verify) only:
+
+  reply_none        the TLS reply path to a listener with a self-signed
+                    certificate: the 200, then our BYE's answer
 
     sip_stream.py --server IP --tcp PORT --tls PORT --udp PORT --ca FILE
                   --local IP --maxc N --maxm N --idle-ms N --play-url URL
+                  --log FILE --ua-cert PEM --ua-key KEY --self-cert PEM
+                  --self-key KEY --t4-ms N [--default-verify]
 """
 
 import argparse
@@ -44,16 +85,19 @@ import urllib.parse
 
 
 def request(method, ruri, local, transport="TCP", pad=0, clen=True,
-            clen_value=None, body=""):
+            clen_value=None, body="", port=5070, call_id=True):
     branch = "z9hG4bK" + str(time.monotonic_ns())
     lines = ["%s %s SIP/2.0" % (method, ruri),
-             "Via: SIP/2.0/%s %s:5070;branch=%s" % (transport, local, branch),
+             "Via: SIP/2.0/%s %s:%d;branch=%s" % (transport, local, port,
+                                                  branch),
              "Max-Forwards: 70",
              "From: <sip:stream@%s>;tag=s%d" % (local, time.monotonic_ns()),
-             "To: <%s>" % ruri,
-             "Call-ID: %d@stream" % time.monotonic_ns(),
-             "CSeq: 1 %s" % method,
-             "Contact: <sip:stream@%s:5070;transport=tcp>" % local]
+             "To: <%s>" % ruri]
+    if call_id:
+        lines.append("Call-ID: %d@stream" % time.monotonic_ns())
+    lines += ["CSeq: 1 %s" % method,
+              "Contact: <sip:stream@%s:%d;transport=%s>" %
+              (local, port, transport.lower())]
     if pad > 0:
         lines.append("X-Pad: " + "p" * pad)
     if clen:
@@ -184,12 +228,6 @@ def check_hostile(c, a):
               b"x" * (a.maxm + 10))
     report("endless_header", closed_within(s, 5))
     s = c.tcp()
-    s.sendall(request("OPTIONS", c.ruri, a.local, clen=False))
-    report("missing_clen", closed_within(s, 5))
-    s = c.tcp()
-    s.sendall(request("OPTIONS", c.ruri, a.local, clen_value="x"))
-    report("bad_clen", closed_within(s, 5))
-    s = c.tcp()
     s.sendall(bytes(range(256)))
     report("garbage", closed_within(s, 5))
     s = c.tcp()
@@ -206,6 +244,43 @@ def check_hostile(c, a):
     s = c.tcp()
     report("mid_close", c.options(s)[0])
     s.close()
+
+
+def refusal(s):
+    """The status of the answer on s, and whether s was closed after it:
+    "400 Missing Content-Length closed"."""
+    codes, closed, data = read_answers(s, 1, 5)
+    if codes and not closed:
+        closed = read_answers(s, 2, 5)[1]
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    status = line[8:] if codes else "none"
+    return "%s %s" % (status, "closed" if closed else "open")
+
+
+def check_faults(c, a):
+    """Each Content-Length fault on a connection of its own, another
+    connection asking before and after them."""
+    keep = c.tcp()
+    before = c.options(keep)[0]
+
+    def opts(**kw):
+        return request("OPTIONS", c.ruri, a.local, **kw)
+
+    cases = (("missing_clen", opts(clen=False)),
+             ("bad_clen", opts(clen_value="x")),
+             ("negative_clen", opts(clen_value="-5")),
+             ("over_clen", opts(clen_value=str(20 * a.maxm))),
+             ("conflicting_clen", opts().replace(
+                 b"\r\nContent-Length: 0", b"\r\nContent-Length: 0"
+                 b"\r\nl: 12")),
+             ("unanswerable", opts(clen=False, call_id=False)))
+    for name, m in cases:
+        s = c.tcp()
+        s.sendall(m)
+        report(name, refusal(s))
+        s.close()
+    report("keep_tcp", "%s %s" % (before, c.options(keep)[0]))
+    keep.close()
 
 
 def check_max_conns(c, a):
@@ -329,6 +404,287 @@ def check_tls_call(c, a):
     s.close()
 
 
+def wait_log(a, pattern, seconds):
+    """Whether anncd's log gets a line matching pattern in time."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with open(a.log, errors="replace") as f:
+            if re.search(pattern, f.read()):
+                return "logged"
+        time.sleep(0.05)
+    return "not logged"
+
+
+def listen(a, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.local, port))
+    s.listen(4)
+    return s
+
+
+def invite(c, a, transport, via_port):
+    """An INVITE to PLAY_URL on a connection closed at once; returns it."""
+    s = c.tls() if transport == "TLS" else c.tcp()
+    ruri = "sip:annc@%s;play=%s;content-type=audio/basic;" \
+        "content-transfer-encoding=base64" % (
+            a.server, urllib.parse.quote(a.play_url, safe=""))
+    sdp = ("v=0\r\no=r 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n"
+           "t=0 0\r\nm=audio 30200 RTP/AVP 0\r\na=recvonly\r\n" %
+           (a.local, a.local))
+    inv = request("INVITE", ruri, a.local, transport, body=sdp,
+                  port=via_port).replace(
+        b"\r\nContent-Length", b"\r\nContent-Type: application/sdp"
+        b"\r\nContent-Length")
+    s.sendall(inv)
+    s.close()
+    return inv.decode()
+
+
+def next_2xx(st, seconds):
+    m = st.next(seconds)
+    while m is not None and not m.startswith("SIP/2.0 2"):
+        m = st.next(seconds)
+    return m
+
+
+def take_answer(conn, inv, transport, via_port, local, copies=None):
+    """The 200 for inv on conn, anncd's connection (and, with copies, a
+    retransmission of it: copies[0] says whether it came); then our ACK
+    and BYE on it.  Returns (the 200's status and Call-ID check, the
+    BYE's answer)."""
+    st = Stream(conn)
+    final = next_2xx(st, 20)
+    if final is None:
+        return "none", "no call"
+    if copies is not None:
+        # Double-CRLF pings (RFC 5626 section 3.5.1) keep the connection
+        # from closing for silence (--sip-idle-ms is short here) while
+        # the retransmission comes, T1 doubling to T2 apart.
+        again = None
+        for _ in range(20):
+            conn.sendall(b"\r\n\r\n")
+            again = next_2xx(st, 0.5)
+            if again is not None:
+                break
+        copies.append(again == final)
+    same = header(final, "Call-ID") == header(inv, "Call-ID")
+    contact = header(final, "Contact").strip("<>")
+    common = ("Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+              % (header(inv, "From"), header(final, "To"),
+                 header(inv, "Call-ID")))
+    for meth in ("ACK", "BYE"):
+        conn.sendall(("%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s:%d;branch="
+                      "z9hG4bK%s%d\r\n%sCSeq: %d %s\r\n"
+                      "Content-Length: 0\r\n\r\n" %
+                      (meth, contact, transport, local, via_port, meth,
+                       time.monotonic_ns(), common,
+                       1 if meth == "ACK" else 2, meth)).encode())
+    ans = st.next(5)
+    while ans is not None and not (ans.startswith("SIP/2.0 ") and
+                                   header(ans, "CSeq").endswith("BYE")):
+        ans = st.next(5)
+    return ("%s %s" % (final.split(" ", 2)[1], "same call" if same
+                       else "other call")), \
+        (ans.split(" ", 2)[1] if ans else "none")
+
+
+def accept(l, seconds):
+    l.settimeout(seconds)
+    try:
+        conn, peer = l.accept()
+    except socket.timeout:
+        return None, "none"
+    return conn, peer[0]
+
+
+def check_reply_tcp(c, a):
+    port = 5072
+    inv = invite(c, a, "TCP", port)
+    report("reply_refused", wait_log(
+        a, r"cannot connect to TCP %s:%d: Connection refused" %
+        (re.escape(a.local), port), 15))
+    l = listen(a, port)
+    conn, peer = accept(l, 15)
+    if conn is None:
+        report("reply_tcp", "no connection")
+        return
+    copies = []
+    status, bye = take_answer(conn, inv, "TCP", port, a.local, copies)
+    report("reply_tcp", "%s from %s" % (status, peer))
+    more, _ = accept(l, 0.2)
+    report("reply_reuse", "%s copy on 1 connection, %s other" % (
+        "a" if copies == [True] else "no", "no" if more is None else "an"))
+    report("reply_tcp_bye", bye)
+    conn.close()
+    l.close()
+
+
+def alive(c, s):
+    try:
+        return c.options(s)[0] == [200]
+    except OSError:
+        return False
+
+
+def check_reply_full(c, a):
+    port = 5076
+    l = listen(a, port)
+    fill = [c.tcp() for _ in range(a.maxc - 1)]
+    inv = invite(c, a, "TCP", port)
+    # The INVITE's slot, once anncd has seen it close; each try before
+    # that is refused, and logged.
+    refused = 0
+    for _ in range(50):
+        s = c.tcp()
+        if alive(c, s):
+            fill.append(s)
+            break
+        refused += 1
+        s.close()
+        time.sleep(0.1)
+    report("reply_full_refused", refused)
+    pattern = r"not connecting to TCP %s:%d: %d connections open already" % (
+        re.escape(a.local), port, a.maxc)
+    logged = "not logged"
+    end = time.monotonic() + 15
+    while logged != "logged" and time.monotonic() < end:
+        for s in fill:
+            s.sendall(b"\r\n\r\n")     # kept from closing for silence
+        logged = wait_log(a, pattern, 0.4)
+    for s in fill:
+        s.close()
+    conn, peer = accept(l, 15)
+    status = "no connection"
+    if conn is not None:
+        status, bye = take_answer(conn, inv, "TCP", port, a.local)
+        status += " BYE " + bye
+        conn.close()
+    report("reply_full", "%s, then %s" % (logged, status))
+    l.close()
+
+
+def tls_accept(l, ctx, seconds):
+    """A TLS connection on l, or None when its handshake fails."""
+    conn, peer = accept(l, seconds)
+    if conn is None:
+        return None, peer
+    try:
+        return ctx.wrap_socket(conn, server_side=True), peer
+    except (ssl.SSLError, OSError):
+        conn.close()
+        return None, peer
+
+
+def check_reply_tls(c, a):
+    port = 5073
+    silent = listen(a, port)
+    inv = invite(c, a, "TLS", port)
+    ip = re.escape(a.local)
+    report("reply_timeout", wait_log(
+        a, r"cannot connect to TLS %s:%d: not connected within "
+        r"--sip-connect-timeout-ms" % (ip, port), 15))
+    silent.close()
+    untrusted = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    untrusted.load_cert_chain(a.self_cert, a.self_key)
+    l = listen(a, port)
+    tls_accept(l, untrusted, 15)
+    report("reply_untrusted", wait_log(
+        a, r"cannot connect to TLS %s:%d: certificate verify failed" %
+        (ip, port), 15))
+    good = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    good.load_cert_chain(a.ua_cert, a.ua_key)
+    conn, peer = None, "none"
+    end = time.monotonic() + 20
+    while conn is None and time.monotonic() < end:
+        conn, peer = tls_accept(l, good, end - time.monotonic())
+    if conn is None:
+        report("reply_tls", "no connection")
+        return
+    status, bye = take_answer(conn, inv, "TLS", port, a.local)
+    report("reply_tls", "%s from %s" % (status, peer))
+    report("reply_tls_bye", bye)
+    conn.close()
+    l.close()
+
+
+def to_tag(msg):
+    m = re.search(rb"(?im)^(?:to|t)\s*:.*;tag=([^;\s]+)", msg)
+    return m.group(1).decode() if m else ""
+
+
+def ack_for(inv, answer, transport, local):
+    """The ACK of a refusal (section 17.1.1.3): the INVITE's branch,
+    the To of the answer."""
+    head = inv.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+    keep = [l for l in head[1:] if re.match(r"(?i)(via|from|call-id|"
+                                            r"max-forwards)\s*:", l)]
+    to = re.search(r"(?im)^to\s*:.*?\r$", answer.decode()).group(0)[:-1]
+    return ("ACK %s SIP/2.0\r\n%s\r\n%s\r\nCSeq: 1 ACK\r\n"
+            "Content-Length: 0\r\n\r\n" %
+            (head[0].split(" ")[1], "\r\n".join(keep), to)).encode()
+
+
+def check_timer_i(c, a):
+    """Copies of a refused INVITE after its ACK, over UDP and TCP."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((a.local, 0))
+    u.settimeout(5)
+    inv = request("INVITE", c.ruri, a.local, "UDP")
+    u.sendto(inv, (a.server, a.udp))
+    first = u.recv(65536)
+    u.sendto(ack_for(inv, first, "UDP", a.local), (a.server, a.udp))
+    u.sendto(inv, (a.server, a.udp))
+    u.settimeout(a.t4_ms / 2000)
+    try:
+        within = "answered %s" % u.recv(65536).split(b" ", 2)[1].decode()
+    except socket.timeout:
+        within = "absorbed"
+    time.sleep(a.t4_ms / 1000 + 2)
+    u.settimeout(5)
+    u.sendto(inv, (a.server, a.udp))
+    try:
+        again = u.recv(65536)
+        after = "answered anew" if to_tag(again) != to_tag(first) else \
+            "answered again"
+        u.sendto(ack_for(inv, again, "UDP", a.local), (a.server, a.udp))
+    except socket.timeout:
+        after = "absorbed"
+    report("timer_i_udp", "%s, then %s" % (within, after))
+    u.close()
+    s = c.tcp()
+    st = Stream(s)
+    inv = request("INVITE", c.ruri, a.local)
+    s.sendall(inv)
+    first = (st.next(5) or "").encode()
+    s.sendall(ack_for(inv, first, "TCP", a.local) + inv)
+    again = (st.next(5) or "").encode()
+    report("timer_i_tcp", "none" if not again else "answered anew"
+           if to_tag(again) != to_tag(first) else "answered again")
+    s.close()
+
+
+def check_reply_none(c, a):
+    """--sip-tls-verify none, the default: a self-signed certificate is
+    taken."""
+    port = 5075
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.self_cert, a.self_key)
+    l = listen(a, port)
+    inv = invite(c, a, "TLS", port)
+    conn, peer = None, "none"
+    end = time.monotonic() + 20
+    while conn is None and time.monotonic() < end:
+        conn, peer = tls_accept(l, ctx, end - time.monotonic())
+    if conn is None:
+        report("reply_none", "no connection")
+        return
+    status, bye = take_answer(conn, inv, "TLS", port, a.local)
+    report("reply_none", "%s from %s, BYE %s" % (status, peer, bye))
+    conn.close()
+    l.close()
+
+
 def check_udp(c, a):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((a.local, 0))
@@ -345,18 +701,29 @@ def check_udp(c, a):
 
 def main():
     p = argparse.ArgumentParser()
-    for opt in ("--server", "--local", "--ca", "--play-url"):
+    for opt in ("--server", "--local", "--ca", "--play-url", "--log",
+                "--ua-cert", "--ua-key", "--self-cert", "--self-key"):
         p.add_argument(opt, required=True)
-    for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms"):
+    for opt in ("--tcp", "--tls", "--udp", "--maxc", "--maxm", "--idle-ms",
+                "--t4-ms"):
         p.add_argument(opt, type=int, required=True)
+    p.add_argument("--default-verify", action="store_true")
     a = p.parse_args()
     c = Client(a)
+    if a.default_verify:
+        check_reply_none(c, a)
+        return
+    check_faults(c, a)
     check_framing(c, a)
     check_hostile(c, a)
     check_max_conns(c, a)
     check_tls(c, a)
     check_tls_call(c, a)
     check_udp(c, a)
+    check_timer_i(c, a)
+    check_reply_tcp(c, a)
+    check_reply_full(c, a)
+    check_reply_tls(c, a)
 
 
 main()

@@ -12,40 +12,20 @@ set -euo pipefail
 ANNCD=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 # shellcheck source=tests/lib/syn.sh
 . "$TOP/tests/lib/syn.sh"
 
 SIP_PORT=5060
 RTP_PORT=30000		# the caller's
 PTIME=20
-WORK=
 CACHE_CALLS=50		# callers of one URL at once
-
-note()
-{
-	printf 'test_call: %s\n' "$*"
-}
 
 # The value of KEY in anncd-call's last line (quotes removed).
 field()
 {
 	kv_field "$1" "$2"
-}
-
-# start_anncd [anncd options...]: the options add to the common ones.
-start_anncd()
-{
-	anncd_start "$@" || exit 1
 }
 
 # call NAME ARGS...: runs anncd-call from the server namespace (IMAP on
@@ -73,42 +53,10 @@ imap_call()
 		--uid "$MAIL_UID" "$@"
 }
 
-# A pawn-ticket URL for the attachment made by alice with curl, so that
-# the call itself opens no IMAP connection.
-genurlauth()
-{
-	local access=$1 rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=$access"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
 # The audio of the .au file, as hex: what the RTP payloads must add up to.
 au_payload_hex()
 {
-	local off
-
-	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
-	tail -c +"$((off + 1))" "$1" | od -An -v -tx1 | tr -d ' \n'
-}
-
-capture_start()
-{
-	local i
-
-	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp -w "$WORK/wire.pcapng" \
-		>"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	note "tshark did not start"
-	exit 1
+	mail_au_audio "$1" | od -An -v -tx1 | tr -d ' \n'
 }
 
 # Fields of the RTP that anncd sent, one line per packet.
@@ -290,7 +238,7 @@ check_refusals()
 	check "tampered token" "$(field "$RESULT" result) $(field "$RESULT" reason)" \
 		"404 URLFETCH returned NIL"
 
-	url=$(genurlauth authuser)
+	url=$(stage_url authuser)
 	before_c=$(syn_count cyrus)
 	call authuser --play-url "$url" --content-type audio/basic --cte base64
 	check "authuser without credentials" \
@@ -298,7 +246,7 @@ check_refusals()
 		"404 Not authorized to access resource"
 	check "authuser: no IMAP connection" "$(syn_count cyrus)" "$before_c"
 
-	url=$(genurlauth anonymous)
+	url=$(stage_url anonymous)
 	other_url=${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$OTHER_PORT}
 	before_o=$(syn_count other)
 	call other --play-url "$other_url" --content-type audio/basic --cte base64
@@ -363,20 +311,20 @@ check_with_credentials()
 	printf '%s:%s mediaserver %s\n' "$CYRUS_HOST" "$CYRUS_PORT" \
 		"$(cyrus_pass mediaserver)" >"$WORK/creds"
 	chmod 600 "$WORK/creds"
-	start_anncd --imap-credentials "$WORK/creds" \
+	anncd_start --imap-credentials "$WORK/creds" \
 		--imap-plaintext-ok "$CYRUS_HOST:$CYRUS_PORT" \
 		--imap-allow "$CYRUS_HOST:$CYRUS_PORT,$CYRUS_HOST:$OTHER_PORT" \
 		--nexthop-mac "$RIG_UAMAC" --imap-timeout-ms 1500 \
-		--max-content-bytes "$(literal_size)"
+		--max-content-bytes "$(literal_size)" || exit 1
 
-	url=$(genurlauth authuser)
+	url=$(stage_url authuser)
 	call authuser-creds --play-url "$url" --content-type audio/basic \
 		--cte base64
 	check "authuser with credentials, literal at the limit" \
 		"$(field "$RESULT" result) $(field "$RESULT" packets) $(field "$RESULT" bye)" \
 		"200 $EXPECT_PACKETS yes"
 
-	url=$(genurlauth anonymous)
+	url=$(stage_url anonymous)
 	call refused --play-url "${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$OTHER_PORT}" \
 		--content-type audio/basic --cte base64
 	check "IMAP connection refused" \
@@ -406,9 +354,8 @@ check_literal_limit()
 	local url size
 
 	size=$(literal_size)
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--max-content-bytes "$((size - 1))"
-	url=$(genurlauth anonymous)
+	stage_anncd --max-content-bytes "$((size - 1))"
+	url=$(stage_url anonymous)
 	call limit --play-url "$url" --content-type audio/basic --cte base64
 	check "literal one byte over the limit" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
@@ -422,9 +369,8 @@ check_max_calls()
 {
 	local url first i
 
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-calls 1 \
-		--log-level debug
-	url=$(genurlauth anonymous)
+	stage_anncd --max-calls 1 --log-level debug
+	url=$(stage_url anonymous)
 	rig_ms timeout 120 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port 5064 \
 		--rtp-port 30010 --play-url "$url" --content-type audio/basic \
@@ -446,31 +392,6 @@ check_max_calls()
 	cleanup_kill_pid "$ANNCD_PID" 10
 }
 
-# anncd's counter KEY from its last counters line (0 when there is none).
-counter()
-{
-	local v
-
-	v=$(grep 'counters lookups=' "$WORK/anncd.log" | tail -n 1 |
-		sed -n "s/.* $1=\([0-9]*\).*/\1/p")
-	printf '%s' "${v:-0}"
-}
-
-# Asks anncd for its counters (SIGUSR1) and waits for the new line.
-counters_now()
-{
-	local before i
-
-	before=$(grep -c 'counters lookups=' "$WORK/anncd.log" || true)
-	kill -USR1 "$ANNCD_PID"
-	for ((i = 0; i < 50; i++)); do
-		[ "$(grep -c 'counters lookups=' "$WORK/anncd.log" || true)" \
-			-gt "$before" ] && return 0
-		sleep 0.1
-	done
-	note "anncd logged no counters"
-}
-
 # many_call I URL: caller I of many at once, each on its own SIP and RTP
 # ports, in the background; what it heard goes to WORK/manyI.au.
 many_call()
@@ -489,8 +410,8 @@ check_cache()
 {
 	local url bad want i ok=0 same=0 before_c pids=()
 
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
-	url=$(genurlauth anonymous)
+	stage_anncd
+	url=$(stage_url anonymous)
 	before_c=$(syn_count cyrus)
 	for ((i = 0; i < CACHE_CALLS; i++)); do
 		many_call "$i" "$url" &
@@ -509,11 +430,13 @@ check_cache()
 	check "$CACHE_CALLS calls for one URL: identical audio" "$same" "$CACHE_CALLS"
 	check "$CACHE_CALLS calls for one URL: IMAP connections" \
 		"$(($(syn_count cyrus) - before_c))" 1
-	counters_now
+	anncd_counters_now || true
 	note "$(grep -o 'counters lookups=.*' "$WORK/anncd.log" | tail -n 1)"
-	check "$CACHE_CALLS calls for one URL: URLFETCHes" "$(counter misses)" 1
+	check "$CACHE_CALLS calls for one URL: URLFETCHes" \
+		"$(anncd_counter misses)" 1
 	check "$CACHE_CALLS calls for one URL: joined or hit" \
-		"$(($(counter joins) + $(counter hits)))" "$((CACHE_CALLS - 1))"
+		"$(($(anncd_counter joins) + $(anncd_counter hits)))" \
+		"$((CACHE_CALLS - 1))"
 
 	# The last hex digit of the token changed: URLFETCH says NIL.
 	bad=${url%?}$([ "${url: -1}" = 0 ] && echo 1 || echo 0)
@@ -525,9 +448,11 @@ check_cache()
 	check "tampered URL, again within the negative TTL" \
 		"$(field "$RESULT" result) $(field "$RESULT" reason)" \
 		"404 URLFETCH returned NIL"
-	counters_now
-	check "tampered URL twice: URLFETCHes" "$(($(counter misses) - 1))" 1
-	check "tampered URL twice: answered from memory" "$(counter negative_hits)" 1
+	anncd_counters_now || true
+	check "tampered URL twice: URLFETCHes" \
+		"$(($(anncd_counter misses) - 1))" 1
+	check "tampered URL twice: answered from memory" \
+		"$(anncd_counter negative_hits)" 1
 	check "tampered URL twice: at most one IMAP connection" \
 		"$(($(syn_count cyrus) - before_c <= 1))" 1
 	cleanup_kill_pid "$ANNCD_PID" 10
@@ -542,8 +467,8 @@ check_shutdown()
 {
 	local url caller i before
 
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --log-level debug
-	url=$(genurlauth anonymous)
+	stage_anncd --log-level debug
+	url=$(stage_url anonymous)
 	before=$(grep -c 'answered after' "$WORK/anncd.log" || true)
 	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --sip-port 5066 \
@@ -564,27 +489,20 @@ check_shutdown()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
+	stage_up
 	OTHER_PORT=$((CYRUS_PORT + 1))
-	mail_voicemail "$WORK"
 	syn_setup anncdtest "cyrus=$CYRUS_PORT" "other=$OTHER_PORT"
 	EXPECT_PACKETS=$(( ($(au_payload_hex "$MAIL_AU" | wc -c) / 2 + 8 * PTIME - 1) / (8 * PTIME) ))
-	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
+	stage_anncd
 
 	check "dataplane answers ARP for the media address" \
 		"$(rig_arping && echo yes)" yes
 
-	capture_start
+	stage_capture "$WORK/wire.pcapng" udp
 	imap_call happy --out "$WORK/heard.au"
 	cleanup_kill_pid "$TSHARK_PID" 10
 	check_happy_call
@@ -617,18 +535,11 @@ main()
 	check_max_calls
 	check_cache
 	check_shutdown
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$WORK/anncd.log")" 0
+	stage_sanitizer
 	check "contents released at every exit" \
 		"$(sed -n 's/.* \([0-9]*\) contents still held.*/\1/p' "$WORK/anncd.log" |
 		tr '\n' ' ')" "0 0 0 0 0 0 "
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		cat "$WORK/anncd.log"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_verdict
 }
 
 main "$@"

@@ -23,16 +23,8 @@ ANNCD_BIN=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 # shellcheck source=tests/lib/syn.sh
 . "$TOP/tests/lib/syn.sh"
 
@@ -40,18 +32,12 @@ BURST=1000		# calls for one URL at once
 DISTINCT=100		# distinct URLs fetched at once
 BURST_SIP_PORT=5070	# sip_burst.py's, in the caller namespace
 RTP_PORT=30000		# the callers'
-WORK=
 RESULT=
 SMALL_UID=		# the spoken voice mail
 SMALL_AU=
 SCRIPT_PORT=		# imap_script_server.py's
 SCRIPT_PID=
 ANNCD_RUNS=0		# anncd start-ups, each ending with its "stopped" line
-
-note()
-{
-	printf 'test_faults: %s\n' "$*"
-}
 
 field()
 {
@@ -80,18 +66,6 @@ pick_script_port()
 	done
 	note "no free port for the scripted server"
 	exit 1
-}
-
-# genurlauth UID: an anonymous pawn-ticket URL for the attachment of
-# alice's message UID, made with curl (no connection from anncd).
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$1/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
 # call NAME ARGS...: anncd-call from the server namespace (IMAP on its
@@ -134,7 +108,7 @@ check_burst()
 	ANNCD_RTP_PORTS=40000-$((40000 + 2 * BURST + 999))
 	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
 		--max-calls $((BURST + 24))
-	url=$(genurlauth "$SMALL_UID")
+	url=$(stage_url anonymous "$SMALL_UID")
 	before=$(syn_count cyrus)
 	rig_ua timeout 200 python3 "$HERE/sip_burst.py" --local "$RIG_UA_IP" \
 		--sip-port "$BURST_SIP_PORT" --rtp-port "$RTP_PORT" \
@@ -235,7 +209,7 @@ check_killed_mid_literal()
 	mail_build_message "$WORK/big.au" "$WORK/big.eml"
 	mail_deliver "$MAIL_EML"
 	big_uid=$MAIL_UID
-	url=$(genurlauth "$big_uid")
+	url=$(stage_url anonymous "$big_uid")
 
 	start_anncd --imap-allow "$CYRUS_HOST:$CYRUS_PORT"
 	# The literal (3.3 MB) at 1 MB/s, and at most 64 KB of it in the
@@ -340,7 +314,7 @@ check_scripted_faults()
 {
 	local url token
 
-	url=$(genurlauth "$SMALL_UID")
+	url=$(stage_url anonymous "$SMALL_UID")
 	SCRIPT_URL=${url/$CYRUS_HOST:$CYRUS_PORT/$CYRUS_HOST:$SCRIPT_PORT}
 	token=${url##*:}
 	# Failures are not remembered: each call below makes its own fetch.
@@ -438,18 +412,9 @@ check_slice_limits()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-faults.XXXXXX)
-	cleanup_add_dir "$WORK"
-	ANNCD_LOG=$WORK/anncd.log
-	: >"$ANNCD_LOG"
-
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
+	stage_begin
+	stage_up
 	pick_script_port
-	mail_voicemail "$WORK"
 	SMALL_UID=$MAIL_UID
 	SMALL_AU=$MAIL_AU
 	syn_setup anncdfaults "cyrus=$CYRUS_PORT" "script=$SCRIPT_PORT"
@@ -462,18 +427,11 @@ main()
 	check_scripted_faults
 	check_types_and_shutdown
 
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	stage_sanitizer
 	check "contents released at every exit" \
 		"$(grep -c 'stopped: 0 contents still held' "$ANNCD_LOG")" \
 		"$ANNCD_RUNS"
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log (last 200 lines):"
-		tail -n 200 "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_verdict 200
 }
 
 main "$@"

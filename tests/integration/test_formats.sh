@@ -38,21 +38,12 @@ shift $(($# < 3 ? $# : 3))
 ONLY=("$@")
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060
 RTP_PORT=30000		# the caller's first m= line; stream i on + 2 i
 REPLAY_PORT=42000	# ffmpeg's, on the caller namespace's loopback
-WORK=
 SECONDS_OF_SPEECH=3
 
 # The rows.  make: a gen_* function and its arguments, writing the
@@ -116,11 +107,6 @@ mp3-repeat     | audio/mpeg           | gen_mpa mp3 48000     | audio:14        
 m1v-repeat     | video/mpeg           | gen_video m1v         | video:32                            | 20    | 0,3600    | frames    | repeat=3 delay=500
 EOF
 )
-
-note()
-{
-	printf 'test_formats: %s\n' "$*"
-}
 
 field()
 {
@@ -325,37 +311,6 @@ gen_video()
 
 # ---- the call --------------------------------------------------------------
 
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
-capture_start()
-{
-	local i
-
-	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp \
-		-w "$ROWDIR/wire.pcapng" >"$ROWDIR/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		if grep -qs 'Capturing on' "$ROWDIR/tshark.log"; then
-			# the note comes as the capture starts, not once it runs
-			sleep 0.3
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$ROWDIR/tshark.log" >&2
-	note "tshark did not start"
-	exit 1
-}
-
 # call_row CTYPE PTIME OFFER...: delivers $ATT, calls anncd with the
 # offer (and $URI_PARAMS in the Request-URI) while tshark captures;
 # RESULT is anncd-call's last line.
@@ -366,10 +321,10 @@ call_row()
 	shift 2
 	mail_build_message "$ATT" "$ROWDIR/message.eml" "$ctype"
 	mail_deliver "$MAIL_EML"
-	url=$(genurlauth)
+	url=$(stage_url)
 	for spec in "$@"; do args+=(--offer "$spec"); done
 	[ -z "$URI_PARAMS" ] || args+=(--uri-params "$URI_PARAMS")
-	capture_start
+	stage_capture "$ROWDIR/wire.pcapng" udp
 	rig_ms timeout 60 "$CALL" --netns "$RIG_UA" --local "$RIG_UA_IP" \
 		--server "$RIG_SIP_IP:$SIP_PORT" --rtp-port "$RTP_PORT" \
 		--ptime "$ptime" --play-url "$url" --content-type "$ctype" \
@@ -755,29 +710,20 @@ main()
 {
 	local name ctype make offer ptime steps how expect
 
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	# FORMATS_KEEP=1 keeps the captures and decodes for a look afterwards
+	STAGE_KEEP=${FORMATS_KEEP:-0}
+	stage_begin
 	for t in ffmpeg ffprobe sox espeak-ng tshark python3; do
 		command -v "$t" >/dev/null || { note "$t missing: run scripts/deps"; exit 77; }
 	done
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-formats.XXXXXX)
-	# FORMATS_KEEP=1 keeps the captures and decodes for a look afterwards
-	if [ "${FORMATS_KEEP:-0}" = 1 ]; then
-		note "keeping $WORK"
-	else
-		cleanup_add_dir "$WORK"
-	fi
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
 	ROWS_PASSED=() ROWS_FAILED=() ROWS_SKIPPED=()
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
+	stage_up cyrus
 	make_sources
 	check_checker
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" || exit 1
+	stage_anncd
 
 	while IFS='|' read -r name ctype make offer ptime steps how expect; do
 		name=$(trim "$name")
@@ -791,8 +737,7 @@ main()
 	done <<<"$ROWS"
 
 	anncd_stop
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	stage_sanitizer
 	note "rows passed: ${ROWS_PASSED[*]:-none}"
 	note "rows failed: ${ROWS_FAILED[*]:-none}"
 	for name in "${ROWS_SKIPPED[@]}"; do note "row skipped: $name"; done

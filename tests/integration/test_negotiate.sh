@@ -13,59 +13,24 @@ set -euo pipefail
 ANNCD=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060
 PTIME=20
 DELAY_MS=500
 DURATION_MS=600
 MAX_REPEAT=5
-WORK=
 URL=
 VIDEO_URL=
-TSHARK_PID=
 PCAP=
 NCALLS=0
 # A short message keeps three plays and their silences short.
 MAIL_TEXT="One two three."
 
-note()
-{
-	printf 'test_negotiate: %s\n' "$*"
-}
-
 field()
 {
 	kv_field "$RESULT" "$1"
-}
-
-# One capture of the caller's wire for the whole run: a capture per call
-# would race dumpcap's start and its buffered writes.  Each call has SIP
-# and RTP ports of its own, by which its packets are found afterwards.
-capture_start()
-{
-	local i
-
-	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" -f udp \
-		-w "$PCAP" >"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 300; i++)); do
-		grep -qs 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	note "tshark did not start"
-	exit 1
 }
 
 # The last call's final response must be in the file before tshark
@@ -130,21 +95,6 @@ sip_fields()
 		-E separator='|' "$@" | head -n 1
 }
 
-# An anonymous pawn-ticket URL for the attachment of message MAIL_UID.
-genurlauth()
-{
-	cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
-au_payload_len()
-{
-	local off
-
-	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$MAIL_AU" | tr -d ' ')
-	echo $(($(stat -c %s "$MAIL_AU") - off))
-}
-
 # Every call of the run, each checked afterwards by its name.
 place_calls()
 {
@@ -173,8 +123,7 @@ place_calls()
 		--codecs PCMU
 	# --max-call-ms ends a call that duration= would let run on.
 	anncd_stop
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" --max-call-ms 1000 \
-		--max-repeat "$MAX_REPEAT" || exit 1
+	stage_anncd --max-call-ms 1000 --max-repeat "$MAX_REPEAT"
 	call maxcall --uri-params ";repeat=forever;duration=60000"
 }
 
@@ -189,7 +138,7 @@ make_video()
 		"$WORK/video.mpg"
 	mail_build_message "$WORK/video.mpg" "$WORK/video.eml" video/mpeg
 	mail_deliver "$MAIL_EML"
-	VIDEO_URL=$(genurlauth)
+	VIDEO_URL=$(stage_url)
 }
 
 # A late offer for the video (RFC 3264 section 5): an m= line per kind,
@@ -229,7 +178,7 @@ check_repeat()
 {
 	local len per last gap steps markers
 
-	len=$(au_payload_len)
+	len=$(mail_au_bytes "$MAIL_AU")
 	per=$(((len + 8 * PTIME - 1) / (8 * PTIME)))
 	last=$((len - (per - 1) * 8 * PTIME))
 	gap=$((last + 8 * DELAY_MS))
@@ -262,7 +211,7 @@ check_duration()
 	local per full
 
 	per=$(((DURATION_MS + PTIME - 1) / PTIME))
-	full=$(( ($(au_payload_len) + 8 * PTIME - 1) / (8 * PTIME) ))
+	full=$(( ($(mail_au_bytes "$MAIL_AU") + 8 * PTIME - 1) / (8 * PTIME) ))
 	use duration
 	check "duration: answered, BYE from anncd" \
 		"$(field result) $(field bye) $(field bye_after_last)" "200 yes yes"
@@ -328,7 +277,7 @@ check_late_offer()
 		sed 's/ [0-9]* / P /')" "audio P RTP/AVP 0"
 	check "late offer: played whole" \
 		"$(field result) $(field packets) $(field bye)" \
-		"200 $(( ($(au_payload_len) + 8 * PTIME - 1) / (8 * PTIME) )) yes"
+		"200 $(( ($(mail_au_bytes "$MAIL_AU") + 8 * PTIME - 1) / (8 * PTIME) )) yes"
 	for mode in garbage none decline; do
 		use "late-$mode"
 		check "late offer, $mode answer: BYE, no RTP" \
@@ -400,25 +349,21 @@ check_option_edges()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-negotiate.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	PCAP=$WORK/wire.pcapng
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	URL=$(genurlauth)
+	stage_up
+	URL=$(stage_url)
 	make_video
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--max-repeat "$MAX_REPEAT" --log-level debug || exit 1
+	stage_anncd --max-repeat "$MAX_REPEAT" --log-level debug
 
-	capture_start
+	# One capture of the caller's wire for the whole run: a capture per
+	# call would race dumpcap's start and its buffered writes.  Each call
+	# has SIP and RTP ports of its own, by which its packets are found
+	# afterwards.
+	stage_capture "$PCAP" udp
 	place_calls
 	capture_stop
 	check_refusals
@@ -437,15 +382,8 @@ main()
 	check "one PCMU plan per cache entry" \
 		"$(grep -c 'plan PCMU/8000 ptime 20 ms built' "$ANNCD_LOG")" 1
 	anncd_stop
-	check "no sanitizer report" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		cat "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_sanitizer
+	stage_verdict
 }
 
 main "$@"

@@ -17,32 +17,17 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 ANNCD_BIN=${1:?usage: test_phones.sh ANNCD}
 CALL_BOUND=120		# seconds any one call may take, at most
 BARESIP_SIP=5062
 BARESIP_CTRL=4444
 LINPHONE_SIP=5072
-WORK=
-TSHARK_PID=
 PLAY_URI=
 AUDIO_BYTES=
 EXPECT_PACKETS=
-
-note()
-{
-	printf 'test_phones: %s\n' "$*"
-}
 
 # phone_stop PID: a phone that was told to quit gets 5 s; then SIGTERM,
 # and a second one (baresip ends a call on the first), each with 5 s;
@@ -61,17 +46,6 @@ phone_stop()
 	cleanup_kill_pid "$pid" 1
 }
 
-# A pawn-ticket URL for the attachment (RFC 4467 GENURLAUTH by alice).
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
 # RFC 3261 section 25.1: all but the unreserved characters as %HH, ':'
 # and '/' too (allowed as they are, but phones differ in what they make
 # of an escaped one).
@@ -87,34 +61,6 @@ uri_escape()
 		esac
 	done
 	printf '%s' "$out"
-}
-
-# The audio of the .au file (its data offset is at byte 4, big-endian).
-au_audio()
-{
-	local off
-
-	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
-	tail -c +"$((off + 1))" "$1"
-}
-
-# Everything on the caller's wire, for the SDP answer and for traffic
-# that leaves the rig's addresses.
-capture_start()
-{
-	local i
-
-	ip netns exec "$RIG_UA" tshark -q -i "$RIG_UAVETH" \
-		-w "$WORK/wire.pcapng" >"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -qs 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	note "tshark did not start"
-	exit 1
 }
 
 # The outcome line anncd logged for the Nth call (1-based).
@@ -335,35 +281,29 @@ check_answer_direction()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
+	stage_begin
 	if ! command -v baresip >/dev/null || ! command -v linphonec >/dev/null
 	then
 		note "baresip or linphonec missing: run scripts/deps"
 		exit 77
 	fi
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-phones.XXXXXX)
-	cleanup_add_dir "$WORK"
-	ANNCD_LOG=$WORK/anncd.log
 
-	rig_up
+	stage_up
 	# linphone sees the network as down without a default route; the
 	# server namespace forwards nothing, so nothing leaves the rig.
 	rig_ms sysctl -qw net.ipv4.ip_forward=0
 	ip -n "$RIG_UA" route add default via "$RIG_SIP_IP"
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	au_audio "$MAIL_AU" >"$WORK/audio.ul"
+	mail_au_audio "$MAIL_AU" >"$WORK/audio.ul"
 	AUDIO_BYTES=$(stat -c %s "$WORK/audio.ul")
 	EXPECT_PACKETS=$(((AUDIO_BYTES + 159) / 160))
-	PLAY_URI="sip:annc@$RIG_SIP_IP:$ANNCD_SIP_PORT;play=$(uri_escape "$(genurlauth)")"
+	PLAY_URI="sip:annc@$RIG_SIP_IP:$ANNCD_SIP_PORT;play=$(uri_escape "$(stage_url)")"
 	PLAY_URI+=";content-type=audio/basic;content-transfer-encoding=base64"
 
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--answer-direction sendrecv \
+	stage_anncd --answer-direction sendrecv \
 		--sip-tcp "$RIG_SIP_IP:$ANNCD_SIP_PORT"
-	capture_start
+	# Everything on the caller's wire, for the SDP answer and for
+	# traffic that leaves the rig's addresses.
+	stage_capture "$WORK/wire.pcapng"
 	check_baresip baresip "$PLAY_URI" 1
 	check_linphone
 	cleanup_kill_pid "$TSHARK_PID" 10
@@ -376,8 +316,7 @@ main()
 		"$(outcome 3 | grep -o 'from TCP' || true)" "from TCP"
 
 	anncd_stop
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	stage_sanitizer
 	if [ "$FAILS" -ne 0 ]; then
 		for f in baresip/baresip.log baresip/ctrl.txt linphone/linphone.log \
 			baresip-tcp/baresip.log baresip-tcp/ctrl.txt anncd.log; do

@@ -13,36 +13,16 @@ set -euo pipefail
 ANNCD=$1
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060
 BASE_PORT=40000
-WORK=
 OUT=
-
-note()
-{
-	printf 'test_race: %s\n' "$*"
-}
 
 field()
 {
 	kv_field "$OUT" "$1"
-}
-
-genurlauth()
-{
-	cyrus_imap alice "GENURLAUTH \"imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/;SECTION=$MAIL_SECTION;URLAUTH=anonymous\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
 # How many outcome lines say this result.
@@ -98,38 +78,23 @@ check_results()
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-race.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--log-level debug || exit 1
+	stage_up
+	stage_anncd --log-level debug
 	OUT=$(rig_ua timeout 120 python3 "$HERE/sip_race.py" \
 		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
-		--url "$(genurlauth)" --base-port "$BASE_PORT") || true
+		--url "$(stage_url)" --base-port "$BASE_PORT") || true
 	printf '%s\n' "$OUT"
 	check_results
 	anncd_stop
 	# A call still open at the stop would log this outcome.
 	check "no call left at the stop" \
 		"$(outcomes 'server shutting down')" 0
-	check "no sanitizer report" \
-		"$(grep -cE 'Sanitizer|runtime error|LeakSanitizer' "$ANNCD_LOG")" 0
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		cat "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_sanitizer
+	stage_verdict
 }
 
 main "$@"

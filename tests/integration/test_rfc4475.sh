@@ -13,20 +13,10 @@ set -euo pipefail
 ANNCD=$1
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/integration
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
-WORK=
 TXN=
-
-note()
-{
-	printf 'test_rfc4475: %s\n' "$*"
-}
 
 field()
 {
@@ -70,14 +60,10 @@ main()
 {
 	local out
 
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 
-	rig_up
+	stage_up rig
 	anncd_start --sip-t1-ms 100 --sip-t2-ms 400 || exit 1
 	out=$(rig_ua python3 "$HERE/sip_torture.py" \
 		--to "$RIG_SIP_IP:$ANNCD_SIP_PORT" \
@@ -89,17 +75,10 @@ main()
 	check "anncd alive after the torture messages" \
 		"$(cleanup_alive "$ANNCD_PID" && echo yes)" yes
 	anncd_stop
-	check "sanitizer reports in anncd's log" \
-		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
+	stage_sanitizer
 	check "contents released at exit" \
 		"$(grep -c ' 0 contents still held' "$ANNCD_LOG")" 1
-	if [ "$FAILS" -ne 0 ]; then
-		note "anncd log:"
-		cat "$ANNCD_LOG"
-		note "$FAILS checks failed"
-		exit 1
-	fi
-	note "all checks passed"
+	stage_verdict
 }
 
 main "$@"

@@ -3,8 +3,14 @@
 # calls from anncd-call over each, the content fetched from a private
 # Cyrus, the RTP checked byte for byte and the signalling read off the
 # wire by tshark (Via and Contact of anncd's messages); then hostile
-# streams from sip_stream.py, each limit at its edge, with anncd alive and
-# answering afterwards and clean at exit.
+# streams from sip_stream.py, each limit at its edge, each Content-Length
+# fault answered 400 while a UDP call plays, with anncd alive and
+# answering afterwards and clean at exit; timer I on the wire, T4 over
+# UDP and zero over TCP; and the 200 of INVITEs whose
+# connection was closed, delivered over TCP and TLS connections anncd
+# opens to the Via's port (RFC 3261 section 18.2.2) once a refused
+# connect, a handshake never answered and an untrusted certificate have
+# each failed and been logged.
 #
 #   test_sip_stream.sh ANNCD ANNCD_CALL
 set -euo pipefail
@@ -12,29 +18,17 @@ set -euo pipefail
 ANNCD=$1
 CALL=$2
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$TOP/tests/lib/rig.sh"
-# shellcheck source=tests/lib/check.sh
-. "$TOP/tests/lib/check.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$TOP/tests/lib/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$TOP/tests/lib/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$TOP/tests/lib/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$TOP/tests/lib/stage.sh"
 
 SIP_PORT=5060		# UDP and TCP
 TLS_PORT=5061
 MAXC=8			# --sip-max-connections
 MAXM=4096		# --sip-max-message-bytes
 IDLE_MS=1500		# --sip-idle-ms
+CONNECT_MS=1000		# --sip-connect-timeout-ms
+T4_MS=1000		# --sip-t4-ms, timer I over UDP
 PTIME=20
-WORK=
-
-note()
-{
-	printf 'test_sip_stream: %s\n' "$*"
-}
 
 # call NAME TRANSPORT PORT [ARGS...]: anncd-call from the server namespace
 # (IMAP on its loopback), SIP and RTP in the caller's.
@@ -66,22 +60,6 @@ check_call()
 	note "$name: $(kv_field "$RESULT" packets) packets, $packets expected"
 }
 
-capture_start()
-{
-	local i
-
-	rig_ua tshark -q -i "$RIG_UAVETH" -f "tcp port $SIP_PORT" \
-		-w "$WORK/tcp.pcapng" >"$WORK/tshark.log" 2>&1 &
-	TSHARK_PID=$!
-	cleanup_add_pid "$TSHARK_PID"
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'Capturing on' "$WORK/tshark.log" && return 0
-		sleep 0.1
-	done
-	cat "$WORK/tshark.log" >&2
-	exit 1
-}
-
 # What anncd sent over TCP, per tshark: the Contact of its 200 to the
 # INVITE and the Via of its BYE.
 check_wire()
@@ -97,7 +75,7 @@ check_wire()
 
 check_calls()
 {
-	capture_start
+	stage_capture "$WORK/tcp.pcapng" "tcp port $SIP_PORT"
 	call tcp tcp "$SIP_PORT" --out "$WORK/tcp.au"
 	check_call tcp
 	sleep 1
@@ -105,17 +83,6 @@ check_calls()
 	check_wire
 	call tls tls "$TLS_PORT"
 	check_call tls
-}
-
-# A pawn-ticket URL for the attachment, made by alice over IMAP.
-genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
 }
 
 # key=value lines of sip_stream.py against what each must be.
@@ -127,7 +94,10 @@ check_hostile()
 		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
 		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
 		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
-		--play-url "$(genurlauth)" >"$out" 2>&1 || cat "$out" >&2
+		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
+		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
+		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
+		--play-url "$(stage_url)" >"$out" 2>&1 || cat "$out" >&2
 	v() { sed -n "s/^$1=//p" "$out"; }
 	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
 		"[200] SIP/2.0/TCP"
@@ -137,8 +107,19 @@ check_hostile()
 	check "message of exactly $MAXM bytes" "$(v limit_exact)" "[200]"
 	check "message of $((MAXM + 1)) bytes: closed" "$(v limit_over)" yes
 	check "endless header section: closed" "$(v endless_header)" yes
-	check "no Content-Length: closed" "$(v missing_clen)" yes
-	check "bad Content-Length: closed" "$(v bad_clen)" yes
+	check "no Content-Length: 400, closed" "$(v missing_clen)" \
+		"400 Missing Content-Length closed"
+	check "Content-Length x: 400, closed" "$(v bad_clen)" \
+		"400 Bad Content-Length: x closed"
+	check "Content-Length -5: 400, closed" "$(v negative_clen)" \
+		"400 Bad Content-Length: -5 closed"
+	check "Content-Length over the limit: 400, closed" "$(v over_clen)" \
+		"400 Content-Length over the message limit: $((20 * MAXM)) closed"
+	check "two Content-Length values: 400, closed" \
+		"$(v conflicting_clen)" "400 Conflicting Content-Length: 12 closed"
+	check "no Content-Length nor Call-ID: closed unanswered" \
+		"$(v unanswerable)" "none closed"
+	check "another connection meanwhile" "$(v keep_tcp)" "[200] [200]"
 	check "garbage: closed" "$(v garbage)" yes
 	check "half a request, then silence: closed" "$(v slow)" yes
 	check "a byte at a time: closed before the end" "$(v trickle)" yes
@@ -157,11 +138,74 @@ check_hostile()
 	check "UDP datagram of $((MAXM + 1)) bytes: dropped" \
 		"$(v udp_limit_over)" none
 	check "closes logged with peer and cause" \
-		"$(grep -c "closing TCP $RIG_UA_IP:[0-9]*: missing Content-Length" \
+		"$(grep -c "closing TCP $RIG_UA_IP:[0-9]*: missing Content-Length, answered 400" \
 		"$ANNCD_LOG")" 1
+	check "timer I over UDP: T4 of copies absorbed" "$(v timer_i_udp)" \
+		"absorbed, then answered anew"
+	check "timer I over TCP: none" "$(v timer_i_tcp)" "answered anew"
+	check_reply "$out"
 	check "refusals past --sip-max-connections logged" \
 		"$(grep -c "refusing TCP .*: $MAXC connections open already" \
-		"$ANNCD_LOG")" "$MAXC"
+		"$ANNCD_LOG")" "$((MAXC + $(v reply_full_refused)))"
+}
+
+# RFC 3261 section 18.2.2: the 200 for an INVITE whose connection has
+# gone comes over a connection anncd opens to the Via's port, after
+# attempts that fail as they should (sip_stream.py's reply_* values).
+check_reply()
+{
+	local out=$1
+
+	v() { sed -n "s/^$1=//p" "$out"; }
+	check "reply: connect to a closed port refused, logged" \
+		"$(v reply_refused)" logged
+	check "reply: the 200 on anncd's TCP connection" "$(v reply_tcp)" \
+		"200 same call from $RIG_SIP_IP"
+	check "reply: the 200 again on the same connection" \
+		"$(v reply_reuse)" "a copy on 1 connection, no other"
+	check "reply: BYE on that connection" "$(v reply_tcp_bye)" 200
+	check "reply: not opened past --sip-max-connections, then opened" \
+		"$(v reply_full)" "logged, then 200 same call BYE 200"
+	check "reply: TLS handshake unanswered, given up, logged" \
+		"$(v reply_timeout)" logged
+	check "reply: self-signed certificate refused, logged" \
+		"$(v reply_untrusted)" logged
+	check "reply: the 200 on anncd's TLS connection" "$(v reply_tls)" \
+		"200 same call from $RIG_SIP_IP"
+	check "reply: BYE on that TLS connection" "$(v reply_tls_bye)" 200
+}
+
+# anncd again with --sip-tls-verify left at its default, none: the 200
+# reaches a listener whose certificate is self-signed.
+check_default_verify()
+{
+	local out=$WORK/none.txt ended i
+
+	stage_anncd --sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
+		--sip-tls-cert "$WORK/tls/sip.pem" \
+		--sip-tls-key "$WORK/tls/sip.key"
+	ended=$(grep -c ' result=' "$ANNCD_LOG")
+	rig_ua timeout 120 python3 "$TOP/tests/integration/sip_stream.py" \
+		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
+		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
+		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
+		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
+		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
+		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
+		--default-verify --play-url "$(stage_url)" >"$out" 2>&1 ||
+		cat "$out" >&2
+	check "default --sip-tls-verify: a self-signed peer taken" \
+		"$(sed -n 's/^reply_none=//p' "$out")" \
+		"200 same call from $RIG_SIP_IP, BYE 200"
+	# The call is over once its stream has let go: its line says so.
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c ' result=' "$ANNCD_LOG")" -gt "$ended" ] && break
+		sleep 0.1
+	done
+	anncd_stop
+	check "no call left open at the second exit" \
+		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 2
 }
 
 # One past each edge of the stream options stops anncd at start-up with
@@ -183,6 +227,11 @@ check_option_limits()
 --sip-max-message-bytes 65536|sip-max-message-bytes: '65536' is not a number in 1024..65535
 --sip-max-connections 0|sip-max-connections: '0' is not a number in 1..1048576
 --sip-idle-ms 0|sip-idle-ms: '0' is not a number in 1..3600000
+--sip-connect-timeout-ms 99|sip-connect-timeout-ms: '99' is not a number in 100..120000
+--sip-connect-timeout-ms 120001|sip-connect-timeout-ms: '120001' is not a number in 100..120000
+--sip-tls-verify /nonexistent|--sip-tls-verify: '/nonexistent' is not none or system, and cannot be read
+--sip-t4-ms 60001|sip-t4-ms: '60001' is not a number in 0..60000
+--sip-t4-ms -1|sip-t4-ms: '-1' is not a number in 0..60000
 --sip-max-headers 7|sip-max-headers: '7' is not a number in 8..65535
 --sip-max-headers 65536|sip-max-headers: '65536' is not a number in 8..65535
 --sip-max-line-bytes 63|sip-max-line-bytes: '63' is not a number in 64..65535
@@ -194,42 +243,46 @@ EOF
 
 main()
 {
-	[ "$(id -u)" -eq 0 ] || { note "needs root"; exit 77; }
-	cleanup_trap
-	WORK=$(mktemp -d /tmp/anncd-test.XXXXXX)
-	cleanup_add_dir "$WORK"
+	stage_begin
 	ANNCD_BIN=$ANNCD
-	ANNCD_LOG=$WORK/anncd.log
 	ANNCD_SIP_PORT=$SIP_PORT
-	: >"$ANNCD_LOG"
 
 	mkdir "$WORK/tls"
 	if ! cyrus_tls_cert "$WORK/tls" ca "" ||
-		! cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP"; then
+		! cyrus_tls_cert "$WORK/tls" sip ca "IP:$RIG_SIP_IP" ||
+		! cyrus_tls_cert "$WORK/tls" ua ca "IP:$RIG_UA_IP" ||
+		! cyrus_tls_cert "$WORK/tls" self ""; then
 		note "openssl could not make the certificates"
 		exit 1
 	fi
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$WORK"
-	anncd_start --imap-allow "$CYRUS_HOST:$CYRUS_PORT" \
-		--sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
+	stage_up
+	stage_anncd --sip-tcp "$RIG_SIP_IP:$SIP_PORT" \
 		--sip-tls "$RIG_SIP_IP:$TLS_PORT" \
 		--sip-tls-cert "$WORK/tls/sip.pem" \
 		--sip-tls-key "$WORK/tls/sip.key" \
 		--sip-max-connections "$MAXC" --sip-max-message-bytes "$MAXM" \
-		--sip-idle-ms "$IDLE_MS" || exit 1
+		--sip-idle-ms "$IDLE_MS" \
+		--sip-connect-timeout-ms "$CONNECT_MS" --sip-t4-ms "$T4_MS" \
+		--sip-tls-verify "$WORK/tls/ca.pem"
 
 	check_option_limits
 	check_calls
+	# A call over UDP plays while the hostile streams come, the framing
+	# faults first.
+	call during udp "$SIP_PORT" &
+	DURING_PID=$!
+	sleep 1.5
 	check_hostile
+	wait "$DURING_PID" || true
+	RESULT=$(grep '^result=' "$WORK/during.txt" | tail -n 1 || true)
+	check_call "a UDP call during the framing faults"
 	call after tcp "$SIP_PORT"
 	check_call "a call after the hostile streams"
 
 	anncd_stop
 	check "no call left open at exit" \
 		"$(grep -c 'stopping: 0 calls open' "$ANNCD_LOG")" 1
+	check_default_verify
 	check "sanitizer reports in anncd's log" \
 		"$(grep -cE 'Sanitizer|runtime error' "$ANNCD_LOG")" 0
 	if [ "$FAILS" -ne 0 ]; then

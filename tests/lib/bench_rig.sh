@@ -9,59 +9,61 @@
 #                             BENCH_PTIME ms, 20 by default) BENCH_AUDIO_MS
 #   bench_run ARGS...      anncd-bench (BENCH_BIN) in the caller namespace
 #                          against anncd, with the URL and the addresses
+#   bench_rig_sip_veth     SIP on a second veth pair of its own (below);
+#                          sets RIG_SIP_IP to BENCH_SIP_IP
 #
-# Uses rig.sh, cyrus.sh, mail.sh and anncd.sh (ANNCD_BIN, ANNCD_LOG).
+# In the rig of rig.sh, SIP and RTP share one veth, and the dataplane's
+# af_packet socket on it is handed a copy of every SIP datagram, each
+# way.  In production SIP comes in on a kernel interface and the DPDK
+# port is a NIC of its own: bench_rig_sip_veth gives SIP a second veth
+# pair, anncd's SIP address BENCH_SIP_IP on it in the server namespace,
+# and a host route that sends the answers to the caller's address that
+# way too.  The caller keeps one address (RIG_UA_IP) for SIP and RTP.
+#
+# Uses stage.sh (ANNCD_BIN, ANNCD_LOG).
 
 BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lib/rig.sh
-. "$BENCH_LIB_DIR/rig.sh"
-# shellcheck source=tests/lib/cyrus.sh
-. "$BENCH_LIB_DIR/cyrus.sh"
-# shellcheck source=tests/lib/mail.sh
-. "$BENCH_LIB_DIR/mail.sh"
-# shellcheck source=tests/lib/anncd.sh
-. "$BENCH_LIB_DIR/anncd.sh"
+# shellcheck source=tests/lib/stage.sh
+. "$BENCH_LIB_DIR/stage.sh"
 
 BENCH_BIN=${BENCH_BIN:-}
 BENCH_PTIME=${BENCH_PTIME:-20}
+BENCH_SIP_IP=198.19.0.1	# anncd's SIP address on the second pair
+BENCH_SIP_UA_IP=198.19.0.2	# the caller's end of it (routes only)
 BENCH_URL=
 BENCH_PACKETS=
 BENCH_AUDIO_MS=
-
-# An anonymous URLAUTH URL of the attachment (RFC 4467), made by alice.
-bench_genurlauth()
-{
-	local rump
-
-	rump="imap://alice@$CYRUS_HOST:$CYRUS_PORT/INBOX/;UID=$MAIL_UID/"
-	rump+=";SECTION=$MAIL_SECTION;URLAUTH=anonymous"
-	cyrus_imap alice "GENURLAUTH \"$rump\" INTERNAL" INBOX |
-		sed -n 's/^\* GENURLAUTH "\([^"]*\)".*/\1/p'
-}
-
-# The audio bytes of the .au file: the file less its header.
-bench_audio_bytes()
-{
-	local off
-
-	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
-	echo $(($(stat -c %s "$1") - off))
-}
 
 bench_rig_up()
 {
 	local dir=$1 bytes per
 
-	rig_up
-	CYRUS_EXEC=$RIG_MS_EXEC
-	cyrus_start
-	mail_voicemail "$dir" >/dev/null
-	BENCH_URL=$(bench_genurlauth)
+	stage_up mail "$dir" >/dev/null
+	BENCH_URL=$(stage_url)
 	[ -n "$BENCH_URL" ] || { echo "bench: GENURLAUTH failed" >&2; return 1; }
-	bytes=$(bench_audio_bytes "$MAIL_AU")
+	bytes=$(mail_au_bytes "$MAIL_AU")
 	per=$((8 * BENCH_PTIME))
 	BENCH_PACKETS=$(((bytes + per - 1) / per))
 	BENCH_AUDIO_MS=$((bytes / 8))
+}
+
+bench_rig_sip_veth()
+{
+	local ms=s$RIG_ID ua=t$RIG_ID
+
+	ip -n "$RIG_MS" link add "$ms" type veth peer name "$ua" netns "$RIG_UA"
+	ip -n "$RIG_MS" addr add "$BENCH_SIP_IP/$RIG_PLEN" dev "$ms"
+	ip -n "$RIG_UA" addr add "$BENCH_SIP_UA_IP/$RIG_PLEN" dev "$ua"
+	ip -n "$RIG_MS" link set "$ms" up
+	ip -n "$RIG_UA" link set "$ua" up
+	# SIP to the caller's one address leaves by this pair, not the
+	# DPDK port's veth; the caller reaches BENCH_SIP_IP on it anyway.
+	ip -n "$RIG_MS" route add "$RIG_UA_IP/32" dev "$ms"
+	RIG_SIP_IP=$BENCH_SIP_IP
+	rig_ua ping -q -c 1 -W 2 "$RIG_SIP_IP" >/dev/null || {
+		echo "bench: no route to $RIG_SIP_IP on $ua" >&2
+		return 1
+	}
 }
 
 bench_run()

@@ -11,6 +11,8 @@
 #                                   content-type TYPE (default audio/basic)
 #   mail_deliver EML             -> MAIL_UID (the APPENDUID of the message)
 #   mail_voicemail DIR           all three: DIR/voicemail.au, DIR/message.eml
+#   mail_au_audio AU             the audio of AU (the file less its header)
+#   mail_au_bytes AU             how many bytes of audio AU holds
 #
 # MAIL_TEXT may be set to change what is spoken.
 
@@ -103,4 +105,22 @@ mail_voicemail()
 	mail_make_voice "$dir"
 	mail_build_message "$MAIL_AU" "$dir/message.eml"
 	mail_deliver "$MAIL_EML"
+}
+
+# A Sun .au header gives its own length in its second big-endian 32-bit
+# word; the audio follows it.
+mail_au_audio()
+{
+	local off
+
+	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
+	tail -c +"$((off + 1))" "$1"
+}
+
+mail_au_bytes()
+{
+	local off
+
+	off=$(od -An -tu4 --endian=big -j 4 -N 4 "$1" | tr -d ' ')
+	echo $(($(stat -c %s "$1") - off))
 }

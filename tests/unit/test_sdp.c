@@ -327,6 +327,51 @@ test_answer(void)
 	guard_free(&g);
 }
 
+/* RFC 3264 section 8.2: an offer within the dialog that sets a stream's
+ * port to 0 removes it; the answer has port 0 on that line as well, even
+ * for a stream the call keeps (held).
+ */
+static void
+test_answer_port0(void)
+{
+	static const char offer[] =
+		"v=0\r\no=uac 1 3 IN IP4 192.0.2.4\r\ns=-\r\n"
+		"c=IN IP4 192.0.2.4\r\nt=0 0\r\n"
+		"m=audio 0 RTP/AVP 0\r\na=sendrecv\r\n";
+	static const char want[] =
+		"v=0\r\n"
+		"o=anncd 7 2 IN IP4 192.0.2.50\r\n"
+		"s=-\r\n"
+		"c=IN IP4 192.0.2.50\r\n"
+		"t=0 0\r\n"
+		"m=audio 0 RTP/AVP 0\r\n";
+	struct guard_buf g;
+	struct sdp_session s;
+	struct sdp_stream st;
+	struct sdp_answer a;
+	const char *why;
+	char out[512];
+	int n;
+
+	CHECK_INT(sdp_guarded(&g, offer, &s, &why), 0);
+	memset(&st, 0, sizeof(st));
+	st.media_index = 0;
+	st.fmt = f_pcmu;
+	st.pt = 0;
+	st.port = 40000;
+	st.dir = SDP_INACTIVE;
+	memset(&a, 0, sizeof(a));
+	a.offer = &s;
+	a.streams = &st;
+	a.n_streams = 1;
+	a.addr = ip("192.0.2.50");
+	a.sess_id = 7;
+	a.sess_version = 2;
+	n = sdp_build_answer(out, sizeof(out), &a);
+	CHECK_STRN(out, n < 0 ? 0 : (size_t)n, want);
+	guard_free(&g);
+}
+
 static void
 test_answer_pcmu_no_ptime(void)
 {
@@ -828,6 +873,7 @@ main(void)
 	test_match_rules();
 	test_parse_bad();
 	test_answer();
+	test_answer_port0();
 	test_answer_pcmu_no_ptime();
 	test_choice_order();
 	test_choice_video();

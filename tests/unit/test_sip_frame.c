@@ -1,7 +1,8 @@
 /* The stream framer (control/sip_frame.c): a message split at every byte
- * boundary, several in one buffer, keep-alives between them, a missing or
- * bad Content-Length, and the message limit at its edge for the header
- * section and for the body.  Inputs end at a guard page.
+ * boundary, several in one buffer, keep-alives between them, a missing,
+ * bad or conflicting Content-Length with the value it quotes, and the
+ * message limit at its edge for the header section and for the body.
+ * Inputs end at a guard page.
  */
 #include <stdio.h>
 #include <string.h>
@@ -78,9 +79,13 @@ test_back_to_back(void)
 	CHECK_INT(f.pings, 0);
 }
 
+/* A fault: its rule, the value it quotes, and whether the header
+ * section is given for a 400 (its length, up to the empty line). */
 static void
-expect_bad(const char *s, size_t max, const char *want)
+expect_fault(const char *s, size_t max, const char *want,
+	     const char *detail, int answerable)
 {
+	const char *eoh = strstr(s, "\r\n\r\n");
 	struct sip_frame f;
 	const char *why = NULL;
 
@@ -88,21 +93,40 @@ expect_bad(const char *s, size_t max, const char *want)
 	CHECK(why != NULL && strcmp(why, want) == 0);
 	if (why != NULL && strcmp(why, want) != 0)
 		fprintf(stderr, "  why \"%s\", want \"%s\"\n", why, want);
+	CHECK(strcmp(f.detail, detail) == 0);
+	if (strcmp(f.detail, detail) != 0)
+		fprintf(stderr, "  detail \"%s\", want \"%s\"\n", f.detail,
+			detail);
+	CHECK_INT(f.hlen, answerable ? (size_t)(eoh + 4 - s) : 0);
+}
+
+static void
+expect_bad(const char *s, size_t max, const char *want)
+{
+	expect_fault(s, max, want, "", 0);
 }
 
 static void
 test_bad_length(void)
 {
-	expect_bad("BYE sip:a SIP/2.0\r\nCall-ID: x\r\n\r\n", MAX,
-		   "missing Content-Length");
-	expect_bad("BYE sip:a SIP/2.0\r\nContent-Length: x1\r\n\r\n", MAX,
-		   "bad Content-Length");
-	expect_bad("BYE sip:a SIP/2.0\r\nContent-Length: -1\r\n\r\n", MAX,
-		   "bad Content-Length");
-	expect_bad("BYE sip:a SIP/2.0\r\nContent-Length: 1 2\r\n\r\n", MAX,
-		   "bad Content-Length");
-	expect_bad("BYE sip:a SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\n",
-		   MAX, "bad Content-Length");
+	expect_fault("BYE sip:a SIP/2.0\r\nCall-ID: x\r\n\r\n", MAX,
+		     "missing Content-Length", "", 1);
+	expect_fault("BYE sip:a SIP/2.0\r\nContent-Length: x1\r\n\r\n", MAX,
+		     "bad Content-Length", "x1", 1);
+	expect_fault("BYE sip:a SIP/2.0\r\nContent-Length: -1\r\n\r\n", MAX,
+		     "bad Content-Length", "-1", 1);
+	expect_fault("BYE sip:a SIP/2.0\r\nContent-Length:  1 2 \r\n\r\n",
+		     MAX, "bad Content-Length", "1 2", 1);
+	expect_fault("BYE sip:a SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\n",
+		     MAX, "conflicting Content-Length", "2", 1);
+	/* Bytes a reason phrase cannot carry are masked, a long value
+	 * cut to the room. */
+	expect_fault("BYE sip:a SIP/2.0\r\nContent-Length: 1\x01\xff\r\n\r\n",
+		     MAX, "bad Content-Length", "1??", 1);
+	expect_fault("BYE sip:a SIP/2.0\r\nContent-Length: "
+		     "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+		     "\r\n\r\n", MAX, "bad Content-Length",
+		     "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqr...", 1);
 	expect_bad("\x16\x03\x01 a TLS hello on the TCP port", MAX,
 		   "garbage where a start-line should be");
 	expect_bad("\r\n\n", MAX, "garbage where a start-line should be");
@@ -145,11 +169,13 @@ test_limit_edge(void)
 	snprintf(s, sizeof(s), "INVITE sip:a SIP/2.0\r\n"
 		 "Content-Length: %4zu\r\n\r\n", body + 1);
 	CHECK_INT(frame(s, hlen, MAX, &f, &why), -1);
-	CHECK(strcmp(why, "message over the message limit") == 0);
+	CHECK(strcmp(why, "Content-Length over the message limit") == 0);
+	CHECK_INT(f.hlen, hlen);
 	/* A huge value is too long, not malformed. */
-	expect_bad("INVITE sip:a SIP/2.0\r\nContent-Length: "
-		   "99999999999999999999999\r\n\r\n", MAX,
-		   "message over the message limit");
+	expect_fault("INVITE sip:a SIP/2.0\r\nContent-Length: "
+		     "99999999999999999999999\r\n\r\n", MAX,
+		     "Content-Length over the message limit",
+		     "99999999999999999999999", 1);
 
 	memset(s, 'X', sizeof(s));
 	memcpy(s, "INVITE sip:a SIP/2.0\r\nX: ", 25);

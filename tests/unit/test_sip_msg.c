@@ -999,6 +999,28 @@ test_build_folded(void)
 	guard_free(&g);
 }
 
+/* A reason phrase that quotes the caller's words with a line break in
+ * them (an escaped CRLF in a URI parameter) adds no header line. */
+static void
+test_build_reason_crlf(void)
+{
+	static const char want[] =
+		"SIP/2.0 415 Unsupported audio/x X-Injected: yes\r\n"
+		"Via: SIP  /   2.0 /UDP 192.0.2.2;branch=390skdjuw\r\n";
+	struct guard_buf g;
+	struct sip_msg m;
+	const char *why;
+	char out[1024];
+	int n;
+
+	CHECK_INT(parse_guarded(&g, LIT(wsinv), &m, &why), 0);
+	n = sip_build_response(out, sizeof(out), &m, 415,
+			       "Unsupported audio/x\r\nX-Injected: yes", "zz",
+			       NULL, NULL, NULL, 0);
+	CHECK_STRN(out, n < (int)sizeof(want) - 1 ? 0 : sizeof(want) - 1,
+		   want);
+	guard_free(&g);
+}
 
 #define ST_HEAD	"UPDATE sip:annc@192.0.2.1 SIP/2.0\r\n" \
 		"Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKst\r\n" \
@@ -1224,6 +1246,7 @@ main(void)
 	test_prefixes_and_mutations(LIT(wsinv));
 	test_build_response();
 	test_build_folded();
+	test_build_reason_crlf();
 	test_str_eq();
 	test_many_vias();
 	test_session_timer_headers();

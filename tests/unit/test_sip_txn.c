@@ -1,6 +1,7 @@
 /* The server transaction table (control/sip_txn.c): a retransmitted
  * request answered again from the table, timer G doubling to T2 until the
- * ACK, timers H and J forgetting, and the table's size limit at its edge.
+ * ACK, timer I absorbing the ACK's copies for T4 over UDP only, timers H
+ * and J forgetting, and the table's size limit at its edge.
  * Time is passed in, so every timer is exact here.
  */
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 #define T1	100
 #define T2	400
+#define T4	1000
+#define NOW	0	/* what absorbing does not look at but for an ACK */
 
 static unsigned int sent;
 static char last[256];
@@ -66,18 +69,18 @@ test_non_invite(void)
 	struct sip_txn_stats st;
 
 	sent = 0;
-	CHECK_INT(sip_txn_absorb(&m, &a), 0);
+	CHECK_INT(sip_txn_absorb(&m, &a, NOW), 0);
 	sip_txn_record(&m, &a, "SIP/2.0 200 OK", 14, 1000);
-	CHECK_INT(sip_txn_absorb(&m, &a), 1);
+	CHECK_INT(sip_txn_absorb(&m, &a, NOW), 1);
 	CHECK_INT(sent, 1);
 	CHECK(strcmp(last, "SIP/2.0 200 OK") == 0);
 	/* The same branch from elsewhere is another transaction. */
-	CHECK_INT(sip_txn_absorb(&m, &b), 0);
+	CHECK_INT(sip_txn_absorb(&m, &b, NOW), 0);
 	/* Timer J: kept until 64*T1 after the answer, not a tick longer. */
 	sip_txn_tick(1000 + 64 * T1 - 1);
-	CHECK_INT(sip_txn_absorb(&m, &a), 1);
+	CHECK_INT(sip_txn_absorb(&m, &a, NOW), 1);
 	sip_txn_tick(1000 + 64 * T1);
-	CHECK_INT(sip_txn_absorb(&m, &a), 0);
+	CHECK_INT(sip_txn_absorb(&m, &a, NOW), 0);
 	sip_txn_get_stats(&st);
 	CHECK_INT(st.live, 0);
 	CHECK_INT(st.absorbed, 2);
@@ -103,16 +106,50 @@ test_invite_refusal(void)
 		sip_txn_tick(due[i]);
 		CHECK_INT(sent, i + 1);
 	}
-	CHECK_INT(sip_txn_absorb(&ack, &a), 1);
-	sip_txn_tick(5000);
+	CHECK_INT(sip_txn_absorb(&ack, &a, 1600), 1);
+	sip_txn_tick(1600 + T4 - 1);
 	CHECK_INT(sent, 5);
-	/* A copy of the ACK is absorbed too (timer I). */
-	CHECK_INT(sip_txn_absorb(&ack, &a), 1);
 	sip_txn_get_stats(&st);
 	CHECK_INT(st.acked, 1);
-	sip_txn_tick(64 * T1);
+	/* Timer I: copies of the ACK, and of the INVITE, are absorbed
+	 * without an answer until T4 after the ACK, not a tick longer. */
+	CHECK_INT(sip_txn_absorb(&ack, &a, 1600 + T4 - 1), 1);
+	CHECK_INT(sip_txn_absorb(&inv, &a, 1600 + T4 - 1), 1);
+	CHECK_INT(sent, 5);
+	sip_txn_tick(1600 + T4 - 1);
+	CHECK_INT(sip_txn_absorb(&ack, &a, 1600 + T4 - 1), 1);
 	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 1);
+	CHECK_INT(st.confirmed_absorbed, 3);
+	sip_txn_tick(1600 + T4);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 0);
+	CHECK_INT(sip_txn_absorb(&ack, &a, 1600 + T4), 0);
+	CHECK_INT(st.acked, 1);
 	CHECK_INT(st.timed_out, 0);
+}
+
+/* Timer I ends before timer H would have: a refusal acknowledged late
+ * is kept T4 after its ACK, and one acknowledged early leaves the queue
+ * of ends from its middle. */
+static void
+test_timer_i_order(void)
+{
+	struct sip_msg i1 = req(1, "INVITE", "z9hG4bKo1i");
+	struct sip_msg i2 = req(3, "INVITE", "z9hG4bKo2i");
+	struct sip_msg a2 = req(2, "ACK", "z9hG4bKo2i");
+	struct sip_peer a = peer(5064);
+	struct sip_txn_stats st;
+
+	sip_txn_record(&i1, &a, "SIP/2.0 486 Busy", 16, 100000);
+	sip_txn_record(&i2, &a, "SIP/2.0 486 Busy", 16, 100010);
+	CHECK_INT(sip_txn_absorb(&a2, &a, 100020), 1);
+	sip_txn_tick(100020 + T4);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 1);
+	CHECK_INT(sip_txn_absorb(&a2, &a, 100020 + T4), 0);
+	sip_txn_tick(100000 + 64 * T1);
+	sip_txn_get_stats(&st);
 	CHECK_INT(st.live, 0);
 }
 
@@ -148,12 +185,33 @@ test_stream(void)
 	sip_txn_record(&inv, &a, "SIP/2.0 404 No", 14, 40000);
 	sip_txn_tick(40000 + 64 * T1 - 1);
 	CHECK_INT(sent, 0);
-	CHECK_INT(sip_txn_absorb(&inv, &b), 0);
-	CHECK_INT(sip_txn_absorb(&inv, &a), 1);
+	CHECK_INT(sip_txn_absorb(&inv, &b, NOW), 0);
+	CHECK_INT(sip_txn_absorb(&inv, &a, NOW), 1);
 	CHECK_INT(sent, 1);
 	sip_txn_tick(40000 + 64 * T1);
 	sip_txn_get_stats(&st);
 	CHECK_INT(st.live, 0);
+}
+
+/* Over a stream timer I is zero: the ACK ends the transaction at once,
+ * and a copy of it is not matched any more. */
+static void
+test_stream_timer_i(void)
+{
+	struct sip_msg inv = req(1, "INVITE", "z9hG4bKs2");
+	struct sip_msg ack = req(2, "ACK", "z9hG4bKs2");
+	struct sip_peer a = peer(5060);
+	struct sip_txn_stats st;
+
+	a.tp = SIP_TP_TLS;
+	a.conn = 2 | 1 << 20;
+	sip_txn_record(&inv, &a, "SIP/2.0 404 No", 14, 50000);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 1);
+	CHECK_INT(sip_txn_absorb(&ack, &a, 50001), 1);
+	sip_txn_get_stats(&st);
+	CHECK_INT(st.live, 0);
+	CHECK_INT(sip_txn_absorb(&ack, &a, 50001), 0);
 }
 
 /* --sip-transactions 2: the third answer at once stays stateless. */
@@ -174,19 +232,21 @@ test_limit(void)
 	sip_txn_get_stats(&st);
 	CHECK_INT(st.live, 2);
 	CHECK_INT(st.full, 1);
-	CHECK_INT(sip_txn_absorb(&m2, &a), 1);
-	CHECK_INT(sip_txn_absorb(&m3, &a), 0);
+	CHECK_INT(sip_txn_absorb(&m2, &a, NOW), 1);
+	CHECK_INT(sip_txn_absorb(&m3, &a, NOW), 0);
 	/* RFC 2543 branches are not matched at all. */
-	CHECK_INT(sip_txn_absorb(&old, &a), 0);
+	CHECK_INT(sip_txn_absorb(&old, &a, NOW), 0);
 	sip_txn_tick(20000 + 64 * T1);
 	sip_txn_record(&m3, &a, "C", 1, 30000);
-	CHECK_INT(sip_txn_absorb(&m3, &a), 1);
+	CHECK_INT(sip_txn_absorb(&m3, &a, NOW), 1);
 }
 
 int
 main(void)
 {
-	struct sip_txn_config c = { .max = 2, .t1_ms = T1, .t2_ms = T2 };
+	struct sip_txn_config c = {
+		.max = 2, .t1_ms = T1, .t2_ms = T2, .t4_ms = T4,
+	};
 
 	CHECK_INT(sip_txn_init(&c, record_send), 0);
 	test_non_invite();
@@ -194,6 +254,8 @@ main(void)
 	test_timer_h();
 	test_limit();
 	test_stream();
+	test_stream_timer_i();
+	test_timer_i_order();
 	sip_txn_fini();
 	return CHECK_DONE();
 }

@@ -341,6 +341,11 @@ static const struct play_case play_cases[] = {
 	  "Bad param9 parameter: given twice" },
 	{ ";repeat=x;repeat=y", -1, 0, 0, 0, 0,
 	  "Bad repeat parameter: given twice" },
+	{ ";Play=b", -1, 0, 0, 0, 0, "Bad play parameter: given twice" },
+	{ ";content-type=a;content-type=b", -1, 0, 0, 0, 0,
+	  "Bad content-type parameter: given twice" },
+	{ ";content-transfer-encoding=a;content-transfer-encoding=a", -1, 0,
+	  0, 0, 0, "Bad content-transfer-encoding parameter: given twice" },
 	{ ";repeat=12345678901234567890123456789012345678901234567890", -1, 0,
 	  0, 0, 0, "Bad repeat parameter: 12345678901234567890123456789012" },
 };

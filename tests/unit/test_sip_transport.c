@@ -1,0 +1,261 @@
+/* Connections anncd opens itself (control/sip_transport.c), on a real
+ * io_uring loop against listeners of this test on 127.0.0.1: messages
+ * wait for the connect and go out in order, a second send reuses the
+ * connection, a response whose request's connection has gone goes to the
+ * port of its Via (RFC 3261 section 18.2.2), a refused connect and a TLS
+ * handshake never answered report each tracked message lost with its
+ * cause, and --sip-max-connections holds for them too.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "control/loop.h"
+#include "control/sip_transport.h"
+#include "tests/unit/check.h"
+
+#define MAX_CONNS	2
+#define CONNECT_MS	300
+#define WAIT_MS		5000	/* what the loop is given at most */
+
+static const char opts[] =
+	"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n"
+	"Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKu1\r\n"
+	"Content-Length: 0\r\n\r\n";
+
+static unsigned int n_lost;
+static uint64_t lost_cookie;
+static int lost_err;
+static unsigned int n_delivered;
+static struct sip_peer delivered_from;
+
+static void
+on_lost(uint64_t cookie, const struct sip_peer *to, int err)
+{
+	(void)to;
+	n_lost++;
+	lost_cookie = cookie;
+	lost_err = err;
+}
+
+static void
+on_deliver(const char *buf, size_t len, const struct sip_peer *from)
+{
+	(void)buf;
+	(void)len;
+	n_delivered++;
+	delivered_from = *from;
+}
+
+/* A non-blocking listener on 127.0.0.1 and an ephemeral port. */
+static int
+listener(struct sockaddr_in *a)
+{
+	socklen_t n = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)a, sizeof(*a)) == 0 &&
+	      listen(fd, 4) == 0 &&
+	      getsockname(fd, (struct sockaddr *)a, &n) == 0);
+	return fd;
+}
+
+/* Runs the loop, and the transport's timers, until *done or WAIT_MS. */
+static void
+run_until(int (*done)(void *), void *arg)
+{
+	uint64_t end = loop_now_ms() + WAIT_MS;
+
+	while (!done(arg) && loop_now_ms() < end) {
+		loop_run(10);
+		sip_tp_tick(loop_now_ms());
+	}
+}
+
+struct reader {
+	int lfd, fd;
+	unsigned int accepted;
+	char buf[1024];
+	size_t len, want;
+};
+
+static int
+reader_done(void *arg)
+{
+	struct reader *r = arg;
+	ssize_t n;
+	int fd;
+
+	while ((fd = accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		r->accepted++;
+		if (r->fd < 0)
+			r->fd = fd;
+		else
+			close(fd);
+	}
+	if (r->fd >= 0 && r->len < sizeof(r->buf) &&
+	    (n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len)) > 0)
+		r->len += (size_t)n;
+	return r->len >= r->want;
+}
+
+static int
+lost_done(void *arg)
+{
+	return n_lost >= *(unsigned int *)arg;
+}
+
+static int
+delivered_done(void *arg)
+{
+	return n_delivered >= *(unsigned int *)arg;
+}
+
+static int
+conns_done(void *arg)
+{
+	return sip_tp_open_conns() == *(unsigned int *)arg;
+}
+
+/* Two sends to an address with no connection: one connect, both
+ * messages in order; an answer on it comes up with its connection id,
+ * which reaches the same connection. */
+static void
+test_connect_and_reuse(struct reader *r, struct sip_peer *out)
+{
+	struct sip_peer to = { .tp = SIP_TP_TCP };
+	unsigned int want = 1;
+	char both[2 * sizeof(opts)];
+
+	r->lfd = listener(&to.addr);
+	r->fd = -1;
+	r->want = 2 * strlen(opts);
+	CHECK_INT(sip_tp_send(&to, opts, strlen(opts)), 0);
+	CHECK_INT(sip_tp_send(&to, opts, strlen(opts)), 0);
+	CHECK_INT(sip_tp_open_conns(), 1);
+	run_until(reader_done, r);
+	snprintf(both, sizeof(both), "%s%s", opts, opts);
+	CHECK_STRN(r->buf, r->len, both);
+	CHECK_INT(r->accepted, 1);
+	CHECK_INT(write(r->fd, opts, strlen(opts)), (long long)strlen(opts));
+	run_until(delivered_done, &want);
+	CHECK_INT(n_delivered, 1);
+	CHECK(delivered_from.conn != 0);
+	CHECK_INT(delivered_from.addr.sin_port, to.addr.sin_port);
+	r->len = 0;
+	r->want = strlen(opts);
+	CHECK_INT(sip_tp_send(&delivered_from, opts, strlen(opts)), 0);
+	run_until(reader_done, r);
+	CHECK_INT(r->len, strlen(opts));
+	CHECK_INT(r->accepted, 1);
+	*out = delivered_from;
+}
+
+/* RFC 3261 section 18.2.2: the request's connection gone, the response
+ * goes to the address it came from and the port of the Via's sent-by. */
+static void
+test_reply(void)
+{
+	static const char fmt[] =
+		"SIP/2.0 200 OK\r\n"
+		"Via: SIP/2.0/TCP 127.0.0.1:%u;branch=z9hG4bKu2\r\n"
+		"From: <sip:a@127.0.0.1>;tag=1\r\n"
+		"To: <sip:b@127.0.0.1>;tag=2\r\n"
+		"Call-ID: u2\r\nCSeq: 1 OPTIONS\r\n"
+		"Content-Length: 0\r\n\r\n";
+	struct sip_peer gone = { .tp = SIP_TP_TCP, .conn = 7 | 9 << 20 };
+	struct reader r = { .fd = -1 };
+	unsigned int one = 1;
+	struct sockaddr_in via;
+	char resp[256];
+
+	r.lfd = listener(&via);
+	snprintf(resp, sizeof(resp), fmt, ntohs(via.sin_port));
+	gone.addr = via;
+	gone.addr.sin_port = htons(1);	/* the request's source port */
+	CHECK_INT(sip_tp_send(&gone, opts, strlen(opts)), -ENOTCONN);
+	CHECK_INT(sip_tp_reply(&gone, resp, strlen(resp)), 0);
+	r.want = strlen(resp);
+	run_until(reader_done, &r);
+	CHECK_STRN(r.buf, r.len, resp);
+	CHECK_INT(r.accepted, 1);
+	/* Our close ends anncd's connection: one left, the first. */
+	close(r.fd);
+	close(r.lfd);
+	run_until(conns_done, &one);
+	CHECK_INT(sip_tp_open_conns(), 1);
+}
+
+/* A port nobody listens on: the tracked message is reported lost. */
+static void
+test_refused(void)
+{
+	struct sip_peer to = { .tp = SIP_TP_TCP };
+	unsigned int want = n_lost + 1, before = sip_tp_open_conns();
+	int fd = listener(&to.addr);
+
+	close(fd);
+	CHECK_INT(sip_tp_send_tracked(&to, opts, strlen(opts), 42), 0);
+	run_until(lost_done, &want);
+	CHECK_INT(n_lost, want);
+	CHECK_INT(lost_cookie, 42);
+	CHECK_INT(lost_err, -ECONNREFUSED);
+	CHECK_INT(sip_tp_open_conns(), before);
+}
+
+/* TLS to a listener that takes the connection and never answers the
+ * handshake: given up after CONNECT_MS; while it is pending the table
+ * (MAX_CONNS) is full and a third address gets -EMFILE at once. */
+static void
+test_timeout_and_limit(void)
+{
+	struct sip_peer to = { .tp = SIP_TP_TLS }, third = { .tp = SIP_TP_TCP };
+	unsigned int want = n_lost + 1;
+	int lfd = listener(&to.addr), fd3 = listener(&third.addr);
+
+	CHECK_INT(sip_tp_send_tracked(&to, opts, strlen(opts), 43), 0);
+	CHECK_INT(sip_tp_open_conns(), MAX_CONNS);
+	CHECK_INT(sip_tp_send(&third, opts, strlen(opts)), -EMFILE);
+	run_until(lost_done, &want);
+	CHECK_INT(n_lost, want);
+	CHECK_INT(lost_cookie, 43);
+	CHECK_INT(lost_err, -ETIMEDOUT);
+	close(lfd);
+	close(fd3);
+}
+
+int
+main(void)
+{
+	struct sip_tp_config c = {
+		.max_conns = MAX_CONNS, .max_msg = 4096, .idle_ms = 60000,
+		.connect_ms = CONNECT_MS,
+	};
+	struct reader r = { 0 };
+	struct sip_peer kept;
+
+	if (loop_init(64) < 0) {
+		fprintf(stderr, "io_uring not available: skipped\n");
+		return 77;
+	}
+	CHECK_INT(sip_tp_init(&c, on_deliver), 0);
+	sip_tp_on_lost(on_lost);
+	test_connect_and_reuse(&r, &kept);
+	test_reply();
+	test_refused();
+	test_timeout_and_limit();
+	/* The first connection is still there, untouched by the others. */
+	CHECK_INT(sip_tp_send(&kept, opts, strlen(opts)), 0);
+	sip_tp_fini();
+	close(r.fd);
+	close(r.lfd);
+	loop_fini();
+	return CHECK_DONE();
+}
