@@ -2,8 +2,9 @@
  * sip:annc@host with a play URL (RFC 4240 section 3) becomes a call: a
  * URLFETCH of the pawn-ticket URL (RFC 5616 section 2.4) and 100 Trying
  * unless the content is cached, the 200 OK with the SDP answer once the
- * content is here, the stream
- * after the ACK, and our BYE when the dataplane reports the end.
+ * content is here, the stream after the ACK, and our BYE when the
+ * dataplane reports the end.  Our requests in the dialog (BYE, session
+ * refreshes) are built and routed by control/dialog.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <xxhash.h>
 
 #include "control/annc.h"
+#include "control/dialog.h"
 #include "control/imap_client.h"
 #include "control/imap_url.h"
 #include "control/loop.h"
@@ -75,6 +77,7 @@ struct call_rtx {
 	size_t len;
 	uint64_t next_ms;
 	uint64_t interval_ms;
+	uint64_t max_interval_ms;	/* T2, or none for timer A */
 	uint64_t give_up_ms;
 };
 
@@ -105,7 +108,7 @@ struct call {
 	int last_code;			/* last response sent to the INVITE */
 	struct call_rtx resp;		/* final response to the INVITE */
 	struct call_rtx bye;		/* our BYE */
-	char bye_branch[32];
+	char bye_branch[20];
 
 	/* One use on the entry while waiting or playing: the entry holds
 	 * the only owner's reference on the content, content borrows it.
@@ -127,14 +130,28 @@ struct call {
 	struct sdp_offer *offer;	/* late offer: ours, in the 200 */
 	uint64_t end_ms;		/* the call ends by then at the latest */
 	/* The dialog once established (RFC 3261 section 12.2.2). */
-	uint32_t remote_cseq;		/* the caller's highest CSeq */
+	struct dialog dlg;
+	struct sip_peer hop;		/* where our requests go */
 	uint64_t sess_version;		/* o= version of our last SDP */
+	char *sdp;			/* our last SDP, for a re-INVITE */
+	size_t sdp_len;
 	struct call_rtx reresp;		/* 2xx to a re-INVITE, until its ACK */
 	uint32_t reinvite_cseq;
 	struct sdp_offer *reoffer;	/* ours in that 2xx: no offer came */
 	struct stimer stimer;		/* RFC 4028, as last agreed */
 	char se_line[80];		/* its header lines for a 2xx */
 	uint64_t se_bye_ms;		/* no refresh by then: BYE; 0 none */
+	/* anncd as refresher (RFC 4028 section 10): our UPDATE or
+	 * re-INVITE, its client transaction and the ACK of its 2xx. */
+	uint64_t ref_due_ms;		/* next refresh; 0 none */
+	uint64_t se_end_ms;		/* the session expires then */
+	struct call_rtx ref;		/* the refresh until its answer */
+	char ref_branch[20];
+	uint32_t ref_cseq;
+	int ref_invite;			/* a re-INVITE, not an UPDATE */
+	int caller_update;		/* the caller's Allow has UPDATE */
+	char *ref_ack;			/* the ACK of its 2xx */
+	size_t ref_ack_len;
 	uint64_t t_invite_ms;
 	uint64_t t_answer_ms;
 	uint32_t packets;
@@ -311,7 +328,7 @@ call_new(const char *buf, size_t len, const struct sip_peer *src)
 	sip_tp_hold(src->conn);
 	c->state = CALL_FETCHING;
 	c->t_invite_ms = loop_now_ms();
-	c->remote_cseq = c->invite.cseq;
+	c->dlg.remote_cseq = c->invite.cseq;
 	c->sess_version = 1;
 	random_token(c->to_tag, 17);
 	snprintf(c->log_id, sizeof(c->log_id), "call %" PRIu32 " %.16s",
@@ -380,6 +397,9 @@ call_free(struct call *c)
 	free(c->reresp.msg);
 	free(c->resp.msg);
 	free(c->bye.msg);
+	free(c->ref.msg);
+	free(c->ref_ack);
+	free(c->sdp);
 	c->state = CALL_FREE;
 	free_slots[n_free++] = c->handle & 0xfffff;
 }
@@ -454,6 +474,7 @@ rtx_arm(struct call_rtx *r, char *msg, size_t len, uint64_t give_up_after)
 	r->msg = fit != NULL ? fit : msg;
 	r->len = len;
 	r->interval_ms = cfg->t1_ms;
+	r->max_interval_ms = cfg->t2_ms;
 	r->next_ms = now + cfg->t1_ms;
 	r->give_up_ms = now + give_up_after;
 }
@@ -463,6 +484,39 @@ rtx_stop(struct call_rtx *r)
 {
 	free(r->msg);
 	r->msg = NULL;
+}
+
+/* Returns 1 when r is due for a retransmission, -1 when it has run out
+ * of time, 0 otherwise; doubles the interval up to its cap (T2, or none
+ * for timer A, RFC 3261 section 17.1.1.2). */
+static int
+rtx_due(struct call_rtx *r, uint64_t now)
+{
+	if (r->msg == NULL)
+		return 0;
+	if (now >= r->give_up_ms)
+		return -1;
+	if (now < r->next_ms)
+		return 0;
+	r->interval_ms *= 2;
+	if (r->interval_ms > r->max_interval_ms)
+		r->interval_ms = r->max_interval_ms;
+	r->next_ms = now + r->interval_ms;
+	return 1;
+}
+
+/* Our last SDP, offered again unchanged by a refreshing re-INVITE. */
+static void
+call_keep_sdp(struct call *c, const char *sdp, size_t len)
+{
+	char *copy = malloc(len);
+
+	if (copy == NULL)
+		return;		/* the old one stays: a refresh is no change */
+	memcpy(copy, sdp, len);
+	free(c->sdp);
+	c->sdp = copy;
+	c->sdp_len = len;
 }
 
 /* Sends a final response to the call's INVITE and keeps it for
@@ -487,6 +541,8 @@ call_final(struct call *c, int code, const char *reason, const char *extra,
 		return;
 	}
 	c->last_code = code;
+	if (sdp != NULL && code < 300)
+		call_keep_sdp(c, sdp, sdp_len);
 	sip_send(&c->peer, out, (size_t)n);
 	rtx_arm(&c->resp, out, (size_t)n, 64ull * cfg->t1_ms);
 	c->state = code < 300 ? CALL_ANSWERED : CALL_REJECTED;
@@ -507,59 +563,140 @@ call_reject(struct call *c, int code, const char *reason)
 	call_final(c, code, reason, NULL, NULL, 0);
 }
 
-/* Our BYE (RFC 3261 section 15.1.1): From and To swapped from the
- * INVITE, the route set taken from its Record-Route in order (section
- * 12.1.1), sent to the remote target. */
-static int
-bye_build(struct call *c, char *out, size_t cap)
+/* ---- the dialog: where our requests go ---- */
+
+/* The next hop of our requests (RFC 3261 section 12.2.1.1 and RFC 3263
+ * section 4 without DNS).  A caller over TCP or TLS is reached over its
+ * own connection whenever the hop is its host: the port in its Contact
+ * is seldom one it listens on behind a NAT or a firewall, and the
+ * connection it opened is open.  A host name would need a resolver that
+ * blocks the loop, and the SIP sockets are IPv4 only: such a hop falls
+ * back to where the INVITE came from, logged once per remote target
+ * with the host named.
+ */
+static void
+call_hop_set(struct call *c)
 {
-	const struct sip_msg *iv = &c->invite;
-	static char route[SIP_OUT_MAX];
-	size_t rl = 0;
-	unsigned int i;
+	struct dialog_route r;
+	const char *why = "";
+	int rc;
+
+	dialog_route(&c->dlg, &r);
+	rc = dialog_hop_addr(r.hop, &c->hop, &why);
+	if (rc < 0) {
+		CALL_LOG(LOGL_INFO, c, "next hop %.*s: %s, requests go to "
+			 "the INVITE's source", (int)r.hop.n, r.hop.p, why);
+		c->hop = c->peer;
+		return;
+	}
+	if (c->peer.tp != SIP_TP_UDP &&
+	    c->hop.addr.sin_addr.s_addr == c->peer.addr.sin_addr.s_addr)
+		c->hop = c->peer;
+}
+
+/* The dialog of section 12.1.1 as our 2xx establishes it.  A Contact
+ * that is no SIP URI anncd can keep (a tel: URI, one over
+ * DIALOG_MAX_URI) leaves the INVITE's source as remote target.
+ */
+static void
+call_dialog_start(struct call *c)
+{
+	static const char *const tp_param[3] = { "", ";transport=tcp",
+						 ";transport=tls" };
+	char ip[INET_ADDRSTRLEN], uri[64];
+	const char *why = "";
 	int n;
 
-	route[0] = '\0';
-	for (i = 0; i < iv->n_rr && rl < sizeof(route); i++)
-		rl += (size_t)snprintf(route + rl, sizeof(route) - rl,
-				       "Route: %.*s\r\n",
-				       (int)iv->record_route[i].n,
-				       iv->record_route[i].p);
-	if (rl >= sizeof(route))
-		return -1;
-	random_token(c->bye_branch, 17);
-	n = snprintf(out, cap,
-		     "BYE %.*s SIP/2.0\r\n"
-		     "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n"
-		     "Max-Forwards: 70\r\n%s"
-		     "From: %.*s;tag=%s\r\n"
-		     "To: %.*s\r\n"
-		     "Call-ID: %.*s\r\n"
-		     "CSeq: 1 BYE\r\n"
-		     "Content-Length: 0\r\n\r\n",
-		     (int)iv->contact_uri.n, iv->contact_uri.p,
-		     sip_tp_name(c->peer.tp), local_hostport[c->peer.tp],
-		     c->bye_branch, route,
-		     (int)iv->to.n, iv->to.p, c->to_tag,
-		     (int)iv->from.n, iv->from.p,
-		     (int)iv->call_id.n, iv->call_id.p);
-	return n < 0 || (size_t)n >= cap ? -1 : n;
+	c->caller_update = sip_list_has(c->invite.allow, c->invite.n_allow,
+					"UPDATE");
+	if (dialog_init(&c->dlg, &c->invite, c->to_tag, &why) < 0) {
+		inet_ntop(AF_INET, &c->peer.addr.sin_addr, ip, sizeof(ip));
+		n = snprintf(uri, sizeof(uri), "sip:%s:%u%s", ip,
+			     ntohs(c->peer.addr.sin_port), tp_param[c->peer.tp]);
+		dialog_set_target(&c->dlg, (struct sip_str){ uri, (size_t)n });
+		CALL_LOG(LOGL_INFO, c, "%s: remote target %s", why, uri);
+	}
+	call_hop_set(c);
+}
+
+/* Builds request method in the dialog, from our address on the hop's
+ * transport, into a new buffer *out.  Returns the length, or -1 (logged).
+ */
+static int
+call_request(struct call *c, const struct dialog_req *in, char **out)
+{
+	struct dialog_req rq = *in;
+	char via[48], *fit;
+	int n = -1;
+
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s", sip_tp_name(c->hop.tp),
+		 local_hostport[c->hop.tp]);
+	rq.via = via;
+	*out = malloc(SIP_OUT_MAX);
+	if (*out != NULL)
+		n = dialog_build(&c->dlg, &rq, *out, SIP_OUT_MAX);
+	if (n >= 0) {
+		/* Kept for retransmission: as long as the message. */
+		fit = realloc(*out, (size_t)n + 1);
+		*out = fit != NULL ? fit : *out;
+	}
+	if (n < 0) {
+		free(*out);
+		*out = NULL;
+		CALL_LOG(LOGL_ERR, c, "cannot build %s", rq.method);
+	}
+	return n;
+}
+
+/* Sends one of our requests to the dialog's next hop.  A stream hop
+ * that is not the caller's connection goes with none (conn 0), for the
+ * transport to open one (RFC 3261 section 18.1.1); where it cannot, the
+ * request is lost and the call ends by its timers.
+ */
+static void
+call_hop_send(struct call *c, const char *msg, size_t len)
+{
+	char ip[INET_ADDRSTRLEN];
+	int rc;
+
+	if (c->hop.tp == SIP_TP_UDP || c->hop.conn != 0) {
+		sip_send(&c->hop, msg, len);
+		return;
+	}
+	rc = sip_tp_send(&c->hop, msg, len);
+	if (rc < 0) {
+		inet_ntop(AF_INET, &c->hop.addr.sin_addr, ip, sizeof(ip));
+		CALL_LOG(LOGL_ERR, c, "sip_tp_send(%s %s:%u) failed: %s",
+			 sip_tp_name(c->hop.tp), ip,
+			 ntohs(c->hop.addr.sin_port), strerror(-rc));
+	}
 }
 
 static void
+call_refresh_stop(struct call *c)
+{
+	rtx_stop(&c->ref);
+	c->ref_due_ms = 0;
+}
+
+/* Our BYE (RFC 3261 section 15.1.1) with the dialog's next CSeq. */
+static void
 call_send_bye(struct call *c, const char *why)
 {
-	char *out = malloc(SIP_OUT_MAX);
-	int n = out ? bye_build(c, out, SIP_OUT_MAX) : -1;
+	struct dialog_req rq = { .method = "BYE", .branch = c->bye_branch };
+	char *out;
+	int n;
 
 	call_result(c, "%s", why);
+	call_refresh_stop(c);
+	random_token(c->bye_branch, 17);
+	rq.cseq = ++c->dlg.local_cseq;
+	n = call_request(c, &rq, &out);
 	if (n < 0) {
-		free(out);
-		CALL_LOG(LOGL_ERR, c, "cannot build BYE");
 		call_close(c);
 		return;
 	}
-	sip_send(&c->peer, out, (size_t)n);
+	call_hop_send(c, out, (size_t)n);
 	rtx_arm(&c->bye, out, (size_t)n, 64ull * cfg->t1_ms);
 	c->state = CALL_BYE_SENT;
 }
@@ -1050,9 +1187,10 @@ call_offer_sdp(struct call *c, char *sdp, size_t cap, struct sdp_refusal *why)
 static void
 call_answer(struct call *c)
 {
-	char sdp[2048], extra[SDP_WARN_MAX + 176];
+	static char extra[SIP_OUT_MAX];	/* Record-Route as long as it came */
+	char sdp[2048];
 	struct sdp_refusal why = { 305, "no format fits" };
-	int n;
+	int n, k;
 
 	if (c->invite.body.n == 0)
 		n = call_offer_sdp(c, sdp, sizeof(sdp), &why);
@@ -1071,9 +1209,18 @@ call_answer(struct call *c)
 		return;
 	}
 	/* RFC 4028 section 9: the session interval starts with the 2xx. */
+	call_dialog_start(c);
 	call_stimer_set(c, &c->stimer);
-	snprintf(extra, sizeof(extra), "%s%s" CALL_ALLOW CALL_SUPPORTED,
-		 contact_line[c->peer.tp], c->se_line);
+	/* RFC 3261 section 12.1.1: the route set goes back in the 2xx, so
+	 * that the caller's requests take the same proxies as ours. */
+	k = dialog_rr_lines(&c->invite, extra, SIP_MAX_DATAGRAM + 1);
+	if (k < 0) {
+		call_reject(c, 500, "Record-Route too long");
+		return;
+	}
+	snprintf(extra + k, sizeof(extra) - (size_t)k,
+		 "%s%s" CALL_ALLOW CALL_SUPPORTED, contact_line[c->peer.tp],
+		 c->se_line);
 	c->t_answer_ms = loop_now_ms();
 	call_final(c, 200, "OK", extra, sdp, (size_t)n);
 	CALL_LOG(LOGL_DEBUG, c, "answered after %" PRIu64 " ms",
@@ -1623,14 +1770,23 @@ call_time_up(struct call *c)
 
 /* ---- session timer (RFC 4028) ---- */
 
+/* The session timer as last agreed, from now: the caller refreshes and
+ * anncd ends the session it leaves unrefreshed, or anncd refreshes at
+ * half the interval (RFC 4028 section 10).
+ */
 static void
 call_stimer_set(struct call *c, const struct stimer *t)
 {
+	uint64_t now = loop_now_ms();
+
 	c->stimer = *t;
 	if (stimer_headers(t, c->se_line, sizeof(c->se_line)) < 0)
 		c->se_line[0] = '\0';
 	c->se_bye_ms = t->use == STIMER_UAC ?
-		       stimer_bye_ms(loop_now_ms(), t->interval_s) : 0;
+		       stimer_bye_ms(now, t->interval_s) : 0;
+	c->ref_due_ms = t->use == STIMER_UAS ?
+			stimer_refresh_ms(now, t->interval_s) : 0;
+	c->se_end_ms = now + (uint64_t)t->interval_s * 1000;
 }
 
 /* Ends a call that is established now: its streams stop and their
@@ -1644,6 +1800,163 @@ call_end_now(struct call *c, const char *why)
 		call_stop_streams(c);
 	else
 		call_send_bye(c, why);
+}
+
+/* ---- anncd as session refresher (RFC 4028 section 10) ---- */
+
+/* Our refresh: an UPDATE without a body when the caller takes UPDATE
+ * (section 7.1 prefers it), else a re-INVITE offering our last SDP again
+ * with its o= version unchanged (RFC 3264 section 8: no change).  Both
+ * are target refresh requests and carry our Contact (RFC 3311 section
+ * 5.1), the one of the 200 the caller reached: its requests keep coming
+ * the way they came.  Over UDP, timers E or A resend it (RFC 3261
+ * section 17.1).
+ */
+static void
+call_refresh_send(struct call *c)
+{
+	struct dialog_req rq = { .branch = c->ref_branch };
+	uint32_t min_se = c->stimer.min_se_s > cfg->min_se_s ?
+			  c->stimer.min_se_s : cfg->min_se_s;
+	char extra[384];
+	char *out;
+	int n;
+
+	c->ref_due_ms = 0;
+	c->ref_invite = !c->caller_update && c->sdp != NULL;
+	rq.method = c->ref_invite ? "INVITE" : "UPDATE";
+	rq.body = c->ref_invite ? c->sdp : NULL;
+	rq.body_len = c->ref_invite ? c->sdp_len : 0;
+	snprintf(extra, sizeof(extra), "%sSession-Expires: %u;refresher=uac"
+		 "\r\nMin-SE: %u\r\n" CALL_ALLOW CALL_SUPPORTED,
+		 contact_line[c->peer.tp], c->stimer.interval_s, min_se);
+	rq.extra = extra;
+	random_token(c->ref_branch, 17);
+	c->ref_cseq = rq.cseq = ++c->dlg.local_cseq;
+	free(c->ref_ack);
+	c->ref_ack = NULL;
+	n = call_request(c, &rq, &out);
+	if (n < 0) {
+		c->se_bye_ms = c->se_end_ms;
+		return;
+	}
+	call_hop_send(c, out, (size_t)n);
+	rtx_arm(&c->ref, out, (size_t)n, 64ull * cfg->t1_ms);
+	if (c->ref_invite)
+		c->ref.max_interval_ms = UINT64_MAX;	/* timer A */
+	CALL_LOG(LOGL_DEBUG, c, "session refresh: %s CSeq %" PRIu32,
+		 rq.method, rq.cseq);
+}
+
+/* The ACK to a final answer to our re-INVITE, sent again for each copy
+ * of that answer: on a branch of its own for a 2xx (RFC 3261 section
+ * 13.2.2.4), in the INVITE's transaction for an error (17.1.1.3).
+ */
+static void
+call_refresh_ack(struct call *c, const struct sip_msg *m)
+{
+	struct dialog_req rq = { .method = "ACK", .cseq = c->ref_cseq,
+				 .branch = c->ref_branch };
+	char branch[20];
+	char *out;
+	int n;
+
+	if (c->ref_ack == NULL) {
+		if (m->status < 300) {
+			random_token(branch, 17);
+			rq.branch = branch;
+		}
+		n = call_request(c, &rq, &out);
+		if (n < 0)
+			return;
+		c->ref_ack = out;
+		c->ref_ack_len = (size_t)n;
+	}
+	call_hop_send(c, c->ref_ack, c->ref_ack_len);
+}
+
+/* What the final answer to our refresh leaves (RFC 4028 section 10): a
+ * 2xx restarts the timer as it says; 422 asks again with its Min-SE
+ * (section 7.4); 491 again after 2.1 to 4 s, the caller owning the
+ * Call-ID (RFC 3261 section 14.1); 408 and 481 end the call (RFC 3261
+ * section 12.2.1.2); any other failure leaves the session to expire.
+ */
+static void
+call_refresh_outcome(struct call *c, const struct sip_msg *m)
+{
+	char res[48];
+	struct stimer t;
+	uint16_t r;
+
+	switch (stimer_on_answer(m->status, m->min_se, &c->stimer.interval_s)) {
+	case STIMER_RESTART:
+		stimer_from_2xx(m, &t);
+		call_stimer_set(c, &t);
+		break;
+	case STIMER_RETRY_NOW:
+		c->stimer.min_se_s = m->min_se;
+		c->ref_due_ms = loop_now_ms();
+		break;
+	case STIMER_RETRY_LATER:
+		random_bytes(&r, sizeof(r));
+		c->ref_due_ms = loop_now_ms() + 2100 + r % 1901;
+		break;
+	case STIMER_END:
+		snprintf(res, sizeof(res), "session refresh answered %d",
+			 m->status);
+		call_end_now(c, res);
+		break;
+	default:
+		CALL_LOG(LOGL_INFO, c, "session refresh answered %d: the "
+			 "session ends at its expiry", m->status);
+		c->se_bye_ms = c->se_end_ms;
+		break;
+	}
+}
+
+static void
+on_refresh_response(struct call *c, const struct sip_msg *m)
+{
+	if (c->ref_invite && m->status >= 200)
+		call_refresh_ack(c, m);
+	if (c->ref.msg == NULL)
+		return;		/* a copy of an answer already taken */
+	if (m->status < 200) {
+		/* Proceeding: timer A stops (section 17.1.1.2); the give-up
+		 * time stays, as the session cannot wait past it. */
+		if (c->ref_invite)
+			c->ref.next_ms = UINT64_MAX;
+		return;
+	}
+	rtx_stop(&c->ref);
+	call_refresh_outcome(c, m);
+}
+
+/* The refresh's client transaction over time: due once no INVITE
+ * transaction is open either way (RFC 3261 section 14.1), resent over
+ * UDP, and unanswered by timer F or B it ends the call (RFC 4028
+ * section 10).  Returns 1 when the call ended.
+ */
+static int
+call_refresh_timers(struct call *c, uint64_t now)
+{
+	int due;
+
+	if (c->state != CALL_STREAMING)
+		return 0;
+	if (c->ref_due_ms != 0 && now >= c->ref_due_ms &&
+	    c->ref.msg == NULL && c->reresp.msg == NULL) {
+		call_refresh_send(c);
+		return 0;
+	}
+	due = rtx_due(&c->ref, now);
+	if (due > 0 && c->hop.tp == SIP_TP_UDP)
+		call_hop_send(c, c->ref.msg, c->ref.len);
+	if (due >= 0)
+		return 0;
+	rtx_stop(&c->ref);
+	call_end_now(c, "session refresh unanswered");
+	return 1;
 }
 
 /* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
@@ -1725,6 +2038,7 @@ on_bye(const struct sip_msg *m, const struct sip_peer *src)
 	sip_respond(m, src, 200, "OK", NULL);
 	rtx_stop(&c->resp);
 	rtx_stop(&c->bye);
+	call_refresh_stop(c);
 	call_result(c, "%s", "caller hung up");
 	call_stop_streams(c);
 	call_close(c);
@@ -1751,18 +2065,36 @@ on_cancel(const struct sip_msg *m, const struct sip_peer *src)
 	call_reject(c, 487, "Request Terminated");
 }
 
-/* A response to our BYE ends the call. */
+/* Whether m's top Via has our branch b (magic cookie, then b). */
+static int
+branch_is(const struct sip_msg *m, const char *b)
+{
+	size_t n = strlen(b);
+
+	return m->branch.n == 7 + n && memcmp(m->branch.p, "z9hG4bK", 7) == 0 &&
+	       memcmp(m->branch.p + 7, b, n) == 0;
+}
+
+/* A response to our refresh, or to our BYE, which ends the call; a
+ * response matches its request by branch and CSeq (RFC 3261 section
+ * 17.1.3).
+ */
 static void
 on_response(const struct sip_msg *m)
 {
 	struct call *c = call_lookup(m->call_id, m->to_tag);
 
-	if (c == NULL || c->state != CALL_BYE_SENT || m->status < 200 ||
-	    !sip_str_eq(m->cseq_method, "BYE") ||
-	    !sip_str_eq(m->from_tag, c->to_tag))
+	if (c == NULL || !sip_str_eq(m->from_tag, c->to_tag))
 		return;
-	rtx_stop(&c->bye);
-	call_close(c);
+	if (c->state == CALL_STREAMING && c->ref_cseq != 0 &&
+	    m->cseq == c->ref_cseq && branch_is(m, c->ref_branch))
+		on_refresh_response(c, m);
+	else if (c->state == CALL_BYE_SENT && m->status >= 200 &&
+		 sip_str_eq(m->cseq_method, "BYE") &&
+		 branch_is(m, c->bye_branch)) {
+		rtx_stop(&c->bye);
+		call_close(c);
+	}
 }
 
 /* ---- offers within the dialog: re-INVITE and UPDATE ---- */
@@ -1893,6 +2225,29 @@ call_apply_offer(struct call *c, const struct sdp_session *s,
 		 "on hold" : "sending");
 }
 
+/* A 2xx to a re-INVITE or UPDATE: its Contact becomes the remote
+ * target (RFC 3261 section 12.2.2), its Allow says what our refresh may
+ * be.  A Contact that is no SIP URI leaves the target as it was.
+ */
+static void
+call_target_refresh(struct call *c, const struct sip_msg *m)
+{
+	if (!sip_str_eq(m->method, "INVITE") &&
+	    !sip_str_eq(m->method, "UPDATE"))
+		return;
+	if (m->n_allow > 0)
+		c->caller_update = sip_list_has(m->allow, m->n_allow,
+						"UPDATE");
+	if (m->contact_uri.n == 0)
+		return;
+	if (dialog_set_target(&c->dlg, m->contact_uri) < 0) {
+		CALL_LOG(LOGL_INFO, c, "Contact %.*s not taken as target",
+			 (int)m->contact_uri.n, m->contact_uri.p);
+		return;
+	}
+	call_hop_set(c);
+}
+
 /* Responds within the call with our Contact, Allow and Supported; the
  * response is kept for the transaction layer's retransmissions unless
  * rtx takes it (a 2xx to an INVITE, RFC 3261 section 13.3.1.4).
@@ -1921,6 +2276,11 @@ call_respond(struct call *c, const struct sip_msg *m,
 		free(out);
 		CALL_LOG(LOGL_ERR, c, "cannot build response %d", code);
 		return;
+	}
+	if (code < 300) {
+		call_target_refresh(c, m);
+		if (sdp != NULL)
+			call_keep_sdp(c, sdp, sdp_len);
 	}
 	sip_send(src, out, (size_t)n);
 	if (rtx != NULL) {
@@ -1993,12 +2353,12 @@ static int
 call_cseq_ok(struct call *c, const struct sip_msg *m,
 	     const struct sip_peer *src)
 {
-	if (m->cseq <= c->remote_cseq) {
+	if (m->cseq <= c->dlg.remote_cseq) {
 		call_respond(c, m, src, 500, "CSeq Out of Order", NULL, NULL,
 			     0, NULL);
 		return 0;
 	}
-	c->remote_cseq = m->cseq;
+	c->dlg.remote_cseq = m->cseq;
 	return 1;
 }
 
@@ -2089,6 +2449,17 @@ call_take_reanswer(struct call *c, const struct sip_msg *m)
 	c->reoffer = NULL;
 }
 
+/* Whether an offer of ours awaits its answer: our late offer before the
+ * ACK, or the re-INVITE of our session refresh (RFC 3261 section 14.1,
+ * RFC 3311 section 5.2: a new offer then gets 491).
+ */
+static int
+call_offer_pending(const struct call *c)
+{
+	return (c->state == CALL_ANSWERED && c->offer != NULL) ||
+	       (c->ref.msg != NULL && c->ref_invite);
+}
+
 /* A re-INVITE (RFC 3261 section 14.2).  One at a time: another while the
  * 2xx of the last awaits its ACK gets 491; before the first INVITE's
  * ACK, or once the call ends, 500 with Retry-After.
@@ -2113,8 +2484,7 @@ on_reinvite(struct call *c, const struct sip_msg *m,
 	}
 	if (!call_cseq_ok(c, m, src))
 		return;
-	if (c->reresp.msg != NULL ||
-	    (c->state == CALL_ANSWERED && c->offer != NULL)) {
+	if (c->reresp.msg != NULL || call_offer_pending(c)) {
 		call_respond(c, m, src, 491, "Request Pending", NULL, NULL, 0,
 			     NULL);
 		return;
@@ -2161,8 +2531,7 @@ on_update_info(const struct sip_msg *m, const struct sip_peer *src)
 		call_respond(c, m, src, 200, "OK", NULL, NULL, 0, NULL);
 		return;
 	}
-	if (c->reoffer != NULL ||
-	    (c->state == CALL_ANSWERED && c->offer != NULL)) {
+	if (c->reoffer != NULL || call_offer_pending(c)) {
 		call_respond(c, m, src, 491, "Request Pending", NULL, NULL, 0,
 			     NULL);
 		return;
@@ -2283,31 +2652,45 @@ sip_on_recv(struct loop_dgram_rx *rx, char *buf, long len,
 
 /* ---- timers and dataplane events ---- */
 
-/* Returns 1 when r is due for a retransmission, -1 when it has run out
- * of time, 0 otherwise; doubles the interval up to T2. */
+/* The answers anncd retransmits as server: the 2xx or error to the
+ * INVITE (timers G and H, RFC 3261 section 17.2.1; over any transport
+ * for the 2xx, section 13.3.1.4) and the 2xx to a re-INVITE.  Returns 1
+ * when the call ended.
+ */
 static int
-rtx_due(struct call_rtx *r, uint64_t now)
+call_server_timers(struct call *c, uint64_t now)
 {
-	if (r->msg == NULL)
-		return 0;
-	if (now >= r->give_up_ms)
-		return -1;
-	if (now < r->next_ms)
-		return 0;
-	r->interval_ms *= 2;
-	if (r->interval_ms > cfg->t2_ms)
-		r->interval_ms = cfg->t2_ms;
-	r->next_ms = now + r->interval_ms;
-	return 1;
+	int due = rtx_due(&c->resp, now);
+
+	if (rtx_due(&c->reresp, now) > 0)
+		sip_send(&c->peer, c->reresp.msg, c->reresp.len);
+	else if (c->reresp.msg != NULL && now >= c->reresp.give_up_ms) {
+		/* RFC 3261 section 13.3.1.4, for the re-INVITE's 2xx. */
+		rtx_stop(&c->reresp);
+		if (c->state == CALL_STREAMING) {
+			call_end_now(c, "no ACK for re-INVITE");
+			return 1;
+		}
+	}
+	if (due > 0 && (c->peer.tp == SIP_TP_UDP || c->state == CALL_ANSWERED))
+		sip_send(&c->peer, c->resp.msg, c->resp.len);
+	else if (due < 0) {
+		rtx_stop(&c->resp);
+		/* RFC 3261 section 13.3.1.4: no ACK for the 2xx, so the
+		 * dialog is ended with a BYE; timer H for an error. */
+		if (c->state == CALL_ANSWERED)
+			call_send_bye(c, "no ACK");
+		else
+			call_close(c);
+		return 1;
+	}
+	return 0;
 }
 
 static void
 call_timers(struct call *c, uint64_t now)
 {
-	int due = rtx_due(&c->resp, now);
-	/* Timers E and G resend over UDP only (RFC 3261 sections 17.1.2.2,
-	 * 17.2.1); the 2xx is resent on any transport (section 13.3.1.4). */
-	int resend = c->peer.tp == SIP_TP_UDP;
+	int due;
 
 	if (c->end_ms != 0 && now >= c->end_ms &&
 	    c->state == CALL_STREAMING) {
@@ -2321,32 +2704,12 @@ call_timers(struct call *c, uint64_t now)
 		call_end_now(c, "session expired");
 		return;
 	}
-	if (rtx_due(&c->reresp, now) > 0)
-		sip_send(&c->peer, c->reresp.msg, c->reresp.len);
-	else if (c->reresp.msg != NULL && now >= c->reresp.give_up_ms) {
-		/* RFC 3261 section 13.3.1.4, for the re-INVITE's 2xx. */
-		rtx_stop(&c->reresp);
-		if (c->state == CALL_STREAMING) {
-			call_end_now(c, "no ACK for re-INVITE");
-			return;
-		}
-	}
-
-	if (due > 0 && (resend || c->state == CALL_ANSWERED))
-		sip_send(&c->peer, c->resp.msg, c->resp.len);
-	else if (due < 0) {
-		rtx_stop(&c->resp);
-		/* RFC 3261 section 13.3.1.4: no ACK for the 2xx, so the
-		 * dialog is ended with a BYE; timer H for an error. */
-		if (c->state == CALL_ANSWERED)
-			call_send_bye(c, "no ACK");
-		else
-			call_close(c);
+	if (call_refresh_timers(c, now) || call_server_timers(c, now))
 		return;
-	}
+	/* Timer E resends our BYE over UDP only (section 17.1.2.2). */
 	due = rtx_due(&c->bye, now);
-	if (due > 0 && resend)
-		sip_send(&c->peer, c->bye.msg, c->bye.len);
+	if (due > 0 && c->hop.tp == SIP_TP_UDP)
+		call_hop_send(c, c->bye.msg, c->bye.len);
 	else if (due < 0) {
 		rtx_stop(&c->bye);
 		call_close(c);
@@ -2518,7 +2881,9 @@ sip_socket(void)
 /* Our host:port and Contact on transport tp, listening on a.  A
  * wildcard listener names itself by the media address.  Over TLS the
  * Contact is a sips URI (RFC 5630 section 3), over TCP it says so
- * (RFC 3261 section 19.1.1). */
+ * (RFC 3261 section 19.1.1).  Without a listener (port 0) the host
+ * stands alone: a request sent on a connection anncd opened has its
+ * answers come back on it (section 18.2.2), not to a port. */
 static void
 local_names(enum sip_tp tp, const struct sockaddr_in *a)
 {
@@ -2533,8 +2898,12 @@ local_names(enum sip_tp tp, const struct sockaddr_in *a)
 	if (host.s_addr == INADDR_ANY)
 		host.s_addr = cfg->media_ip;
 	inet_ntop(AF_INET, &host, ip, sizeof(ip));
-	snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s:%u", ip,
-		 ntohs(a->sin_port));
+	if (a->sin_port == 0)
+		snprintf(local_hostport[tp], sizeof(local_hostport[tp]), "%s",
+			 ip);
+	else
+		snprintf(local_hostport[tp], sizeof(local_hostport[tp]),
+			 "%s:%u", ip, ntohs(a->sin_port));
 	snprintf(contact_line[tp], sizeof(contact_line[tp]), form[tp],
 		 local_hostport[tp]);
 }

@@ -560,6 +560,15 @@ sip_hdr_accept(struct sip_msg *m, struct sip_str v, const char **why)
 }
 
 static int
+sip_hdr_allow(struct sip_msg *m, struct sip_str v, const char **why)
+{
+	if (m->n_allow == SIP_MAX_LIST)
+		return sip_fail(why, "too many Allow headers");
+	m->allow[m->n_allow++] = v;
+	return 0;
+}
+
+static int
 sip_hdr_supported(struct sip_msg *m, struct sip_str v, const char **why)
 {
 	if (m->n_supported == SIP_MAX_LIST)
@@ -669,6 +678,7 @@ static const struct sip_hdr_def {
 	{ "Require",		0,	sip_hdr_require },
 	{ "Accept",		0,	sip_hdr_accept },
 	{ "Supported",		'k',	sip_hdr_supported },
+	{ "Allow",		0,	sip_hdr_allow },
 	{ "Session-Expires",	'x',	sip_hdr_session_expires },
 	{ "Min-SE",		0,	sip_hdr_min_se },
 	{ "Subject",		's',	NULL },

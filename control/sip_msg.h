@@ -19,7 +19,7 @@ struct sip_str {
  * most 71. */
 #define SIP_MAX_VIA	71
 #define SIP_MAX_RR	16	/* Record-Route values kept */
-#define SIP_MAX_LIST	8	/* Require or Accept headers kept */
+#define SIP_MAX_LIST	8	/* Require, Accept, Allow headers kept */
 
 struct sip_msg {
 	int is_request;
@@ -57,6 +57,8 @@ struct sip_msg {
 	unsigned int n_accept;
 	struct sip_str supported[SIP_MAX_LIST];
 	unsigned int n_supported;
+	struct sip_str allow[SIP_MAX_LIST];	/* the methods a peer takes */
+	unsigned int n_allow;
 	/* RFC 4028 sections 4 and 5: 0 when absent. */
 	uint32_t session_expires;	/* delta-seconds */
 	struct sip_str se_refresher;	/* "uac", "uas" or empty */

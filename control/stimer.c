@@ -37,6 +37,41 @@ stimer_bye_ms(uint64_t now_ms, uint32_t interval_s)
 	return now_ms + (uint64_t)(interval_s - margin) * 1000;
 }
 
+uint64_t
+stimer_refresh_ms(uint64_t now_ms, uint32_t interval_s)
+{
+	return now_ms + (uint64_t)interval_s * 500;
+}
+
+void
+stimer_from_2xx(const struct sip_msg *m, struct stimer *t)
+{
+	t->min_se_s = m->min_se;
+	t->interval_s = m->session_expires;
+	if (m->session_expires == 0)
+		t->use = STIMER_NONE;
+	else if (sip_str_caseeq(m->se_refresher, "uas"))
+		t->use = STIMER_UAC;	/* the caller, server of our refresh */
+	else
+		t->use = STIMER_UAS;
+}
+
+enum stimer_next
+stimer_on_answer(int status, uint32_t min_se, uint32_t *interval_s)
+{
+	if (status < 300)
+		return STIMER_RESTART;
+	if (status == 422 && min_se > *interval_s && min_se <= STIMER_MAX_S) {
+		*interval_s = min_se;
+		return STIMER_RETRY_NOW;
+	}
+	if (status == 491)
+		return STIMER_RETRY_LATER;
+	if (status == 408 || status == 481)
+		return STIMER_END;
+	return STIMER_RUN_OUT;
+}
+
 int
 stimer_headers(const struct stimer *t, char *out, size_t cap)
 {

@@ -19,6 +19,30 @@ on SIP and RTP ports of its own, all run at once:
             a sendrecv re-INVITE
   small     Session-Expires under Min-SE: 422 with Min-SE
   expiry    Session-Expires 90 never refreshed: anncd's BYE before 90 s
+  contact   the Contact on another port than the INVITE's source: anncd's
+            BYE goes to the Contact (RFC 3261 section 12.2.1.1)
+  target    a re-INVITE with a new Contact: the BYE goes there (12.2.2)
+  loose     a Record-Route with ;lr: the BYE goes to that proxy address
+            with the Route, the Contact as Request-URI
+  strict    a Record-Route without ;lr: the proxy's URI as Request-URI,
+            the Contact as last Route
+  uas_ok    refresher=uas, UPDATE allowed: anncd's UPDATE at half the
+            interval, 200 keeps the call
+  uas_481   the same answered 481: anncd's BYE
+  uas_mute  the same unanswered: UPDATE resent, then anncd's BYE
+  uas_retry the same answered 491 (a new UPDATE 2.1 to 4 s on), then 422
+            with Min-SE 120 (a new one at once with 120), then 200
+  uas_500   the same answered 500: the session runs to its expiry at
+            90 s, then anncd's BYE
+  rr_big    8 kB of Record-Route: all copied back in the 200, and every
+            route in the BYE
+  tcp       a UDP INVITE whose Contact says transport=tcp: anncd's BYE is
+            for a TCP hop (over TCP once anncd opens connections, else
+            its failure logged)
+  named     a Contact with a host name, which anncd does not resolve: the
+            BYE goes to the INVITE's source
+  uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
+            its SDP unchanged, 491 to ours sent meanwhile, anncd's ACK
 
 Each result prints as "scenario.name=value"; the caller compares.
 
@@ -105,12 +129,58 @@ class Rtp(threading.Thread):
         return [p for p in self.pkts if t0 <= p[0] < t1]
 
 
+def udp(local, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((local, port))
+    return s
+
+
+def recv_request(s, method, seconds):
+    """The first request of method (any message for "") on socket s
+    within seconds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.settimeout(max(end - time.monotonic(), 0.01))
+        try:
+            m = s.recv(65535)
+        except socket.timeout:
+            break
+        if not method or m.startswith(method.encode() + b" "):
+            return m
+    return b""
+
+
+def ruri(msg):
+    return msg.split(b" ", 2)[1].decode() if msg else ""
+
+
+def cseq_num(msg):
+    v = header(msg, "CSeq").split(" ")
+    return int(v[0]) if v[0].isdigit() else -1
+
+
+def reply(s, a, req, code, reason, extra="", body_=""):
+    """A response to anncd's request req, back to anncd (RFC 3261 section
+    8.2.6: Via, From, To, Call-ID and CSeq copied; To has its tag)."""
+    head = req.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+    keep = b"\r\n".join(ln for ln in head if re.match(
+        rb"(Via|From|To|Call-ID|CSeq)\s*:", ln, re.I)).decode()
+    msg = ("SIP/2.0 %d %s\r\n%s\r\n%s%sContent-Length: %d\r\n\r\n%s" %
+           (code, reason, keep, extra,
+            "Content-Type: application/sdp\r\n" if body_ else "",
+            len(body_), body_))
+    s.sendto(msg.encode(), a.server)
+
+
 class Dialog:
-    def __init__(self, a, sip_port, ruri_params, extra=""):
+    def __init__(self, a, sip_port, ruri_params, extra="", contact=None,
+                 rr=""):
         self.a = a
-        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.s.bind((a.local, sip_port))
+        self.s = udp(a.local, sip_port)
         self.port = sip_port
+        self.contact = contact or sip_port
+        self.contact_host = ""
+        self.rr = rr
         self.call_id = os.urandom(8).hex() + "@dialog"
         self.tag = os.urandom(4).hex()
         self.cseq = 0
@@ -132,11 +202,14 @@ class Dialog:
         msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s\r\n"
                "Max-Forwards: 70\r\nFrom: <sip:dialog@%s>;tag=%s\r\n"
                "To: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n"
-               "Contact: <sip:dialog@%s:%d>\r\n%s%s"
+               "Contact: <sip:dialog@%s:%s>\r\n%s%s%s"
                "Content-Length: %d\r\n\r\n%s" %
                (method, self.ruri, self.a.local, self.port,
                 br, self.a.local, self.tag, to, self.call_id,
-                cseq, method, self.a.local, self.port, self.extra, extra +
+                cseq, method, self.contact_host or self.a.local,
+                self.contact,
+                self.rr if method == "INVITE" and cseq == 1 else "",
+                self.extra, extra +
                 ("Content-Type: application/sdp\r\n" if body_ else ""),
                 len(body_), body_))
         self.s.sendto(msg.encode(), self.a.server)
@@ -361,6 +434,221 @@ def expiry(a, n):
     put("expiry.bye_after_s", int(time.monotonic() - t0 + 0.5))
 
 
+def contact(a, n):
+    other = udp(a.local, a.sip + n + 100)
+    d = Dialog(a, a.sip + n, a.short, contact=a.sip + n + 100)
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    bye = recv_request(other, "BYE", 15)
+    put("contact.bye_ruri", ruri(bye))
+    put("contact.bye_via", header(bye, "Via").split(";")[0].replace(" ", "_"))
+    put("contact.bye_at_source", 1 if recv_request(d.s, "BYE", 1) else 0)
+    if bye:
+        reply(other, a, bye, 200, "OK")
+
+
+def target(a, n):
+    new = udp(a.local, a.sip + n + 100)
+    d = Dialog(a, a.sip + n, a.mid)
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    time.sleep(0.5)
+    d.contact = a.sip + n + 100
+    c, r = d.invite(sdp(a.local, a.base + 2 * n, "sendrecv", 2))
+    put("target.reinvite", status(r))
+    d.ack(c)
+    bye = recv_request(new, "BYE", 15)
+    put("target.bye_ruri", ruri(bye))
+    put("target.bye_at_old", 1 if recv_request(d.s, "BYE", 1) else 0)
+    if bye:
+        reply(new, a, bye, 200, "OK")
+
+
+def routed(a, n, name, lr):
+    proxy = udp(a.local, a.sip + n + 100)
+    rr = "Record-Route: <sip:%s:%d%s>\r\n" % (a.local, a.sip + n + 100, lr)
+    d = Dialog(a, a.sip + n, a.short, rr=rr)
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    put(name + ".rr_in_200", header(r, "Record-Route"))
+    bye = recv_request(proxy, "BYE", 15)
+    put(name + ".bye_ruri", ruri(bye))
+    put(name + ".bye_route", header(bye, "Route"))
+    put(name + ".bye_at_contact", 1 if recv_request(d.s, "BYE", 1) else 0)
+    if bye:
+        reply(proxy, a, bye, 200, "OK")
+
+
+def loose(a, n):
+    routed(a, n, "loose", ";lr")
+
+
+def strict(a, n):
+    routed(a, n, "strict", "")
+
+
+def uas_retry(a, n):
+    d, r, upd = uas_start(a, n, "uas_retry", ALLOW_UPDATE)
+    reply(d.s, a, upd, 491, "Request Pending")
+    t = time.monotonic()
+    upd2 = recv_request(d.s, "UPDATE", 10)
+    put("uas_retry.after_491_ms", int((time.monotonic() - t) * 1000))
+    reply(d.s, a, upd2, 422, "Session Interval Too Small",
+          "Min-SE: 120\r\n")
+    upd3 = recv_request(d.s, "UPDATE", 5)
+    put("uas_retry.cseqs", "%d,%d,%d" % (cseq_num(upd), cseq_num(upd2),
+                                         cseq_num(upd3)))
+    put("uas_retry.se_after_422", header(upd3, "Session-Expires"))
+    reply(d.s, a, upd3, 200, "OK",
+          "Session-Expires: 120;refresher=uac\r\nRequire: timer\r\n")
+    put("uas_retry.bye_after_200", "yes" if recv_request(d.s, "BYE", 3)
+        else "no")
+    put("uas_retry.caller_bye", d.bye())
+
+
+def uas_500(a, n):
+    d, r, upd = uas_start(a, n, "uas_500", ALLOW_UPDATE)
+    reply(d.s, a, upd, 500, "Server Internal Error")
+    t = time.monotonic()
+    bye = recv_request(d.s, "BYE", 55)
+    # The session expires 90 s after the first 2xx, 45 s after now.
+    put("uas_500.bye_after_s", int(time.monotonic() - t + 0.5))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
+def tcp(a, n):
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind((a.local, a.sip + n))
+    lst.listen(1)
+    lst.settimeout(15)
+    d = Dialog(a, a.sip + n, a.short)
+    d.contact = "%d;transport=tcp" % d.port
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    got = b""
+    try:
+        conn, _ = lst.accept()
+        conn.settimeout(5)
+        while b"\r\n\r\n" not in got:
+            chunk = conn.recv(65535)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, OSError):
+        pass
+    put("tcp.bye_over_tcp", ruri(got) if got.startswith(b"BYE ") else
+        "none")
+    put("tcp.bye_via", header(got, "Via").split(";")[0].replace(" ", "_"))
+    put("tcp.bye_over_udp", 1 if recv_request(d.s, "BYE", 1) else 0)
+
+
+def named(a, n):
+    d = Dialog(a, a.sip + n, a.short)
+    d.contact_host = "ua.invalid"
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    bye = recv_request(d.s, "BYE", 15)
+    put("named.bye_ruri", ruri(bye))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
+def rr_big(a, n):
+    """8 kB of Record-Route, well within a message: every line goes back
+    in the 200 (RFC 3261 section 12.1.1) and the BYE carries every
+    route."""
+    d = Dialog(a, a.sip + n, a.short)
+    first = "<sip:%s:%d;lr>" % (a.local, d.port)
+    d.rr = "Record-Route: %s\r\n" % first + "".join(
+        "Record-Route: <sip:198.18.0.2;lr;x%d=%s>\r\n" % (i, "a" * 4000)
+        for i in range(2))
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    bye = recv_request(d.s, "BYE", 15)
+    put("rr_big", "%d,%d,%d" % (status(r), r.count(b"\r\nRecord-Route:"),
+                                bye.count(b"\r\nRoute:")))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
+UAS_SE = "Supported: timer\r\nSession-Expires: 90;refresher=uas\r\n"
+ALLOW_UPDATE = "Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n"
+ALLOW_NO_UPDATE = "Allow: INVITE, ACK, BYE, CANCEL\r\n"
+SE_UAC = "Session-Expires: 90;refresher=uac\r\nRequire: timer\r\n"
+
+
+def uas_start(a, n, name, allow):
+    """A call in which the caller names anncd refresher (RFC 4028
+    section 9); the first refresh request anncd sends in it."""
+    d = Dialog(a, a.sip + n, a.params, UAS_SE + allow)
+    c, r = d.invite(sdp(a.local, a.base + 2 * n, "sendonly"))
+    put(name + ".se", header(r, "Session-Expires"))
+    d.ack(c)
+    t0 = time.monotonic()
+    req = recv_request(d.s, "INVITE" if allow == ALLOW_NO_UPDATE
+                       else "UPDATE", 60)
+    put(name + ".refresh_after_s", int(time.monotonic() - t0 + 0.5))
+    put(name + ".refresh_se", header(req, "Session-Expires"))
+    put(name + ".refresh_ruri", ruri(req))
+    return d, r, req
+
+
+def uas_ok(a, n):
+    d, r, upd = uas_start(a, n, "uas_ok", ALLOW_UPDATE)
+    put("uas_ok.update_body", len(body(upd)))
+    put("uas_ok.update_contact", header(upd, "Contact"))
+    reply(d.s, a, upd, 200, "OK", SE_UAC)
+    put("uas_ok.bye_after_200", "yes" if recv_request(d.s, "BYE", 5)
+        else "no")
+    put("uas_ok.caller_bye", d.bye())
+
+
+def uas_481(a, n):
+    d, r, upd = uas_start(a, n, "uas_481", ALLOW_UPDATE)
+    reply(d.s, a, upd, 481, "Call/Transaction Does Not Exist")
+    bye = recv_request(d.s, "BYE", 10)
+    put("uas_481.cseqs", "%d,%d" % (cseq_num(upd), cseq_num(bye)))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
+def uas_mute(a, n):
+    d, r, upd = uas_start(a, n, "uas_mute", ALLOW_UPDATE)
+    t1 = time.monotonic()
+    copies, bye = 0, b""
+    while not bye and time.monotonic() < t1 + 45:
+        m = recv_request(d.s, "", t1 + 45 - time.monotonic())
+        if m.startswith(b"UPDATE ") and header(m, "CSeq") == \
+                header(upd, "CSeq"):
+            copies += 1
+        elif m.startswith(b"BYE "):
+            bye = m
+    put("uas_mute.copies", copies)
+    put("uas_mute.bye_after_s", int(time.monotonic() - t1 + 0.5))
+    if bye:
+        reply(d.s, a, bye, 200, "OK")
+
+
+def uas_inv(a, n):
+    d, r, inv = uas_start(a, n, "uas_inv", ALLOW_NO_UPDATE)
+    put("uas_inv.same_sdp", "yes" if inv and body(inv) == body(r) else
+        "no")
+    # Our re-INVITE while anncd's is pending: 491 (RFC 3261 section 14.2).
+    c, r2 = d.invite(sdp(a.local, a.base + 2 * n, "sendonly", 2))
+    put("uas_inv.glare", status(r2))
+    d.ack(c, refused=True)
+    reply(d.s, a, inv, 200, "OK", "Contact: <sip:dialog@%s:%d>\r\n%s" %
+          (a.local, d.port, SE_UAC), sdp(a.local, a.base + 2 * n,
+                                          "recvonly", 2))
+    ack = recv_request(d.s, "ACK", 5)
+    put("uas_inv.cseqs", "%s,%s" % (header(inv, "CSeq").replace(" ", "-"),
+                                      header(ack, "CSeq").replace(" ", "-")))
+    put("uas_inv.ack_ruri", ruri(ack))
+    put("uas_inv.caller_bye", d.bye())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--to", required=True)
@@ -377,14 +665,18 @@ def main():
     a.params = (";play=%s;content-type=audio/basic;"
                 "content-transfer-encoding=base64;repeat=forever;"
                 "duration=100000" % urllib.parse.quote(a.url, safe=safe))
-    runs = [hold, redirect, refresh, late, inactive, small, expiry]
+    a.short = a.params.replace("duration=100000", "duration=3000")
+    a.mid = a.params.replace("duration=100000", "duration=5000")
+    runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
+            target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
+            named, uas_retry, uas_500, rr_big, tcp]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(100)
+        t.join(130)
     for line in sorted(OUT):
         print(line)
 

@@ -5,8 +5,10 @@
 # redirect to a new port, 491 for a re-INVITE before the last one's ACK,
 # a re-INVITE without SDP, a call begun inactive and resumed, UPDATE and
 # INFO, session timers (422 with Min-SE, refresher=uac, the BYE of an
-# unrefreshed session).  The caller is sip_dialog.py; tshark checks the
-# hold on the wire too.
+# unrefreshed session), where anncd's requests go (Contact, target
+# refresh, loose and strict Record-Route) and anncd as refresher (UPDATE
+# or re-INVITE, answered 200, 481 or not at all).  The caller is
+# sip_dialog.py; tshark checks the hold on the wire too.
 #
 #   test_dialog.sh ANNCD
 set -euo pipefail
@@ -106,11 +108,109 @@ check_results()
 	# and the scheduling of two namespaces allow a second either way.
 	check "unrefreshed session: BYE after 60 s" \
 		"$(( $(field expiry.bye_after_s) >= 59 && $(field expiry.bye_after_s) <= 61 ))" 1
-	check "expired session's outcome" \
-		"$(grep -c 'result=session expired' "$ANNCD_LOG")" 1
+	# Two: this one and uas_500's, whose refresh failed.
+	check "expired sessions' outcome" \
+		"$(grep -c 'result=session expired' "$ANNCD_LOG")" 2
 	check "every refusal acknowledged" \
 		"$(kill -USR1 "$ANNCD_PID"; sleep 1; grep 'counters transactions=' \
 		"$ANNCD_LOG" | tail -n 1 | sed -n 's/.* timed_out=\([0-9]*\).*/\1/p')" 0
+}
+
+# Where anncd's requests go (RFC 3261 section 12.2.1.1).  Scenario n of
+# sip_dialog.py calls from port 5300+n; its second socket is 5400+n.
+check_routes()
+{
+	local ua=$RIG_UA_IP
+
+	check "BYE to the Contact's port" "$(field contact.bye_ruri)" \
+		"sip:dialog@$ua:5407"
+	check "no BYE to the INVITE's source" "$(field contact.bye_at_source)" 0
+	check "BYE's Via: our UDP address" "$(field contact.bye_via)" \
+		"SIP/2.0/UDP_$RIG_SIP_IP:$SIP_PORT"
+	check "target refresh: re-INVITE 200" "$(field target.reinvite)" 200
+	check "target refresh: BYE to the new Contact" \
+		"$(field target.bye_ruri)" "sip:dialog@$ua:5408"
+	check "target refresh: no BYE to the old one" \
+		"$(field target.bye_at_old)" 0
+	check "loose route: BYE at the proxy, Request-URI the Contact" \
+		"$(field loose.bye_ruri) $(field loose.bye_route)" \
+		"sip:dialog@$ua:5309 <sip:$ua:5409;lr>"
+	check "loose route: the 200 carries the Record-Route" \
+		"$(field loose.rr_in_200)" "<sip:$ua:5409;lr>"
+	check "8 kB of Record-Route: 200 with all three, BYE with each" \
+		"$(field rr_big)" "200,3,3"
+	check "loose route: nothing to the Contact" \
+		"$(field loose.bye_at_contact)" 0
+	check "strict route: proxy as Request-URI, Contact as Route" \
+		"$(field strict.bye_ruri) $(field strict.bye_route)" \
+		"sip:$ua:5410 <sip:dialog@$ua:5310>"
+	# A TCP hop: until the transport opens connections itself the send
+	# fails, logged with the hop; then the BYE arrives over TCP.
+	if [ "$(field tcp.bye_over_tcp)" = none ]; then
+		check "Contact transport=tcp: the failed send logged" \
+			"$(grep -c "sip_tp_send(TCP $ua:5319) failed" "$ANNCD_LOG")" 1
+	else
+		check "Contact transport=tcp: BYE over TCP" \
+			"$(field tcp.bye_over_tcp)" "sip:dialog@$ua:5319;transport=tcp"
+		# No TCP listener: the Via names the host alone.
+		check "Contact transport=tcp: the BYE's Via" \
+			"$(field tcp.bye_via)" "SIP/2.0/TCP_$RIG_MEDIA_IP"
+	fi
+	check "Contact transport=tcp: no BYE over UDP" \
+		"$(field tcp.bye_over_udp)" 0
+	check "Contact host name: BYE to the INVITE's source" \
+		"$(field named.bye_ruri)" "sip:dialog@ua.invalid:5315"
+	local hop='next hop sip:dialog@ua.invalid:5315: host name, requests'
+	check "Contact host name: logged once, named" \
+		"$(grep -c "$hop go to the INVITE.s source" "$ANNCD_LOG")" 1
+}
+
+# anncd as refresher (RFC 4028 section 10): the refresh at half of 90 s,
+# within a second either way as for the expiry above.
+check_refresher()
+{
+	local ua=$RIG_UA_IP s
+
+	for s in uas_ok uas_481 uas_mute uas_inv uas_retry uas_500; do
+		check "$s: answered refresher=uas" "$(field $s.se)" \
+			"90;refresher=uas"
+		check "$s: refresh after 45 s" \
+			"$(( $(field $s.refresh_after_s) >= 44 && $(field $s.refresh_after_s) <= 46 ))" 1
+		check "$s: refresh names anncd refresher" \
+			"$(field $s.refresh_se)" "90;refresher=uac"
+	done
+	check "UPDATE to the Contact, no body, our Contact" \
+		"$(field uas_ok.refresh_ruri) $(field uas_ok.update_body) $(field uas_ok.update_contact)" \
+		"sip:dialog@$ua:5311 0 <sip:annc@$RIG_SIP_IP:$SIP_PORT>"
+	check "UPDATE answered 200: the call goes on" \
+		"$(field uas_ok.bye_after_200) $(field uas_ok.caller_bye)" "no 200"
+	check "UPDATE answered 481: BYE, CSeq one up" \
+		"$(field uas_481.cseqs)" "1,2"
+	check "UPDATE unanswered: resent by timer E over 32 s" \
+		"$(( $(field uas_mute.copies) >= 9 && $(field uas_mute.copies) <= 10 ))" 1
+	check "UPDATE unanswered: BYE at timer F" \
+		"$(( $(field uas_mute.bye_after_s) >= 31 && $(field uas_mute.bye_after_s) <= 34 ))" 1
+	check "no UPDATE in Allow: re-INVITE with the same SDP" \
+		"$(field uas_inv.same_sdp)" yes
+	check "our re-INVITE meanwhile: 491" "$(field uas_inv.glare)" 491
+	check "anncd's ACK of the 2xx: the INVITE's CSeq" \
+		"$(field uas_inv.cseqs)" "1-INVITE,1-ACK"
+	check "the call goes on after the re-INVITE" \
+		"$(field uas_inv.caller_bye)" 200
+	check "491: a new UPDATE 2.1 to 4 s later" \
+		"$(( $(field uas_retry.after_491_ms) >= 2000 && $(field uas_retry.after_491_ms) <= 4500 ))" 1
+	check "422: a new UPDATE with its Min-SE; CSeq one up each time" \
+		"$(field uas_retry.cseqs) $(field uas_retry.se_after_422)" \
+		"1,2,3 120;refresher=uac"
+	check "then 200: the call goes on" \
+		"$(field uas_retry.bye_after_200) $(field uas_retry.caller_bye)" \
+		"no 200"
+	check "500: the session runs to its expiry, then BYE" \
+		"$(( $(field uas_500.bye_after_s) >= 44 && $(field uas_500.bye_after_s) <= 47 ))" 1
+	check "outcome: refresh answered 481" \
+		"$(grep -c 'result=session refresh answered 481' "$ANNCD_LOG")" 1
+	check "outcome: refresh unanswered" \
+		"$(grep -c 'result=session refresh unanswered' "$ANNCD_LOG")" 1
 }
 
 # --min-se-s just outside its range (RFC 4028 section 5 sets 90 as the
@@ -139,12 +239,14 @@ main()
 	stage_up
 	stage_anncd --max-repeat 100 --log-level debug
 	stage_capture "$PCAP" udp
-	OUT=$(rig_ua timeout 120 python3 "$HERE/sip_dialog.py" \
+	OUT=$(rig_ua timeout 170 python3 "$HERE/sip_dialog.py" \
 		--to "$RIG_SIP_IP:$SIP_PORT" --local "$RIG_UA_IP" \
 		--url "$(stage_url)" --base-port "$BASE_PORT") || true
 	printf '%s\n' "$OUT"
 	check_wire
 	check_results
+	check_routes
+	check_refresher
 	anncd_stop
 	check_option_edges
 	check "no sanitizer report" \

@@ -1058,6 +1058,17 @@ test_session_timer_headers(void)
 	CHECK(sip_list_has(m.supported, m.n_supported, "timer"));
 	CHECK(!sip_list_has(m.supported, m.n_supported, "100"));
 	CHECK(!sip_list_has(m.supported, m.n_supported, "replaces"));
+	/* Allow, which says whether a session refresh may be an UPDATE
+	 * (RFC 4028 section 7.1); the ninth header is refused. */
+	CHECK_INT(parse_st("Allow: INVITE, ACK\r\nAllow: update\r\n", &m,
+			   &why), 0);
+	CHECK(sip_list_has(m.allow, m.n_allow, "UPDATE"));
+	CHECK(!sip_list_has(m.allow, m.n_allow, "BYE"));
+	CHECK_INT(parse_st("Allow: A\r\nAllow: A\r\nAllow: A\r\n"
+			   "Allow: A\r\nAllow: A\r\nAllow: A\r\n"
+			   "Allow: A\r\nAllow: A\r\nAllow: A\r\n", &m, &why),
+		  -1);
+	CHECK(strcmp(why, "too many Allow headers") == 0);
 	/* The compact form x, no refresher, Min-SE with a parameter. */
 	CHECK_INT(parse_st("x: 90\r\nMin-SE: 90;foo=1\r\n", &m, &why), 0);
 	CHECK_INT(m.session_expires, 90);

@@ -106,11 +106,82 @@ test_headers(void)
 	CHECK_INT(stimer_headers(&t, out, 20), -1);
 }
 
+/* The 2xx to anncd's own refresh (RFC 4028 section 7.4). */
+static void
+from_2xx(const char *hdrs, struct stimer *t)
+{
+	static char msg[1024];
+	struct sip_msg m;
+	const char *why = "";
+	int n = snprintf(msg, sizeof(msg),
+			 "SIP/2.0 200 OK\r\n"
+			 "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr1\r\n"
+			 "From: <sip:annc@192.0.2.1>;tag=a1\r\n"
+			 "To: <sip:a@192.0.2.5>;tag=f1\r\n"
+			 "Call-ID: st-2\r\nCSeq: 2 UPDATE\r\n"
+			 "%sContent-Length: 0\r\n\r\n", hdrs);
+
+	if (g.map != NULL)
+		guard_free(&g);
+	CHECK_INT(sip_parse(guard_copy(&g, msg, (size_t)n), (size_t)n, &m,
+			    &why), 0);
+	stimer_from_2xx(&m, t);
+}
+
+static void
+test_refresh(void)
+{
+	struct stimer t;
+
+	/* Half the interval on (section 10). */
+	CHECK_INT(stimer_refresh_ms(1000, 90), 46000);
+	CHECK_INT(stimer_refresh_ms(0, 86400), 43200000);
+	/* refresher=uac names anncd, the client of its refresh. */
+	from_2xx("Session-Expires: 120;refresher=uac\r\n", &t);
+	CHECK_INT(t.use, STIMER_UAS);
+	CHECK_INT(t.interval_s, 120);
+	from_2xx("Session-Expires: 100;refresher=uas\r\n", &t);
+	CHECK_INT(t.use, STIMER_UAC);
+	CHECK_INT(t.interval_s, 100);
+	from_2xx("Session-Expires: 95\r\n", &t);
+	CHECK_INT(t.use, STIMER_UAS);
+	/* No Session-Expires: no timer any more. */
+	from_2xx("", &t);
+	CHECK_INT(t.use, STIMER_NONE);
+}
+
+/* The answer table of RFC 4028 section 10 for anncd's refresh. */
+static void
+test_on_answer(void)
+{
+	uint32_t iv = 90;
+
+	CHECK_INT(stimer_on_answer(200, 0, &iv), STIMER_RESTART);
+	CHECK_INT(stimer_on_answer(491, 0, &iv), STIMER_RETRY_LATER);
+	CHECK_INT(stimer_on_answer(408, 0, &iv), STIMER_END);
+	CHECK_INT(stimer_on_answer(481, 0, &iv), STIMER_END);
+	CHECK_INT(stimer_on_answer(500, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(405, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(iv, 90);
+	/* 422 asks again with its Min-SE, when that is a step up and
+	 * within STIMER_MAX_S. */
+	CHECK_INT(stimer_on_answer(422, 120, &iv), STIMER_RETRY_NOW);
+	CHECK_INT(iv, 120);
+	CHECK_INT(stimer_on_answer(422, 120, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, 0, &iv), STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, STIMER_MAX_S + 1, &iv),
+		  STIMER_RUN_OUT);
+	CHECK_INT(stimer_on_answer(422, STIMER_MAX_S, &iv), STIMER_RETRY_NOW);
+	CHECK_INT(iv, STIMER_MAX_S);
+}
+
 int
 main(void)
 {
 	test_answer();
 	test_bye_time();
 	test_headers();
+	test_refresh();
+	test_on_answer();
 	return CHECK_DONE();
 }
