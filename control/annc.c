@@ -50,6 +50,8 @@
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
+/* A tracked message's cookie: the call's handle, never 0. */
+#define CALL_COOKIE(c)		((uint64_t)1 << 32 | (c)->handle)
 #define RANDOM_POOL_BYTES	4096	/* getrandom() read at once */
 #define CALL_ALLOW \
 	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\r\n"
@@ -132,6 +134,9 @@ struct call {
 	/* The dialog once established (RFC 3261 section 12.2.2). */
 	struct dialog dlg;
 	struct sip_peer hop;		/* where our requests go */
+	struct sip_peer hop_uri;	/* the hop's own address (conn 0),
+					 * when hop is the caller's
+					 * connection; tp UDP: none */
 	uint64_t sess_version;		/* o= version of our last SDP */
 	char *sdp;			/* our last SDP, for a re-INVITE */
 	size_t sdp_len;
@@ -589,9 +594,13 @@ call_hop_set(struct call *c)
 		c->hop = c->peer;
 		return;
 	}
+	c->hop_uri.tp = SIP_TP_UDP;
 	if (c->peer.tp != SIP_TP_UDP &&
-	    c->hop.addr.sin_addr.s_addr == c->peer.addr.sin_addr.s_addr)
+	    c->hop.addr.sin_addr.s_addr == c->peer.addr.sin_addr.s_addr) {
+		if (c->hop.tp != SIP_TP_UDP)
+			c->hop_uri = c->hop;
 		c->hop = c->peer;
+	}
 }
 
 /* The dialog of section 12.1.1 as our 2xx establishes it.  A Contact
@@ -650,8 +659,9 @@ call_request(struct call *c, const struct dialog_req *in, char **out)
 
 /* Sends one of our requests to the dialog's next hop.  A stream hop
  * that is not the caller's connection goes with none (conn 0), for the
- * transport to open one (RFC 3261 section 18.1.1); where it cannot, the
- * request is lost and the call ends by its timers.
+ * transport to open one (RFC 3261 section 18.1.1); so does one whose
+ * connection the caller has closed, to the hop's own address.  A
+ * message the transport drops unsent comes back to on_request_lost().
  */
 static void
 call_hop_send(struct call *c, const char *msg, size_t len)
@@ -659,11 +669,18 @@ call_hop_send(struct call *c, const char *msg, size_t len)
 	char ip[INET_ADDRSTRLEN];
 	int rc;
 
-	if (c->hop.tp == SIP_TP_UDP || c->hop.conn != 0) {
+	if (c->hop.tp == SIP_TP_UDP) {
 		sip_send(&c->hop, msg, len);
 		return;
 	}
-	rc = sip_tp_send(&c->hop, msg, len);
+	rc = sip_tp_send_tracked(&c->hop, msg, len, CALL_COOKIE(c));
+	if (rc == -ENOTCONN && c->hop_uri.tp != SIP_TP_UDP) {
+		CALL_LOG(LOGL_INFO, c, "the caller's connection has gone: "
+			 "requests go to the next hop's own address");
+		c->hop = c->hop_uri;
+		c->hop_uri.tp = SIP_TP_UDP;
+		rc = sip_tp_send_tracked(&c->hop, msg, len, CALL_COOKIE(c));
+	}
 	if (rc < 0) {
 		inet_ntop(AF_INET, &c->hop.addr.sin_addr, ip, sizeof(ip));
 		CALL_LOG(LOGL_ERR, c, "sip_tp_send(%s %s:%u) failed: %s",
@@ -1959,6 +1976,31 @@ call_refresh_timers(struct call *c, uint64_t now)
 	return 1;
 }
 
+/* A request of ours dropped unsent: the connection opened for it
+ * failed.  The answer cannot come, so the call does not wait for its
+ * timers: an undelivered BYE ends the call at once, an undelivered
+ * refresh as an unanswered one does (RFC 4028 section 10).  A lost ACK
+ * leaves the caller to resend its 2xx, which brings another ACK.
+ */
+static void
+on_request_lost(uint64_t cookie, const struct sip_peer *to, int err)
+{
+	struct call *c = call_by_handle((uint32_t)cookie);
+
+	(void)to;
+	if (c == NULL)
+		return;
+	if (c->state == CALL_BYE_SENT && c->bye.msg != NULL) {
+		CALL_LOG(LOGL_INFO, c, "BYE not delivered: %s",
+			 strerror(-err));
+		rtx_stop(&c->bye);
+		call_close(c);
+	} else if (c->state == CALL_STREAMING && c->ref.msg != NULL) {
+		rtx_stop(&c->ref);
+		call_end_now(c, "session refresh not delivered");
+	}
+}
+
 /* RFC 3264 section 7: the answer to our late offer, in the ACK.  Without
  * one, or with one that does not fit, the dialog is established all the
  * same and is ended with a BYE (RFC 3261 section 13.2.2.4 for the UAC
@@ -2929,6 +2971,7 @@ sip_streams(void)
 	local_names(SIP_TP_UDP, &cfg->sip_addr);
 	local_names(SIP_TP_TCP, &cfg->sip_tcp_addr);
 	local_names(SIP_TP_TLS, &cfg->sip_tls_addr);
+	sip_tp_on_lost(on_request_lost);
 	return sip_tp_init(&tc, sip_on_datagram);
 }
 

@@ -43,6 +43,9 @@ on SIP and RTP ports of its own, all run at once:
             BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
             its SDP unchanged, 491 to ours sent meanwhile, anncd's ACK
+  tcp_lost  a Contact with transport=tcp where nothing listens: anncd's
+            BYE cannot be delivered, and the call ends at once instead of
+            waiting for the BYE's timers (the log says so)
 
 Each result prints as "scenario.name=value"; the caller compares.
 
@@ -544,6 +547,15 @@ def tcp(a, n):
     put("tcp.bye_over_udp", 1 if recv_request(d.s, "BYE", 1) else 0)
 
 
+def tcp_lost(a, n):
+    d = Dialog(a, a.sip + n, a.short)
+    d.contact = "%d;transport=tcp" % (a.sip + n + 200)
+    c, r = d.invite(sdp(a.local, a.base + 2 * n))
+    d.ack(c)
+    put("tcp_lost.status", status(r))
+    put("tcp_lost.bye_over_udp", 1 if recv_request(d.s, "BYE", 8) else 0)
+
+
 def named(a, n):
     d = Dialog(a, a.sip + n, a.short)
     d.contact_host = "ua.invalid"
@@ -669,7 +681,7 @@ def main():
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
             target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
-            named, uas_retry, uas_500, rr_big, tcp]
+            named, uas_retry, uas_500, rr_big, tcp, tcp_lost]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

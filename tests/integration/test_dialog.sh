@@ -144,20 +144,21 @@ check_routes()
 	check "strict route: proxy as Request-URI, Contact as Route" \
 		"$(field strict.bye_ruri) $(field strict.bye_route)" \
 		"sip:$ua:5410 <sip:dialog@$ua:5310>"
-	# A TCP hop: until the transport opens connections itself the send
-	# fails, logged with the hop; then the BYE arrives over TCP.
-	if [ "$(field tcp.bye_over_tcp)" = none ]; then
-		check "Contact transport=tcp: the failed send logged" \
-			"$(grep -c "sip_tp_send(TCP $ua:5319) failed" "$ANNCD_LOG")" 1
-	else
-		check "Contact transport=tcp: BYE over TCP" \
-			"$(field tcp.bye_over_tcp)" "sip:dialog@$ua:5319;transport=tcp"
-		# No TCP listener: the Via names the host alone.
-		check "Contact transport=tcp: the BYE's Via" \
-			"$(field tcp.bye_via)" "SIP/2.0/TCP_$RIG_MEDIA_IP"
-	fi
+	check "Contact transport=tcp: BYE over TCP" \
+		"$(field tcp.bye_over_tcp)" "sip:dialog@$ua:5319;transport=tcp"
+	# No TCP listener: the Via names the host alone.
+	check "Contact transport=tcp: the BYE's Via" \
+		"$(field tcp.bye_via)" "SIP/2.0/TCP_$RIG_MEDIA_IP"
 	check "Contact transport=tcp: no BYE over UDP" \
 		"$(field tcp.bye_over_udp)" 0
+	# Nothing listens at 5520: the connection for the BYE is refused,
+	# and the call ends on that, not on the BYE's timer F.
+	check "BYE to a closed TCP port: the call answered" \
+		"$(field tcp_lost.status)" 200
+	check "BYE to a closed TCP port: not delivered, the call ended" \
+		"$(grep -c 'BYE not delivered: Connection refused' "$ANNCD_LOG")" 1
+	check "BYE to a closed TCP port: nothing over UDP" \
+		"$(field tcp_lost.bye_over_udp)" 0
 	check "Contact host name: BYE to the INVITE's source" \
 		"$(field named.bye_ruri)" "sip:dialog@ua.invalid:5315"
 	local hop='next hop sip:dialog@ua.invalid:5315: host name, requests'
