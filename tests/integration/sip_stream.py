@@ -64,6 +64,11 @@ IDLE (RFC 3261 section 18.3, RFC 5626 section 3.5.1).  Each check prints
                     refused by --sip-tls-verify, as the log says
   reply_tls         then one with a certificate of the test CA: the 200
   reply_tls_bye     our ACK and BYE on it: the BYE's answer
+  bye_gone          a call over TCP whose Contact names our host and a
+                    listener: we close the INVITE's connection after the
+                    ACK; anncd's BYE for the call's end comes on a
+                    connection of its own to the Contact (RFC 3261
+                    sections 12.2.1.1, 18.1.1), to the Contact's URI
 
 With --default-verify (anncd started without --sip-tls-verify) only:
 
@@ -520,6 +525,44 @@ def check_reply_tcp(c, a):
     l.close()
 
 
+def check_bye_gone(c, a):
+    port = 5076
+    l = listen(a, port)
+    s = c.tcp()
+    ruri = "sip:annc@%s;play=%s;content-type=audio/basic;" \
+        "content-transfer-encoding=base64;duration=1000" % (
+            a.server, urllib.parse.quote(a.play_url, safe=""))
+    sdp = ("v=0\r\no=r 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n"
+           "t=0 0\r\nm=audio 30202 RTP/AVP 0\r\na=recvonly\r\n" %
+           (a.local, a.local))
+    inv = request("INVITE", ruri, a.local, "TCP", body=sdp,
+                  port=port).replace(
+        b"\r\nContent-Length", b"\r\nContent-Type: application/sdp"
+        b"\r\nContent-Length").decode()
+    s.sendall(inv.encode())
+    final = next_2xx(Stream(s), 20)
+    if final is None:
+        report("bye_gone", "no 200")
+        return
+    # The ACK of a 2xx (RFC 3261 section 13.2.2.4): to the Contact of
+    # the 200, on a branch of its own.
+    s.sendall(("ACK %s SIP/2.0\r\nVia: SIP/2.0/TCP %s:%d;branch=z9hG4bK"
+               "a%d\r\nMax-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n"
+               "Call-ID: %s\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+               % (header(final, "Contact").strip("<>"), a.local, port,
+                  time.monotonic_ns(), header(inv, "From"),
+                  header(final, "To"), header(inv, "Call-ID"))).encode())
+    s.close()
+    conn, _ = accept(l, 20)
+    bye = Stream(conn).next(10) if conn is not None else None
+    report("bye_gone", "none" if bye is None else "%s %s" % (
+        bye.split(" ", 2)[0], bye.split(" ", 2)[1]))
+    if bye is not None:
+        conn.sendall(answer(bye, 200, "OK"))
+        conn.close()
+    l.close()
+
+
 def alive(c, s):
     try:
         return c.options(s)[0] == [200]
@@ -724,6 +767,7 @@ def main():
     check_reply_tcp(c, a)
     check_reply_full(c, a)
     check_reply_tls(c, a)
+    check_bye_gone(c, a)
 
 
 main()

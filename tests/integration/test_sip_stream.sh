@@ -164,6 +164,8 @@ check_reply()
 	check "reply: the 200 again on the same connection" \
 		"$(v reply_reuse)" "a copy on 1 connection, no other"
 	check "reply: BYE on that connection" "$(v reply_tcp_bye)" 200
+	check "caller's connection closed: anncd's BYE on one of its own" \
+		"$(v bye_gone)" "BYE sip:stream@$RIG_UA_IP:5076;transport=tcp"
 	check "reply: not opened past --sip-max-connections, then opened" \
 		"$(v reply_full)" "logged, then 200 same call BYE 200"
 	check "reply: TLS handshake unanswered, given up, logged" \
