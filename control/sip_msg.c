@@ -578,8 +578,9 @@ sip_hdr_supported(struct sip_msg *m, struct sip_str v, const char **why)
 }
 
 /* Session-Expires: delta-seconds, then parameters of which refresher
- * is kept (RFC 4028 section 4).  0 seconds is refused: the interval
- * would be shorter than any Min-SE (section 5). */
+ * is kept (RFC 4028 section 4).  0 seconds is well formed: shorter
+ * than any Min-SE, it gets 422 (section 9) like any interval too small.
+ */
 static int
 sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
 			const char **why)
@@ -589,11 +590,11 @@ sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
 	unsigned long se;
 	int r;
 
-	if (m->session_expires != 0)
+	if (m->has_session_expires)
 		return sip_fail(why, "duplicate Session-Expires");
 	for (q = p; q < end && sip_is_digit(*q); q++)
 		;
-	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se) || se == 0)
+	if (sip_uint(sip_str_make(p, q), UINT32_MAX, &se))
 		return sip_fail_value(why, "bad Session-Expires", v);
 	p = q;
 	while ((r = sip_hparam_next(&p, end, &name, &val)) > 0) {
@@ -604,6 +605,7 @@ sip_hdr_session_expires(struct sip_msg *m, struct sip_str v,
 		      !sip_str_caseeq(m->se_refresher, "uac") &&
 		      !sip_str_caseeq(m->se_refresher, "uas")))
 		return sip_fail_value(why, "bad Session-Expires", v);
+	m->has_session_expires = 1;
 	m->session_expires = (uint32_t)se;
 	return 0;
 }

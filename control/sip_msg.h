@@ -60,6 +60,7 @@ struct sip_msg {
 	struct sip_str allow[SIP_MAX_LIST];	/* the methods a peer takes */
 	unsigned int n_allow;
 	/* RFC 4028 sections 4 and 5: 0 when absent. */
+	int has_session_expires;	/* given, be it 0 */
 	uint32_t session_expires;	/* delta-seconds */
 	struct sip_str se_refresher;	/* "uac", "uas" or empty */
 	uint32_t min_se;

@@ -12,10 +12,12 @@ stimer_answer(const struct sip_msg *m, uint32_t our_min_se,
 	t->use = STIMER_NONE;
 	t->interval_s = 0;
 	t->min_se_s = min;
-	if (m->session_expires == 0)
+	if (!m->has_session_expires)
 		return 0;	/* not asked for; anncd imposes none */
-	/* Section 9: an interval under our Min-SE gets 422. */
-	if (m->session_expires < our_min_se)
+	/* Section 9: an interval under our Min-SE gets 422, and so does one
+	 * under the request's own, which anncd may not answer below
+	 * (section 9 again: never less than the Min-SE of the request). */
+	if (m->session_expires < min)
 		return 422;
 	if (!sip_list_has(m->supported, m->n_supported, "timer") &&
 	    !sip_list_has(m->require, m->n_require, "timer"))
@@ -48,7 +50,7 @@ stimer_from_2xx(const struct sip_msg *m, struct stimer *t)
 {
 	t->min_se_s = m->min_se;
 	t->interval_s = m->session_expires;
-	if (m->session_expires == 0)
+	if (!m->has_session_expires || m->session_expires == 0)
 		t->use = STIMER_NONE;
 	else if (sip_str_caseeq(m->se_refresher, "uas"))
 		t->use = STIMER_UAC;	/* the caller, server of our refresh */

@@ -135,6 +135,13 @@ check_results()
 		"$(field big_rr)" "200 bye 16"
 	check "Session-Expires 89: 422 with Min-SE 90" "$(field se.se89)" \
 		"422 Session Interval Too Small|90"
+	# RFC 4028 section 9: 0 is under any Min-SE; an interval under the
+	# request's own Min-SE may not be answered either.
+	check "Session-Expires 0: 422 with Min-SE 90" "$(field se.se0)" \
+		"422 Session Interval Too Small|90"
+	check "Session-Expires under its own Min-SE: 422 naming that" \
+		"$(field se.minse_high)" \
+		"422 Session Interval Too Small|4294967295"
 	check "Session-Expires past 32 bits, or twice: 400" \
 		"$(field se.se_over) $(field se.se_twice)" \
 		"400 bad Session-Expires: '4294967296'| 400 duplicate Session-Expires|"

@@ -72,6 +72,15 @@ test_answer(void)
 	CHECK_INT(answer("Session-Expires: 100\r\nMin-SE: 200\r\n", 150, &t),
 		  422);
 	CHECK_INT(t.min_se_s, 200);
+	/* Under the request's own Min-SE though above ours: 422 naming the
+	 * request's, not an answer below it. */
+	CHECK_INT(answer("Supported: timer\r\nSession-Expires: 100\r\n"
+			 "Min-SE: 4294967295\r\n", 90, &t), 422);
+	CHECK_INT(t.min_se_s, 4294967295u);
+	/* Session-Expires 0: under any Min-SE. */
+	CHECK_INT(answer("Supported: timer\r\nSession-Expires: 0\r\n", 90,
+			 &t), 422);
+	CHECK_INT(t.min_se_s, 90);
 }
 
 static void
