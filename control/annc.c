@@ -563,7 +563,9 @@ call_reject(struct call *c, int code, const char *reason)
 {
 	char res[96];
 
-	snprintf(res, sizeof(res), "%d %s", code, reason);
+	/* The result is a log field: a long reason is cut to fit it. */
+	snprintf(res, sizeof(res), "%d %.*s", code, (int)sizeof(res) - 12,
+		 reason);
 	call_result(c, "%s", res);
 	call_final(c, code, reason, NULL, NULL, 0);
 }
