@@ -181,6 +181,10 @@ annc_random_bytes(void *p, size_t n);
 void
 annc_random_token(char *out, size_t cap);
 void
+call_drop_entry(struct call *c);
+void
+call_free(struct call *c);
+void
 call_close(struct call *c);
 void
 call_result(struct call *c, const char *fmt, const char *detail);
@@ -262,5 +266,15 @@ annc_on_reinvite(struct call *c, const struct sip_msg *m,
 		 const struct sip_peer *src);
 void
 annc_on_update_info(const struct sip_msg *m, const struct sip_peer *src);
+
+/* annc_stream.c: the streams of a call on the dataplane. */
+void
+call_stop_streams(struct call *c);
+void
+call_begin(struct call *c);
+void
+call_time_up(struct call *c);
+void
+annc_on_dp_event(const struct dp_event *ev);
 
 #endif

@@ -1,14 +1,14 @@
 /* libFuzzer target for SDP offers and answers (control/sdp.c): an offer
  * either parses within the session's fixed arrays or is refused; for the
  * format chosen from a few content's lists, the answer built as
- * control/annc.c builds it must be whole CRLF lines, parse back with the
- * same m= lines, and fit a buffer of exactly its length; read as the
- * answer to anncd's late offer, it is taken or refused with a reason.
+ * control/annc_answer.c builds it must be whole CRLF lines, parse back
+ * with the same m= lines, and fit a buffer of exactly its length; read as
+ * the answer to anncd's late offer, it is taken or refused with a reason.
  */
 #include "control/sdp.h"
 #include "tests/fuzz/fuzz.h"
 
-#define ANSWER_MAX	2048	/* control/annc.c's answer buffer */
+#define ANSWER_MAX	2048	/* control/annc_answer.c's answer buffer */
 
 static void
 check_session(const struct sdp_session *s)
