@@ -52,6 +52,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sip_dialog import (Dialog, Rtp, body, header, sdp,  # noqa: E402
                         sdp_dir, status)
+from sip_stream import Stream  # noqa: E402
 
 
 def report(name, value):
@@ -382,7 +383,7 @@ class Probe:
         s.sendall(inv)
         st = Stream(s)
         while True:
-            m = st.next(10)
+            m = st.next_raw(10)
             if m is None or status(m) >= 200:
                 return inv, m or b"", st
 
@@ -720,38 +721,6 @@ def with_type(d, method, body_, ctype):
             len(body_), body_))
     d.s.sendto(msg.encode(), d.a.server)
     return d.cseq
-
-
-class Stream:
-    """Whole messages off a stream, framed by Content-Length."""
-
-    def __init__(self, s):
-        self.s = s
-        self.buf = b""
-
-    def next(self, seconds):
-        end = time.monotonic() + seconds
-        while True:
-            self.buf = self.buf.lstrip(b"\r\n")
-            eoh = self.buf.find(b"\r\n\r\n")
-            if eoh >= 0:
-                m = re.search(rb"(?im)^(content-length|l)\s*:\s*(\d+)",
-                              self.buf[:eoh])
-                total = eoh + 4 + (int(m.group(2)) if m else 0)
-                if len(self.buf) >= total:
-                    msg, self.buf = self.buf[:total], self.buf[total:]
-                    return msg
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            self.s.settimeout(left)
-            try:
-                chunk = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not chunk:
-                return None
-            self.buf += chunk
 
 
 def main():

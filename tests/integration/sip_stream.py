@@ -314,13 +314,14 @@ def check_tls(c, a):
 
 
 class Stream:
-    """Whole messages off a stream, framed by Content-Length."""
+    """Whole messages off a stream, framed by Content-Length (none: no
+    body), as bytes from next_raw() or text from next()."""
 
     def __init__(self, s):
         self.s = s
         self.buf = b""
 
-    def next(self, seconds):
+    def next_raw(self, seconds):
         end = time.monotonic() + seconds
         while True:
             self.buf = self.buf.lstrip(b"\r\n")
@@ -328,21 +329,25 @@ class Stream:
             if eoh >= 0:
                 m = re.search(rb"(?im)^(content-length|l)\s*:\s*(\d+)",
                               self.buf[:eoh])
-                total = eoh + 4 + int(m.group(2))
+                total = eoh + 4 + (int(m.group(2)) if m else 0)
                 if len(self.buf) >= total:
                     msg, self.buf = self.buf[:total], self.buf[total:]
-                    return msg.decode()
+                    return msg
             left = end - time.monotonic()
             if left <= 0:
                 return None
             self.s.settimeout(left)
             try:
                 chunk = self.s.recv(65536)
-            except socket.timeout:
+            except (socket.timeout, OSError):
                 return None
             if not chunk:
                 return None
             self.buf += chunk
+
+    def next(self, seconds):
+        msg = self.next_raw(seconds)
+        return None if msg is None else msg.decode()
 
 
 def header(msg, name):
@@ -770,4 +775,5 @@ def main():
     check_bye_gone(c, a)
 
 
-main()
+if __name__ == "__main__":
+    main()
