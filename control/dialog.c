@@ -13,11 +13,30 @@
 
 #define DIALOG_FIRST_CSEQ	1	/* any value under 2^31 (8.1.1.5) */
 
+/* The '<' of a name-addr, past a quoted display name, which may hold
+ * one ("a<b" <sip:p1>, RFC 3261 section 25.1: quoted-pair escapes).
+ */
+static const char *
+laquot(const char *p, const char *end)
+{
+	int quoted = 0;
+
+	for (; p < end; p++) {
+		if (quoted && *p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '<')
+			return p;
+	}
+	return NULL;
+}
+
 struct sip_str
 dialog_uri_of(struct sip_str na)
 {
-	const char *lt = memchr(na.p, '<', na.n), *gt;
 	const char *end = na.p + na.n, *p;
+	const char *lt = laquot(na.p, end), *gt;
 
 	if (lt != NULL) {
 		gt = memchr(lt, '>', (size_t)(end - lt));

@@ -294,6 +294,11 @@ test_uri_of(void)
 	s = (struct sip_str){ "sip:p1;lr", 9 };
 	u = dialog_uri_of(s);
 	CHECK_STRN(u.p, u.n, "sip:p1;lr");
+	/* A quoted display name may hold '<', '>' and escaped quotes. */
+	s.p = "\"a<b>\\\"<c\" <sip:p2;lr>";
+	s.n = strlen(s.p);
+	u = dialog_uri_of(s);
+	CHECK_STRN(u.p, u.n, "sip:p2;lr");
 }
 
 int
