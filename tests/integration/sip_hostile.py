@@ -32,6 +32,8 @@ name=value (quoted when it has a space); test_hostile.sh compares them.
   refresher_uas   Session-Expires with refresher=uas
   hostile_contact Contacts at loopback, 0.0.0.0, multicast, broadcast
                   and anncd's own SIP port: where anncd's BYE goes
+  refresh_se1     anncd's refresh answered with Session-Expires: 1:
+                  no refresh storm
   poison, poison_fresh
                   a URL named with a wrong content-type, then rightly
   during_fetch    UPDATE, INVITE, BYE, CANCEL while the fetch hangs
@@ -577,6 +579,29 @@ class Probe:
                                         header(r, "Session-Expires")))
         report("uas.bye", d.bye())
 
+    def refresh_se1(self):
+        """anncd as refresher (RFC 4028 section 10), its UPDATE answered
+        200 with Session-Expires: 1, under any Min-SE (section 9): how
+        many UPDATEs follow within 8 s.  Held to 90 s, none."""
+        d = Dialog(self.a.dlg, 5370,
+                   self.a.params + ";repeat=forever;duration=70000",
+                   extra="Supported: timer\r\nAllow: INVITE, ACK, BYE, "
+                   "UPDATE\r\nSession-Expires: 90;refresher=uas\r\n")
+        c, r = d.invite(sdp(self.a.local, 31140))
+        if status(r) != 200:
+            report("refresh_se1", status(r))
+            return
+        d.ack(c)
+        upd = d.wait_request("UPDATE", 50)
+        if upd:
+            d.s.sendto(answer_to(upd).replace(
+                b"Content-Length: 0",
+                b"Session-Expires: 1\r\nContent-Length: 0"),
+                self.a.dlg.server)
+        report("refresh_se1", "%s %d %d" % (
+            "update" if upd else "none", self.count(d, b"UPDATE", 8),
+            d.bye()))
+
     def hostile_contact(self):
         """Calls whose Contact names anncd's host (its IMAP port on
         loopback, its own SIP port), 0.0.0.0, a multicast group or
@@ -804,7 +829,7 @@ def main():
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
               "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies",
               "udp_clen", "session_expires", "refresher_uas",
-              "hostile_contact", "poison",
+              "hostile_contact", "refresh_se1", "poison",
               "poison_fresh", "reinvite_after_bye", "during_fetch",
               "ack_no_tag", "after"]
     for name in a.only.split(",") if a.only else probes:

@@ -156,6 +156,8 @@ check_results()
 		"$(field contact.bcast)" "200 bye"
 	check "nothing sent to loopback port 143 by anncd" \
 		"$(grep -c 'connect.* 127.0.0.1:143' "$ANNCD_LOG")" 0
+	check "refresh answered Session-Expires 1: no UPDATE within 8 s" \
+		"$(field refresh_se1)" "update 0 200"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 
