@@ -13,11 +13,30 @@
 
 #define DIALOG_FIRST_CSEQ	1	/* any value under 2^31 (8.1.1.5) */
 
+/* The '<' of a name-addr, past a quoted display name, which may hold
+ * one ("a<b" <sip:p1>, RFC 3261 section 25.1: quoted-pair escapes).
+ */
+static const char *
+laquot(const char *p, const char *end)
+{
+	int quoted = 0;
+
+	for (; p < end; p++) {
+		if (quoted && *p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '<')
+			return p;
+	}
+	return NULL;
+}
+
 struct sip_str
 dialog_uri_of(struct sip_str na)
 {
-	const char *lt = memchr(na.p, '<', na.n), *gt;
 	const char *end = na.p + na.n, *p;
+	const char *lt = laquot(na.p, end), *gt;
 
 	if (lt != NULL) {
 		gt = memchr(lt, '>', (size_t)(end - lt));
@@ -156,6 +175,21 @@ hop_transport(const struct sip_uri *u, enum sip_tp *tp, const char **why)
 	return 0;
 }
 
+/* Whether a is an address a caller's URI may send our requests to: not
+ * 0.0.0.0/8 ("this host", RFC 1122 section 3.2.1.3), not loopback, which
+ * from a remote caller names anncd's own host and the services on it
+ * (its IMAP server, its own SIP port: a loop), and not multicast,
+ * reserved or broadcast (RFC 3261 section 18.1.1 lets maddr name a
+ * group, but one caller must not make anncd speak to a whole network).
+ */
+static int
+hop_unicast(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 0xe;
+}
+
 int
 dialog_hop_addr(struct sip_str uri, struct sip_peer *to, const char **why)
 {
@@ -186,6 +220,10 @@ dialog_hop_addr(struct sip_str uri, struct sip_peer *to, const char **why)
 	if (inet_pton(AF_INET, h, &to->addr.sin_addr) != 1) {
 		*why = "host name";
 		return -ENOENT;
+	}
+	if (!hop_unicast(to->addr.sin_addr)) {
+		*why = "not a unicast host";
+		return -EADDRNOTAVAIL;
 	}
 	to->addr.sin_family = AF_INET;
 	to->addr.sin_port = htons(u.port ? u.port :

@@ -79,8 +79,9 @@ dialog_uri_of(struct sip_str name_addr);
  * (5061 for sips); transport= else TLS for sips, UDP for sip.  Returns
  * 0; -ENOENT for a host name (resolving it would block the loop),
  * -EAFNOSUPPORT for an IPv6 literal (anncd's SIP sockets are IPv4),
- * -EPROTONOSUPPORT for another transport (sctp), -EINVAL for a URI that
- * does not parse.  *why names the field.
+ * -EPROTONOSUPPORT for another transport (sctp), -EADDRNOTAVAIL for
+ * 0.0.0.0/8, loopback, multicast, reserved or broadcast, -EINVAL for a
+ * URI that does not parse.  *why names the field.
  */
 int
 dialog_hop_addr(struct sip_str uri, struct sip_peer *to, const char **why);

@@ -32,6 +32,8 @@
 				 * and transport this often */
 #define TP_LOST_SLOTS	64	/* addresses remembered for that */
 #define TP_BACKLOG	128
+#define TP_CONNECTING_SHARE 2	/* at most 1/this of --sip-max-connections
+				 * may be our own connects in flight */
 #define TP_LINGER_MS	2000	/* after a refusal, the peer's close is
 				 * waited for this long */
 #define TP_REFUSAL_MAX	8192	/* largest 400 built for a framing fault */
@@ -881,6 +883,41 @@ conn_on_connect(struct loop_op *op, int res)
 	conn_arm_recv(c);
 }
 
+/* Our connects not yet connected (TLS: handshaken), closing or not:
+ * each holds a slot for up to --sip-connect-timeout-ms. */
+static unsigned int
+tp_connecting(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < conf.max_conns; i++)
+		if (conns[i].live && conns[i].ours && conns[i].connecting)
+			n++;
+	return n;
+}
+
+/* Whether a connect may take a slot: the table has one, and callers'
+ * Contacts at addresses that never answer (one caller can name any
+ * number of them) leave at least half of it to the connections callers
+ * open themselves. */
+static int
+conn_may_connect(char *why, size_t cap)
+{
+	unsigned int most = conf.max_conns / TP_CONNECTING_SHARE;
+
+	if (n_free == 0) {
+		snprintf(why, cap, "%u connections open already",
+			 conf.max_conns);
+		return -EMFILE;
+	}
+	if (tp_connecting() >= (most > 0 ? most : 1)) {
+		snprintf(why, cap, "%u connects in flight already (half of "
+			 "--sip-max-connections)", most > 0 ? most : 1);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 /* RFC 3261 section 18.1.1: a connection of our own, connected on the
  * loop; messages wait in pend until it is (TLS: handshaken), at most
  * --sip-connect-timeout-ms.  Counts against --sip-max-connections. */
@@ -890,14 +927,13 @@ conn_connect(enum sip_tp tp, const struct sockaddr_in *a,
 {
 	struct sip_peer p = { .tp = tp, .addr = *a };
 	struct tp_conn *c;
-	char why[64];
+	char why[96];
 	int fd, rc;
 
-	if (n_free == 0) {
-		snprintf(why, sizeof(why), "%u connections open already",
-			 conf.max_conns);
+	rc = conn_may_connect(why, sizeof(why));
+	if (rc < 0) {
 		tp_log_peer(&p, "not connecting to", why);
-		return -EMFILE;
+		return rc;
 	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

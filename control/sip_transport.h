@@ -54,6 +54,7 @@ sip_tp_init(const struct sip_tp_config *c, sip_tp_deliver_fn deliver);
  * open to to->addr over to->tp, else on a new one (RFC 3261 section
  * 18.1.1), where it waits until connected (TLS: handshaken).  Returns 0,
  * -ENOTCONN when to->conn has gone, -EMFILE when max_conns are open,
+ * -EAGAIN when half of max_conns are our own connects still in flight,
  * -ENOBUFS when the peer reads too little (a connected connection is
  * then closed) or too much waits on a connecting one.
  */

@@ -50,6 +50,13 @@ stimer_from_2xx(const struct sip_msg *m, struct stimer *t)
 {
 	t->min_se_s = m->min_se;
 	t->interval_s = m->session_expires;
+	/* Section 9 forbids the answerer an interval under our Min-SE,
+	 * never under STIMER_MIN_S (section 4); a caller that answers 1 s
+	 * anyway must not have anncd refresh every half second. */
+	if (t->interval_s < STIMER_MIN_S)
+		t->interval_s = STIMER_MIN_S;
+	if (t->interval_s > STIMER_MAX_S)
+		t->interval_s = STIMER_MAX_S;
 	if (!m->has_session_expires || m->session_expires == 0)
 		t->use = STIMER_NONE;
 	else if (sip_str_caseeq(m->se_refresher, "uas"))

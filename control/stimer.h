@@ -14,6 +14,7 @@
 
 #define STIMER_BYE_MARGIN_S	32	/* RFC 4028 section 10 */
 #define STIMER_MAX_S		86400	/* longest interval or Min-SE taken */
+#define STIMER_MIN_S		90	/* no Min-SE is shorter (section 4) */
 
 enum stimer_use {
 	STIMER_NONE = 0,	/* no Session-Expires in the answer */
@@ -51,7 +52,8 @@ stimer_refresh_ms(uint64_t now_ms, uint32_t interval_s);
 /* The session timer the 2xx m to anncd's own refresh leaves (section
  * 7.4): none without Session-Expires; refresher=uac names anncd, the
  * client of that request (STIMER_UAS in the call's terms), as does a
- * 2xx that names no refresher; refresher=uas names the caller.
+ * 2xx that names no refresher; refresher=uas names the caller.  Its
+ * interval is taken within STIMER_MIN_S and STIMER_MAX_S.
  */
 void
 stimer_from_2xx(const struct sip_msg *m, struct stimer *t);

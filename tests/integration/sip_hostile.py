@@ -30,6 +30,10 @@ name=value (quoted when it has a space); test_hostile.sh compares them.
   udp_clen        Content-Length past or short of a datagram's end
   session_expires Session-Expires and Min-SE at and past their edges
   refresher_uas   Session-Expires with refresher=uas
+  hostile_contact Contacts at loopback, 0.0.0.0, multicast, broadcast
+                  and anncd's own SIP port: where anncd's BYE goes
+  refresh_se1     anncd's refresh answered with Session-Expires: 1:
+                  no refresh storm
   poison, poison_fresh
                   a URL named with a wrong content-type, then rightly
   during_fetch    UPDATE, INVITE, BYE, CANCEL while the fetch hangs
@@ -576,6 +580,55 @@ class Probe:
                                         header(r, "Session-Expires")))
         report("uas.bye", d.bye())
 
+    def refresh_se1(self):
+        """anncd as refresher (RFC 4028 section 10), its UPDATE answered
+        200 with Session-Expires: 1, under any Min-SE (section 9): how
+        many UPDATEs follow within 8 s.  Held to 90 s, none."""
+        d = Dialog(self.a.dlg, 5370,
+                   self.a.params + ";repeat=forever;duration=70000",
+                   extra="Supported: timer\r\nAllow: INVITE, ACK, BYE, "
+                   "UPDATE\r\nSession-Expires: 90;refresher=uas\r\n")
+        c, r = d.invite(sdp(self.a.local, 31140))
+        if status(r) != 200:
+            report("refresh_se1", status(r))
+            return
+        d.ack(c)
+        upd = d.wait_request("UPDATE", 50)
+        if upd:
+            d.s.sendto(answer_to(upd).replace(
+                b"Content-Length: 0",
+                b"Session-Expires: 1\r\nContent-Length: 0"),
+                self.a.dlg.server)
+        report("refresh_se1", "%s %d %d" % (
+            "update" if upd else "none", self.count(d, b"UPDATE", 8),
+            d.bye()))
+
+    def hostile_contact(self):
+        """Calls whose Contact names anncd's host (its IMAP port on
+        loopback, its own SIP port), 0.0.0.0, a multicast group or
+        the broadcast address, each cut short by duration=: where
+        anncd's BYE goes.  Loopback, 0.0.0.0, multicast and broadcast
+        are no next hop: the BYE comes to the INVITE's source."""
+        for i, (name, host, port) in enumerate((
+                ("loopback", "127.0.0.1", "143;transport=tcp"),
+                ("zero", "0.0.0.0", "5060"),
+                ("mcast", "224.0.0.1", "5060;ttl=1"),
+                ("bcast", "255.255.255.255", "5060"),
+                ("maddr", self.a.local, "5060;maddr=239.255.255.250"),
+                ("self", self.a.server, str(self.a.udp)))):
+            d = Dialog(self.a.dlg, 5360 + i,
+                       self.a.params + ";duration=1000", contact=port)
+            d.contact_host = host
+            c, r = d.invite(sdp(self.a.local, 31120 + 2 * i))
+            if status(r) != 200:
+                report("contact." + name, status(r))
+                continue
+            d.ack(c)
+            bye = d.wait_request("BYE", 8)
+            if bye:
+                d.s.sendto(answer_to(bye), self.a.dlg.server)
+            report("contact." + name, "200 " + ("bye" if bye else "none"))
+
     def poison(self):
         """A caller that names the right URL with the wrong content-type
         or encoding, then a caller that names them right: the second is
@@ -744,7 +797,8 @@ def main():
               "tcp_pipeline", "reinvite_mlines", "reinvite_storm",
               "update_storm", "reinvite_cancel", "reinvite_before_ack",
               "rfc4240", "big_headers", "tcp_mid_call", "reinvite_bodies",
-              "udp_clen", "session_expires", "refresher_uas", "poison",
+              "udp_clen", "session_expires", "refresher_uas",
+              "hostile_contact", "refresh_se1", "poison",
               "poison_fresh", "reinvite_after_bye", "during_fetch",
               "ack_no_tag", "after"]
     for name in a.only.split(",") if a.only else probes:

@@ -145,6 +145,19 @@ check_results()
 	check "Session-Expires past 32 bits, or twice: 400" \
 		"$(field se.se_over) $(field se.se_twice)" \
 		"400 bad Session-Expires: '4294967296'| 400 duplicate Session-Expires|"
+	# Not a next hop: anncd's BYE goes to the INVITE's source instead.
+	check "Contact at anncd's IMAP port on loopback: BYE to the source" \
+		"$(field contact.loopback)" "200 bye"
+	check "Contact at 0.0.0.0: BYE to the source" "$(field contact.zero)" \
+		"200 bye"
+	check "Contact at a multicast group: BYE to the source" \
+		"$(field contact.mcast) $(field contact.maddr)" "200 bye 200 bye"
+	check "Contact at the broadcast address: BYE to the source" \
+		"$(field contact.bcast)" "200 bye"
+	check "nothing sent to loopback port 143 by anncd" \
+		"$(grep -c 'connect.* 127.0.0.1:143' "$ANNCD_LOG")" 0
+	check "refresh answered Session-Expires 1: no UPDATE within 8 s" \
+		"$(field refresh_se1)" "update 0 200"
 	check "a call after the hostile inputs" "$(field after.status)" 200
 }
 

@@ -254,6 +254,34 @@ test_hop_addr(void)
 	CHECK_INT(hop("sips:a@198.18.0.9;transport=udp", &p),
 		  -EPROTONOSUPPORT);
 	CHECK_INT(hop("mailto:a@198.18.0.9", &p), -EINVAL);
+	/* A hostile Contact or Record-Route: anncd's own host and its
+	 * services, a group or a whole network, directly or by maddr. */
+	CHECK_INT(hop("sip:a@127.0.0.1:143;transport=tcp", &p),
+		  -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@127.255.0.1", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@0.0.0.0:5060", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@0.1.2.3", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@224.0.0.1", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@239.255.255.250;ttl=16", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@240.0.0.1", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@255.255.255.255", &p), -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@198.18.0.9;maddr=224.0.1.75;ttl=1", &p),
+		  -EADDRNOTAVAIL);
+	CHECK_INT(hop("sip:a@198.18.0.9;maddr=127.0.0.1", &p),
+		  -EADDRNOTAVAIL);
+	/* The edges of those ranges are callers like any other. */
+	check_hop("sip:a@1.0.0.0", SIP_TP_UDP, "1.0.0.0", 5060);
+	check_hop("sip:a@126.255.255.255", SIP_TP_UDP, "126.255.255.255", 5060);
+	check_hop("sip:a@128.0.0.0", SIP_TP_UDP, "128.0.0.0", 5060);
+	check_hop("sip:a@223.255.255.255", SIP_TP_UDP, "223.255.255.255",
+		  5060);
+	/* Port 0 and 65536 are no ports (RFC 3261 section 25.1). */
+	CHECK_INT(hop("sip:a@198.18.0.9:0", &p), -EINVAL);
+	CHECK_INT(hop("sip:a@198.18.0.9:65536", &p), -EINVAL);
+	check_hop("sip:a@198.18.0.9:65535", SIP_TP_UDP, "198.18.0.9", 65535);
+	/* lr with a value is still loose; a user part with escapes. */
+	check_hop("sip:%61%40b@198.18.0.9;lr=garbage", SIP_TP_UDP,
+		  "198.18.0.9", 5060);
 }
 
 static void
@@ -266,6 +294,11 @@ test_uri_of(void)
 	s = (struct sip_str){ "sip:p1;lr", 9 };
 	u = dialog_uri_of(s);
 	CHECK_STRN(u.p, u.n, "sip:p1;lr");
+	/* A quoted display name may hold '<', '>' and escaped quotes. */
+	s.p = "\"a<b>\\\"<c\" <sip:p2;lr>";
+	s.n = strlen(s.p);
+	u = dialog_uri_of(s);
+	CHECK_STRN(u.p, u.n, "sip:p2;lr");
 }
 
 int

@@ -6,8 +6,9 @@
  * handshake never answered report each tracked message lost with its
  * cause, and --sip-max-connections holds for them too.  A second process
  * listens: the answer to a message followed by garbage goes out before
- * the close, --sip-max-send-queue-bytes holds to the byte, and
- * --sip-max-connections-per-ip refuses one address and serves another.
+ * the close, --sip-max-send-queue-bytes holds to the byte,
+ * --sip-max-connections-per-ip refuses one address and serves another,
+ * and anncd's own connects in flight take half the table at most.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -400,6 +401,46 @@ test_per_ip(const struct sockaddr_in *srv)
 	close(other);
 }
 
+/* Callers' Contacts at ports that take the connection and never answer
+ * the TLS handshake: L_MAX_CONNS / 2 connects are in flight, the next
+ * gets -EAGAIN with slots still free, and a caller's own connection is
+ * still accepted on one; once the connects time out, one goes again. */
+static void
+test_connect_share(const struct sockaddr_in *srv)
+{
+	struct sip_peer to[L_MAX_CONNS / 2 + 1];
+	unsigned int zero = 0, want = n_lost + L_MAX_CONNS / 2, n;
+	int lfd[L_MAX_CONNS / 2 + 1], fd, i;
+
+	run_until(conns_done, &zero);
+	CHECK_INT(sip_tp_open_conns(), 0);
+	for (i = 0; i <= L_MAX_CONNS / 2; i++) {
+		memset(&to[i], 0, sizeof(to[i]));
+		to[i].tp = SIP_TP_TLS;
+		lfd[i] = listener(&to[i].addr);
+	}
+	for (i = 0; i < L_MAX_CONNS / 2; i++)
+		CHECK_INT(sip_tp_send_tracked(&to[i], opts, strlen(opts),
+					      (uint64_t)i + 1), 0);
+	CHECK_INT(sip_tp_send_tracked(&to[i], opts, strlen(opts), 9),
+		  -EAGAIN);
+	CHECK_INT(sip_tp_open_conns(), L_MAX_CONNS / 2);
+	fd = client(srv, htonl(INADDR_LOOPBACK));
+	n = L_MAX_CONNS / 2 + 1;
+	run_until(conns_done, &n);
+	CHECK_INT(sip_tp_open_conns(), L_MAX_CONNS / 2 + 1);
+	run_until(lost_done, &want);
+	CHECK_INT(n_lost, want);
+	CHECK_INT(lost_err, -ETIMEDOUT);
+	n = 1;		/* the caller's; the timed-out slots come back */
+	run_until(conns_done, &n);
+	CHECK_INT(sip_tp_open_conns(), 1);
+	CHECK_INT(sip_tp_send_tracked(&to[i], opts, strlen(opts), 9), 0);
+	close(fd);
+	for (i = 0; i <= L_MAX_CONNS / 2; i++)
+		close(lfd[i]);
+}
+
 /* The listening side, in a process of its own: the transport is set up
  * once per process. */
 static int
@@ -420,6 +461,8 @@ listening_tests(void)
 	test_answer_before_close(&c.tcp_addr);
 	test_send_queue_edge(&c.tcp_addr);
 	test_per_ip(&c.tcp_addr);
+	sip_tp_on_lost(on_lost);
+	test_connect_share(&c.tcp_addr);
 	sip_tp_fini();
 	loop_fini();
 	return CHECK_DONE();

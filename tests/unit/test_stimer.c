@@ -157,6 +157,25 @@ test_refresh(void)
 	/* No Session-Expires: no timer any more. */
 	from_2xx("", &t);
 	CHECK_INT(t.use, STIMER_NONE);
+	/* A caller answering under any Min-SE, or past STIMER_MAX_S, is
+	 * held to them: no refresh storm, no timer that never comes. */
+	from_2xx("Session-Expires: 1\r\n", &t);
+	CHECK_INT(t.use, STIMER_UAS);
+	CHECK_INT(t.interval_s, STIMER_MIN_S);
+	from_2xx("Session-Expires: 89;refresher=uac\r\n", &t);
+	CHECK_INT(t.interval_s, STIMER_MIN_S);
+	from_2xx("Session-Expires: 90\r\n", &t);
+	CHECK_INT(t.interval_s, 90);
+	from_2xx("Session-Expires: 86400\r\n", &t);
+	CHECK_INT(t.interval_s, 86400);
+	from_2xx("Session-Expires: 86401\r\n", &t);
+	CHECK_INT(t.interval_s, STIMER_MAX_S);
+	from_2xx("Session-Expires: 4294967295;refresher=uas\r\n", &t);
+	CHECK_INT(t.use, STIMER_UAC);
+	CHECK_INT(t.interval_s, STIMER_MAX_S);
+	/* Session-Expires 0: no timer, as without the header. */
+	from_2xx("Session-Expires: 0\r\n", &t);
+	CHECK_INT(t.use, STIMER_NONE);
 }
 
 /* The answer table of RFC 4028 section 10 for anncd's refresh. */
