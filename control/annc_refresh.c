@@ -9,11 +9,27 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "control/call.h"
 
 /* ---- the dialog: where our requests go ---- */
+
+static int
+same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_port != 0 && a->sin_port == b->sin_port &&
+	       a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+static int
+hop_is_ours(const struct sockaddr_in *a)
+{
+	return same_addr(&annc_cfg->sip_addr, a) ||
+	       same_addr(&annc_cfg->sip_tcp_addr, a) ||
+	       same_addr(&annc_cfg->sip_tls_addr, a);
+}
 
 /* The next hop of our requests (RFC 3261 section 12.2.1.1 and RFC 3263
  * section 4 without DNS).  A caller over TCP or TLS is reached over its
@@ -22,7 +38,8 @@
  * connection it opened is open.  A host name would need a resolver that
  * blocks the loop, and the SIP sockets are IPv4 only: such a hop falls
  * back to where the INVITE came from, logged once per remote target
- * with the host named.
+ * with the host named.  So does a hop at one of anncd's own SIP
+ * addresses: its requests would come back to it, not to the caller.
  */
 void
 call_hop_set(struct call *c)
@@ -31,19 +48,22 @@ call_hop_set(struct call *c)
 	const char *why = "";
 	int rc;
 
+	memset(&c->hop_uri, 0, sizeof(c->hop_uri));
 	dialog_route(&c->dlg, &r);
 	rc = dialog_hop_addr(r.hop, &c->hop, &why);
+	if (rc == 0 && hop_is_ours(&c->hop.addr)) {
+		rc = -EADDRINUSE;
+		why = "anncd's own address";
+	}
 	if (rc < 0) {
 		CALL_LOG(LOGL_INFO, c, "next hop %.*s: %s, requests go to "
 			 "the INVITE's source", (int)r.hop.n, r.hop.p, why);
 		c->hop = c->peer;
 		return;
 	}
-	c->hop_uri.tp = SIP_TP_UDP;
 	if (c->peer.tp != SIP_TP_UDP &&
 	    c->hop.addr.sin_addr.s_addr == c->peer.addr.sin_addr.s_addr) {
-		if (c->hop.tp != SIP_TP_UDP)
-			c->hop_uri = c->hop;
+		c->hop_uri = c->hop;
 		c->hop = c->peer;
 	}
 }
@@ -102,29 +122,35 @@ call_request(struct call *c, const struct dialog_req *in, char **out)
 	return n;
 }
 
+static int
+hop_send_once(struct call *c, const char *msg, size_t len)
+{
+	if (c->hop.tp == SIP_TP_UDP) {
+		annc_sip_send(&c->hop, msg, len);
+		return 0;
+	}
+	return sip_tp_send_tracked(&c->hop, msg, len, CALL_COOKIE(c));
+}
+
 /* Sends one of our requests to the dialog's next hop.  A stream hop
  * that is not the caller's connection goes with none (conn 0), for the
  * transport to open one (RFC 3261 section 18.1.1); so does one whose
  * connection the caller has closed, to the hop's own address.  A
- * message the transport drops unsent comes back to annc_on_request_lost().
+ * message the transport drops unsent later comes back to
+ * annc_on_request_lost(); one it refuses at once gives -errno here.
  */
-void
+int
 call_hop_send(struct call *c, const char *msg, size_t len)
 {
 	char ip[INET_ADDRSTRLEN];
-	int rc;
+	int rc = hop_send_once(c, msg, len);
 
-	if (c->hop.tp == SIP_TP_UDP) {
-		annc_sip_send(&c->hop, msg, len);
-		return;
-	}
-	rc = sip_tp_send_tracked(&c->hop, msg, len, CALL_COOKIE(c));
-	if (rc == -ENOTCONN && c->hop_uri.tp != SIP_TP_UDP) {
+	if (rc == -ENOTCONN && c->hop_uri.addr.sin_family != 0) {
 		CALL_LOG(LOGL_INFO, c, "the caller's connection has gone: "
 			 "requests go to the next hop's own address");
 		c->hop = c->hop_uri;
-		c->hop_uri.tp = SIP_TP_UDP;
-		rc = sip_tp_send_tracked(&c->hop, msg, len, CALL_COOKIE(c));
+		memset(&c->hop_uri, 0, sizeof(c->hop_uri));
+		rc = hop_send_once(c, msg, len);
 	}
 	if (rc < 0) {
 		inet_ntop(AF_INET, &c->hop.addr.sin_addr, ip, sizeof(ip));
@@ -132,6 +158,7 @@ call_hop_send(struct call *c, const char *msg, size_t len)
 			 sip_tp_name(c->hop.tp), ip,
 			 ntohs(c->hop.addr.sin_port), strerror(-rc));
 	}
+	return rc;
 }
 
 void
@@ -158,7 +185,12 @@ call_send_bye(struct call *c, const char *why)
 		call_close(c);
 		return;
 	}
-	call_hop_send(c, out, (size_t)n);
+	if (call_hop_send(c, out, (size_t)n) < 0) {
+		/* No answer can come to a BYE that did not go. */
+		free(out);
+		call_close(c);
+		return;
+	}
 	call_rtx_arm(&c->bye, out, (size_t)n, 64ull * annc_cfg->t1_ms);
 	c->state = CALL_BYE_SENT;
 }
@@ -202,7 +234,11 @@ call_refresh_send(struct call *c)
 		c->se_bye_ms = c->se_end_ms;
 		return;
 	}
-	call_hop_send(c, out, (size_t)n);
+	if (call_hop_send(c, out, (size_t)n) < 0) {
+		free(out);
+		call_end_now(c, "session refresh not delivered");
+		return;
+	}
 	call_rtx_arm(&c->ref, out, (size_t)n, 64ull * annc_cfg->t1_ms);
 	if (c->ref_invite)
 		c->ref.max_interval_ms = UINT64_MAX;	/* timer A */
@@ -241,16 +277,24 @@ call_refresh_ack(struct call *c, const struct sip_msg *m)
  * 2xx restarts the timer as it says; 422 asks again with its Min-SE
  * (section 7.4); 491 again after 2.1 to 4 s, the caller owning the
  * Call-ID (RFC 3261 section 14.1); 408 and 481 end the call (RFC 3261
- * section 12.2.1.2); any other failure leaves the session to expire.
+ * section 12.2.1.2); any other failure leaves the session to expire,
+ * and so do more than CALL_REFRESH_RETRIES 422s and 491s in a row.
  */
 static void
 call_refresh_outcome(struct call *c, const struct sip_msg *m)
 {
+	enum stimer_next next;
 	char res[48];
 	struct stimer t;
 	uint16_t r;
 
-	switch (stimer_on_answer(m->status, m->min_se, &c->stimer.interval_s)) {
+	next = stimer_on_answer(m->status, m->min_se, &c->stimer.interval_s);
+	if (next == STIMER_RESTART)
+		c->ref_retries = 0;
+	else if ((next == STIMER_RETRY_NOW || next == STIMER_RETRY_LATER) &&
+		 ++c->ref_retries > CALL_REFRESH_RETRIES)
+		next = STIMER_RUN_OUT;	/* a caller that never agrees */
+	switch (next) {
 	case STIMER_RESTART:
 		stimer_from_2xx(m, &t);
 		call_stimer_set(c, &t);
@@ -309,7 +353,7 @@ call_refresh_timers(struct call *c, uint64_t now)
 	if (c->ref_due_ms != 0 && now >= c->ref_due_ms &&
 	    c->ref.msg == NULL && c->reresp.msg == NULL) {
 		call_refresh_send(c);
-		return 0;
+		return c->state != CALL_STREAMING;	/* it could not go */
 	}
 	due = call_rtx_due(&c->ref, now);
 	if (due > 0 && c->hop.tp == SIP_TP_UDP)

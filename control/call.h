@@ -33,6 +33,9 @@
 #define CALL_DEFAULT_PTIME	20	/* ms, RFC 3551 section 4.5 */
 #define CALL_MAX_PTIME		150	/* keeps a G.711 packet under 1,500 */
 #define CALL_END_GRACE_MS	2000	/* the dataplane's end, then ours */
+#define CALL_REFRESH_RETRIES	8	/* 422s and 491s to our refresh in a
+					 * row before the session is left to
+					 * expire */
 #define CALL_STREAM_BIT		0x80000000u	/* a handle's stream index */
 /* A tracked message's cookie: the call's handle, never 0. */
 #define CALL_COOKIE(c)		((uint64_t)1 << 32 | (c)->handle)
@@ -118,7 +121,7 @@ struct call {
 	struct sip_peer hop;		/* where our requests go */
 	struct sip_peer hop_uri;	/* the hop's own address (conn 0),
 					 * when hop is the caller's
-					 * connection; tp UDP: none */
+					 * connection; sin_family 0: none */
 	uint64_t sess_version;		/* o= version of our last SDP */
 	char *sdp;			/* our last SDP, for a re-INVITE */
 	size_t sdp_len;
@@ -136,6 +139,7 @@ struct call {
 	char ref_branch[20];
 	uint32_t ref_cseq;
 	int ref_invite;			/* a re-INVITE, not an UPDATE */
+	unsigned int ref_retries;	/* 422s and 491s since the last 2xx */
 	int caller_update;		/* the caller's Allow has UPDATE */
 	char *ref_ack;			/* the ACK of its 2xx */
 	size_t ref_ack_len;
@@ -220,7 +224,7 @@ void
 call_hop_set(struct call *c);
 void
 call_dialog_start(struct call *c);
-void
+int
 call_hop_send(struct call *c, const char *msg, size_t len);
 void
 call_refresh_stop(struct call *c);

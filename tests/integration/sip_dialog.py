@@ -43,6 +43,9 @@ on SIP and RTP ports of its own, all run at once:
             BYE goes to the INVITE's source
   uas_inv   refresher=uas without UPDATE in Allow: anncd's re-INVITE with
             its SDP unchanged, 491 to ours sent meanwhile, anncd's ACK
+  uas_422   every refresh answered 422 with a Min-SE one second above
+            its Session-Expires: anncd asks again a bounded number of
+            times (CALL_REFRESH_RETRIES, 8), then leaves the session
   tcp_lost  a Contact with transport=tcp where nothing listens: anncd's
             BYE cannot be delivered, and the call ends at once instead of
             waiting for the BYE's timers (the log says so)
@@ -509,6 +512,19 @@ def uas_retry(a, n):
     put("uas_retry.caller_bye", d.bye())
 
 
+def uas_422(a, n):
+    d, r, upd = uas_start(a, n, "uas_422", ALLOW_UPDATE)
+    count = 0
+    while upd and count < 40:
+        count += 1
+        se = int(header(upd, "Session-Expires").split(";")[0] or 0)
+        reply(d.s, a, upd, 422, "Session Interval Too Small",
+              "Min-SE: %d\r\n" % (se + 1))
+        upd = recv_request(d.s, "UPDATE", 3)
+    put("uas_422.updates", count)
+    put("uas_422.caller_bye", d.bye())
+
+
 def uas_500(a, n):
     d, r, upd = uas_start(a, n, "uas_500", ALLOW_UPDATE)
     reply(d.s, a, upd, 500, "Server Internal Error")
@@ -681,7 +697,7 @@ def main():
     a.mid = a.params.replace("duration=100000", "duration=5000")
     runs = [hold, redirect, refresh, late, inactive, small, expiry, contact,
             target, loose, strict, uas_ok, uas_481, uas_mute, uas_inv,
-            named, uas_retry, uas_500, rr_big, tcp, tcp_lost]
+            named, uas_retry, uas_500, rr_big, tcp, tcp_lost, uas_422]
     threads = [threading.Thread(target=f, args=(a, i), daemon=True)
                for i, f in enumerate(runs)
                if not a.only or f.__name__ in a.only.split(",")]

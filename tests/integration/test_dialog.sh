@@ -153,6 +153,8 @@ check_routes()
 		"$(field tcp.bye_over_udp)" 0
 	# Nothing listens at 5520: the connection for the BYE is refused,
 	# and the call ends on that, not on the BYE's timer F.
+	check "422 to every refresh: asked 1 + 8 times, then left" \
+		"$(field uas_422.updates) $(field uas_422.caller_bye)" "9 200"
 	check "BYE to a closed TCP port: the call answered" \
 		"$(field tcp_lost.status)" 200
 	check "BYE to a closed TCP port: not delivered, the call ended" \

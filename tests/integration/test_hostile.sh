@@ -154,6 +154,8 @@ check_results()
 		"$(field contact.mcast) $(field contact.maddr)" "200 bye 200 bye"
 	check "Contact at the broadcast address: BYE to the source" \
 		"$(field contact.bcast)" "200 bye"
+	check "Contact at anncd's own SIP address: BYE to the source" \
+		"$(field contact.self)" "200 bye"
 	check "nothing sent to loopback port 143 by anncd" \
 		"$(grep -c 'connect.* 127.0.0.1:143' "$ANNCD_LOG")" 0
 	check "refresh answered Session-Expires 1: no UPDATE within 8 s" \
