@@ -477,7 +477,7 @@ main(void)
 	};
 	struct reader r = { 0 };
 	struct sip_peer kept;
-	int status;
+	int status = -1;		/* no child, or no wait: not an exit */
 	pid_t pid;
 
 	fflush(NULL);
