@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +30,6 @@
 #define SIP_RCVBUF_PER_CALL	4096	/* an INVITE as the socket counts it */
 #define SIP_RCVBUF_CALLS	4096	/* burst the SIP socket is sized for */
 #define CACHE_SWEEP_MS		1000	/* ;EXPIRE= is in whole seconds */
-#define RANDOM_POOL_BYTES	4096	/* getrandom() read at once */
 #define SIP_LOG(lvl, ...) LOG_AT(lvl, "sip", __VA_ARGS__)
 
 const struct anncd_config *annc_cfg;
@@ -105,67 +103,6 @@ annc_active_calls(void)
 	return annc_cfg->max_calls - n_free;
 }
 
-/* Tags, branches, SSRCs and RTP bases come from the kernel's CSPRNG, read
- * RANDOM_POOL_BYTES at a time rather than with a system call each.  Every
- * byte is handed out once and wiped as it is, so a tag is as unguessable
- * as a getrandom() call of its own would make it (RFC 3261 section 19.3
- * wants tags cryptographically random, section 8.1.1.7 branches unique);
- * what stays in the pool is never sent. */
-static uint8_t random_pool[RANDOM_POOL_BYTES];
-static size_t random_left;
-
-static int
-random_refill(void)
-{
-	ssize_t got = getrandom(random_pool, sizeof(random_pool), 0);
-
-	if (got != (ssize_t)sizeof(random_pool)) {
-		LOG_AT(LOGL_ERR, "call", "getrandom(%zu) failed: %s",
-		       sizeof(random_pool), got < 0 ? strerror(errno)
-						    : "short read");
-		return -EIO;
-	}
-	random_left = sizeof(random_pool);
-	return 0;
-}
-
-void
-annc_random_bytes(void *p, size_t n)
-{
-	uint8_t *out = p, *from;
-	size_t k;
-
-	while (n > 0) {
-		if (random_left == 0 && random_refill() < 0)
-			return;
-		k = n < random_left ? n : random_left;
-		from = random_pool + sizeof(random_pool) - random_left;
-		memcpy(out, from, k);
-		explicit_bzero(from, k);
-		random_left -= k;
-		out += k;
-		n -= k;
-	}
-}
-
-/* cap - 1 hex digits of fresh randomness (16 in a 17-byte tag: 64 bits,
- * twice the 32 that RFC 3261 section 19.3 asks for). */
-void
-annc_random_token(char *out, size_t cap)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t r[16];
-	size_t i, digits = cap > 0 ? cap - 1 : 0;
-
-	if (digits > 2 * sizeof(r))
-		digits = 2 * sizeof(r);
-	annc_random_bytes(r, (digits + 1) / 2);
-	for (i = 0; i < digits; i++)
-		out[i] = hex[(r[i / 2] >> (4 * (i & 1))) & 15];
-	if (cap > 0)
-		out[i] = '\0';
-}
-
 static struct call *
 call_new(const char *buf, size_t len, const struct sip_peer *src)
 {
@@ -195,7 +132,7 @@ call_new(const char *buf, size_t len, const struct sip_peer *src)
 	c->t_invite_ms = loop_now_ms();
 	c->dlg.remote_cseq = c->invite.cseq;
 	c->sess_version = 1;
-	annc_random_token(c->to_tag, 17);
+	rand_token(c->to_tag, 17);
 	snprintf(c->log_id, sizeof(c->log_id), "call %" PRIu32 " %.16s",
 		 slot, c->to_tag);
 	b = callid_bucket(c->invite.call_id);
@@ -321,7 +258,7 @@ annc_sip_respond(const struct sip_msg *req, const struct sip_peer *to,
 	char out[SIP_OUT_MAX], tag[17];
 	int n;
 
-	annc_random_token(tag, sizeof(tag));
+	rand_token(tag, sizeof(tag));
 	n = sip_build_response(out, sizeof(out), req, code, reason,
 			       code > 100 ? tag : NULL, extra, NULL, NULL, 0);
 	if (n < 0) {

@@ -21,7 +21,7 @@ stream_plan(struct call *c, unsigned int k, const struct sdp_media *m,
 	struct dp_stream_params *sp = &c->str[k].sp;
 	uint32_t r[3];
 
-	annc_random_bytes(r, sizeof(r));
+	rand_bytes(r, sizeof(r));
 	memset(sp, 0, sizeof(*sp));
 	sp->handle = c->handle | (k ? CALL_STREAM_BIT : 0);
 	sp->dst_ip = m->addr;

@@ -178,7 +178,7 @@ call_send_bye(struct call *c, const char *why)
 
 	call_result(c, "%s", why);
 	call_refresh_stop(c);
-	annc_random_token(c->bye_branch, 17);
+	rand_token(c->bye_branch, 17);
 	rq.cseq = ++c->dlg.local_cseq;
 	n = call_request(c, &rq, &out);
 	if (n < 0) {
@@ -225,7 +225,7 @@ call_refresh_send(struct call *c)
 		 "\r\nMin-SE: %u\r\n" CALL_ALLOW CALL_SUPPORTED,
 		 annc_contact_line[c->peer.tp], c->stimer.interval_s, min_se);
 	rq.extra = extra;
-	annc_random_token(c->ref_branch, 17);
+	rand_token(c->ref_branch, 17);
 	c->ref_cseq = rq.cseq = ++c->dlg.local_cseq;
 	free(c->ref_ack);
 	c->ref_ack = NULL;
@@ -261,7 +261,7 @@ call_refresh_ack(struct call *c, const struct sip_msg *m)
 
 	if (c->ref_ack == NULL) {
 		if (m->status < 300) {
-			annc_random_token(branch, 17);
+			rand_token(branch, 17);
 			rq.branch = branch;
 		}
 		n = call_request(c, &rq, &out);
@@ -304,7 +304,7 @@ call_refresh_outcome(struct call *c, const struct sip_msg *m)
 		c->ref_due_ms = loop_now_ms();
 		break;
 	case STIMER_RETRY_LATER:
-		annc_random_bytes(&r, sizeof(r));
+		rand_bytes(&r, sizeof(r));
 		c->ref_due_ms = loop_now_ms() + 2100 + r % 1901;
 		break;
 	case STIMER_END:

@@ -212,7 +212,7 @@ call_retry_later(struct call *c, const struct sip_msg *m,
 	char ra[48];
 	uint8_t r;
 
-	annc_random_bytes(&r, 1);
+	rand_bytes(&r, 1);
 	snprintf(ra, sizeof(ra), "Retry-After: %u\r\n", r % 11u);
 	CALL_LOG(LOGL_INFO, c, "%.*s refused: %s", (int)m->method.n,
 		 m->method.p, why);

@@ -21,6 +21,7 @@
 #include "control/stimer.h"
 #include "core/cache.h"
 #include "core/log.h"
+#include "core/rand.h"
 #include "core/media.h"
 #include "dataplane/dp.h"
 #include "dataplane/dp_decode.h"
@@ -180,10 +181,6 @@ struct call *
 call_find(const struct sip_msg *m);
 struct call *
 call_by_handle(uint32_t handle);
-void
-annc_random_bytes(void *p, size_t n);
-void
-annc_random_token(char *out, size_t cap);
 void
 call_drop_entry(struct call *c);
 void

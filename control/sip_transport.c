@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "control/sip_transport.h"
 #include "control/tls.h"
 #include "core/log.h"
+#include "core/rand.h"
 
 #define TP_RBUF_START	4096	/* grown by doubling up to the limit */
 #define TP_CHUNK	16384	/* ciphertext read at once; a TLS record */
@@ -532,24 +532,6 @@ sip_tp_reply(const struct sip_peer *to, const char *msg, size_t len)
 	return sip_tp_send(&alt, msg, len);
 }
 
-/* A tag for the To of a refusal (RFC 3261 section 19.3): random hex. */
-static void
-tp_tag(char out[17])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char r[8] = { 0 };
-	unsigned int i;
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		TP_LOG(LOGL_ERR, "getrandom(%zu) failed: %s", sizeof(r),
-		       strerror(errno));
-	for (i = 0; i < sizeof(r); i++) {
-		out[2 * i] = hex[r[i] >> 4];
-		out[2 * i + 1] = hex[r[i] & 15];
-	}
-	out[16] = '\0';
-}
-
 /* RFC 3261 section 18.3: a stream whose framing is lost cannot be read
  * on, but a request whose header section is whole still gets a 400
  * naming the fault and the value (sections 8.2.6, 21.4.1), as over UDP.
@@ -571,7 +553,7 @@ conn_refuse(struct tp_conn *c, const char *hdr, const struct sip_frame *f,
 		return -1;
 	snprintf(reason, sizeof(reason), "%c%s%s%s", toupper(why[0]), why + 1,
 		 f->detail[0] != '\0' ? ": " : "", f->detail);
-	tp_tag(tag);
+	rand_token(tag, sizeof(tag));
 	n = sip_build_response(out, sizeof(out), &m, 400, reason, tag, NULL,
 			       NULL, NULL, 0);
 	if (n < 0 || conn_queue(c, out, (size_t)n) < 0)
