@@ -85,19 +85,29 @@ check_calls()
 	check_call tls
 }
 
-# key=value lines of sip_stream.py against what each must be.
-check_hostile()
+# stream_py SECONDS OUT [ARGS...]: sip_stream.py from the caller's
+# namespace against this anncd, bounded, its key=value lines into OUT.
+stream_py()
 {
-	local out=$WORK/stream.txt
+	local secs=$1 out=$2
 
-	rig_ua timeout 300 python3 "$TOP/tests/integration/sip_stream.py" \
+	shift 2
+	rig_ua timeout "$secs" python3 "$TOP/tests/integration/sip_stream.py" \
 		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
 		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
 		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
 		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
 		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
-		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
+		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" "$@" \
 		--play-url "$(stage_url)" >"$out" 2>&1 || cat "$out" >&2
+}
+
+# key=value lines of sip_stream.py against what each must be.
+check_hostile()
+{
+	local out=$WORK/stream.txt
+
+	stream_py 300 "$out"
 	v() { sed -n "s/^$1=//p" "$out"; }
 	check "OPTIONS over TCP, Via kept" "$(v options_tcp)" \
 		"[200] SIP/2.0/TCP"
@@ -188,15 +198,7 @@ check_default_verify()
 		--sip-tls-cert "$WORK/tls/sip.pem" \
 		--sip-tls-key "$WORK/tls/sip.key"
 	ended=$(grep -c ' result=' "$ANNCD_LOG")
-	rig_ua timeout 120 python3 "$TOP/tests/integration/sip_stream.py" \
-		--server "$RIG_SIP_IP" --local "$RIG_UA_IP" --tcp "$SIP_PORT" \
-		--tls "$TLS_PORT" --udp "$SIP_PORT" --ca "$WORK/tls/ca.pem" \
-		--maxc "$MAXC" --maxm "$MAXM" --idle-ms "$IDLE_MS" \
-		--log "$ANNCD_LOG" --ua-cert "$WORK/tls/ua.pem" \
-		--ua-key "$WORK/tls/ua.key" --self-cert "$WORK/tls/self.pem" \
-		--self-key "$WORK/tls/self.key" --t4-ms "$T4_MS" \
-		--default-verify --play-url "$(stage_url)" >"$out" 2>&1 ||
-		cat "$out" >&2
+	stream_py 120 "$out" --default-verify
 	check "default --sip-tls-verify: a self-signed peer taken" \
 		"$(sed -n 's/^reply_none=//p' "$out")" \
 		"200 same call from $RIG_SIP_IP, BYE 200"
